@@ -1,0 +1,33 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const source = (pkg: string) =>
+  fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
+// Inside the workspace the tests run against the sources; the packed tarballs are
+// checked separately (publint, attw, consumer fixtures in .ci/run).
+export const alias = {
+  '@tokenfetch/core': source('core'),
+  '@tokenfetch/mock-upstream': source('mock-upstream'),
+  '@tokenfetch/express': source('express'),
+  '@tokenfetch/koa': source('koa'),
+  '@tokenfetch/redis': source('redis'),
+  '@tokenfetch/cli': source('cli'),
+};
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 20_000,
+    coverage: {
+      provider: 'v8',
+      include: ['packages/*/src/**/*.ts'],
+      exclude: ['packages/*/src/bin.ts'],
+      reporter: ['text', 'text-summary'],
+      thresholds: {
+        'packages/core/src/**': { lines: 90, branches: 90 },
+      },
+    },
+  },
+});
