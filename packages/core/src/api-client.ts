@@ -1,0 +1,267 @@
+import { secretsOf } from './auth-strategies.js';
+import { ClientClosedError, ConfigError, InvalidResponseError, UpstreamError } from './errors.js';
+import { createEmitter } from './events.js';
+import { credentialHeaders, parseOptions, type ApiClientOptions } from './options.js';
+import { createUrlScope, isInside, resolveUrl } from './resolve-url.js';
+import { createTokenManager, type TokenManager } from './token-manager.js';
+import { storeKey } from './store-key.js';
+
+/** A schema `client.json()` can validate with: any zod schema (or anything with `parse`). */
+export interface ResponseSchema<T> {
+  parse(data: unknown): T;
+}
+
+/** An authenticated fetch bound to one upstream. */
+export interface ApiClient {
+  /**
+   * `fetch`, authenticated: a path resolves under the base URL, the token (or API key) is
+   * added, a 401/403 on the current token triggers one re-login and one replay.
+   * Returns the WHATWG `Response`, whatever its status.
+   */
+  fetch(input: string | URL, init?: RequestInit): Promise<Response>;
+  /**
+   * Fetches and parses JSON; a non-2xx answer is an `UpstreamError`. With `schema`, the
+   * data is validated (`schema.parse`) and typed by it.
+   */
+  json<T = unknown>(
+    input: string | URL,
+    init?: RequestInit & { schema?: ResponseSchema<T> },
+  ): Promise<T>;
+  /** The current session token (logging in if needed). Session auth only. */
+  getToken(options?: { signal?: AbortSignal }): Promise<string>;
+  /** Ends background work; later calls reject with `ClientClosedError`. */
+  close(): Promise<void>;
+}
+
+const redirectStatuses = new Set([301, 302, 303, 307, 308]);
+const maxRedirects = 5;
+const excerptLength = 300;
+const inspect = Symbol.for('nodejs.util.inspect.custom');
+
+/**
+ * Creates the authenticated fetch. Options are validated here, once; a problem throws one
+ * `ConfigError` listing every field at fault.
+ *
+ * @example
+ * const client = createApiClient({
+ *   baseUrl: 'https://acme.resolver.com/api',
+ *   auth: { email: 'me@acme.com', password: process.env.API_PASSWORD!, orgId: 42 },
+ * });
+ * const me = await client.json('/user/users/me');
+ */
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  const resolved = parseOptions(options);
+  const { auth, timeoutMs, reauthStatuses } = resolved;
+  const fetchImpl = resolved.fetch ?? globalThis.fetch;
+  const now = resolved.now ?? Date.now;
+  const emit = createEmitter(resolved.onEvent);
+  const scope = createUrlScope(resolved.baseUrl, resolved.allowedOrigins);
+  const defaultHeaders = resolved.headers === undefined ? undefined : new Headers(resolved.headers);
+  const forbidden = credentialHeaders(auth);
+  const reauth = new Set(reauthStatuses);
+  const secrets = secretsOf(auth);
+
+  const manager: TokenManager | undefined =
+    auth.kind === 'session'
+      ? createTokenManager({
+          login: ({ signal }) =>
+            auth.login({
+              baseUrl: scope.base,
+              fetch: fetchImpl,
+              signal,
+              headers: new Headers(defaultHeaders),
+              now,
+            }),
+          ttlMs: auth.ttlMs,
+          refreshAheadMs: resolved.refreshAheadMs,
+          loginTimeoutMs: resolved.loginTimeoutMs,
+          loginRetries: resolved.loginRetries,
+          loginCooldownMs: resolved.loginCooldownMs,
+          ...(resolved.store === undefined ? {} : { store: resolved.store }),
+          key: storeKey(scope.base.href, auth.identity),
+          onEvent: resolved.onEvent,
+          now,
+        })
+      : undefined;
+  let closed = false;
+
+  /** Sends once, following redirects that stay inside the base URL; returns the last answer. */
+  async function send(
+    url: URL,
+    init: RequestInit,
+    headers: Headers,
+    signal: AbortSignal,
+    replayable: boolean,
+  ): Promise<Response> {
+    let method = (init.method ?? 'GET').toUpperCase();
+    let body = init.body;
+    for (let hops = 0; ; hops++) {
+      const response = await fetchImpl(url, {
+        ...init,
+        method,
+        body: body ?? null,
+        headers,
+        signal,
+        redirect: 'manual',
+      });
+      if (!redirectStatuses.has(response.status) || init.redirect === 'manual') return response;
+      if (init.redirect === 'error') {
+        await response.body?.cancel();
+        throw new TypeError(`fetch failed: redirect (${response.status}) with redirect: 'error'`);
+      }
+      const location = response.headers.get('location');
+      const next = location === null ? undefined : safeUrl(location, url);
+      const switchesToGet =
+        response.status === 303 ||
+        ((response.status === 301 || response.status === 302) && method === 'POST');
+      if (
+        next === undefined ||
+        hops >= maxRedirects ||
+        !isInside(scope, next) ||
+        (!switchesToGet && !replayable)
+      ) {
+        return response;
+      }
+      await response.body?.cancel();
+      if (switchesToGet) {
+        if (method !== 'HEAD') method = 'GET';
+        body = undefined;
+        headers.delete('content-type');
+        headers.delete('content-length');
+      }
+      url = next;
+    }
+  }
+
+  function withCredentials(headers: Headers, token: string | undefined): Headers {
+    if (token !== undefined) headers.set('authorization', `Bearer ${token}`);
+    else if (auth.kind === 'apiKey') auth.apply(headers);
+    return headers;
+  }
+
+  async function clientFetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
+    if (closed) throw new ClientClosedError();
+    const url = resolveUrl(scope, input);
+    const headers = mergeHeaders(defaultHeaders, init.headers);
+    for (const name of forbidden) {
+      if (headers.has(name)) {
+        throw new ConfigError(
+          [{ path: `init.headers.${name}`, message: 'is set by tokenfetch; remove it' }],
+          'invalid call',
+        );
+      }
+    }
+    const replayable = isReplayable(init.body);
+    const signal =
+      init.signal == null
+        ? AbortSignal.timeout(timeoutMs)
+        : AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)]);
+    if (manager === undefined) {
+      return send(url, init, withCredentials(headers, undefined), signal, replayable);
+    }
+    const token = await manager.getToken({ signal });
+    const first = await send(url, init, withCredentials(headers, token), signal, replayable);
+    if (!reauth.has(first.status)) return first;
+
+    manager.invalidate(token);
+    emit({ type: 'reauth', status: first.status, replayed: replayable });
+    if (!replayable) return first;
+    await first.body?.cancel();
+    const fresh = await manager.getToken({ signal });
+    return send(url, init, withCredentials(headers, fresh), signal, replayable);
+  }
+
+  function redact(text: string): string {
+    let out = text;
+    for (const secret of secrets) if (secret !== '') out = out.split(secret).join('[redacted]');
+    return out.replace(/(bearer\s+)[\x21-\x7E]+/gi, '$1[redacted]');
+  }
+
+  const client: ApiClient = {
+    fetch: clientFetch,
+    async json<T>(input: string | URL, init: RequestInit & { schema?: ResponseSchema<T> } = {}) {
+      const { schema, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      if (!headers.has('accept')) headers.set('accept', 'application/json');
+      const response = await clientFetch(input, { ...rest, headers });
+      const text = await response.text();
+      const where = `${response.url === '' ? String(input) : new URL(response.url).pathname}`;
+      if (!response.ok) {
+        throw new UpstreamError(response.status, redact(text.slice(0, excerptLength)), where);
+      }
+      let data: unknown;
+      try {
+        data = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        throw new InvalidResponseError(
+          `upstream answered ${response.status} with a body that is not JSON (${where})`,
+          response.status,
+        );
+      }
+      if (schema === undefined) return data as T;
+      try {
+        return schema.parse(data);
+      } catch (error) {
+        throw new InvalidResponseError(
+          `upstream answer did not match the schema (${where})`,
+          response.status,
+          { cause: error },
+        );
+      }
+    },
+    getToken(opts) {
+      if (closed) return Promise.reject(new ClientClosedError());
+      if (manager === undefined) {
+        return Promise.reject(
+          new ConfigError(
+            [
+              {
+                path: 'auth',
+                message: 'getToken() needs session auth; this client uses an API key',
+              },
+            ],
+            'invalid call',
+          ),
+        );
+      }
+      return manager.getToken(opts);
+    },
+    close() {
+      closed = true;
+      manager?.close();
+      return Promise.resolve();
+    },
+  };
+  const describe = { baseUrl: scope.base.href, auth: auth.kind };
+  Object.defineProperties(client, {
+    toJSON: { value: () => describe },
+    [inspect]: { value: () => `ApiClient ${JSON.stringify(describe)}` },
+  });
+  return client;
+}
+
+function mergeHeaders(defaults: Headers | undefined, extra: HeadersInit | undefined): Headers {
+  const headers = new Headers(defaults);
+  if (extra !== undefined) new Headers(extra).forEach((value, name) => headers.set(name, value));
+  return headers;
+}
+
+/** Bodies fetch can send twice; a stream is read once. */
+function isReplayable(body: RequestInit['body']): boolean {
+  if (body == null || typeof body === 'string') return true;
+  return (
+    body instanceof URLSearchParams ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) ||
+    body instanceof Blob ||
+    body instanceof FormData
+  );
+}
+
+function safeUrl(location: string, base: URL): URL | undefined {
+  try {
+    return new URL(location, base);
+  } catch {
+    return undefined;
+  }
+}

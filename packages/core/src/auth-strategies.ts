@@ -1,0 +1,185 @@
+import { InvalidCredentialsError, LoginFailedError, NoActiveOrgError } from './errors.js';
+import { parseLoginResponse } from './parse-login-response.js';
+import { parseRetryAfter } from './retry-after.js';
+import type { LoginResult } from './token-manager.js';
+
+/** What a session strategy's login receives from the client. */
+export interface LoginContext {
+  /** The base URL, ending in `/`. */
+  baseUrl: URL;
+  fetch: typeof globalThis.fetch;
+  signal: AbortSignal;
+  /** The client's `headers`, sent on the login too. */
+  headers: Headers;
+  now: () => number;
+}
+
+/** Logs in with credentials and hands out a short-lived token. */
+export interface SessionAuthStrategy {
+  readonly kind: 'session';
+  /** The longest a token is trusted. */
+  readonly ttlMs: number;
+  /** Names the credentials (no secret) so that a store can key them: email and org. */
+  readonly identity: string;
+  /** One login attempt. */
+  login(context: LoginContext): Promise<LoginResult>;
+}
+
+/** Sends a fixed API key on every call. */
+export interface ApiKeyAuthStrategy {
+  readonly kind: 'apiKey';
+  /** The headers this strategy sets; a caller may not set them. */
+  readonly headerNames: readonly string[];
+  /** Sets the key (and the impersonation header) on `headers`. */
+  apply(headers: Headers): void;
+}
+
+/** How a client authenticates. Build one with `sessionTokenAuth` or `apiKeyAuth`. */
+export type AuthStrategy = SessionAuthStrategy | ApiKeyAuthStrategy;
+
+/** Options of `sessionTokenAuth`. */
+export interface SessionTokenAuthOptions {
+  /** The user's email. */
+  email: string;
+  /** The user's password. Never printed. */
+  password: string;
+  /** The org to log in to, sent as `selectedOrg`. */
+  orgId: string | number;
+  /**
+   * The login path, under the base URL.
+   * @default '/user/authenticate'
+   */
+  path?: string;
+  /**
+   * The longest a token is trusted, from when the login was sent.
+   * @default 900_000 (the upstream's 15 minutes)
+   */
+  ttlMs?: number;
+  /**
+   * Reads the token (and optionally its lifetime) from a 2xx login answer.
+   * @default a tolerant reader; see `parseLoginResponse`
+   * @example
+   * parseResponse: async (res) => ({ token: (await res.json()).session.id })
+   */
+  parseResponse?: (response: Response) => Promise<LoginResult>;
+}
+
+const inspect = Symbol.for('nodejs.util.inspect.custom');
+const secrets = new WeakMap<object, readonly string[]>();
+
+/** The secrets a strategy holds, so that text shown to users can be scrubbed of them. */
+export function secretsOf(strategy: AuthStrategy): readonly string[] {
+  return secrets.get(strategy) ?? [];
+}
+
+function withSecrets<T extends object>(strategy: T, values: readonly string[]): T {
+  secrets.set(strategy, values);
+  return strategy;
+}
+
+/**
+ * Logs in with `POST {baseUrl}/user/authenticate` and `{ email, password, selectedOrg }`,
+ * the upstream's session login. 401 and 404 are refusals; 408, 429 and 5xx may be retried.
+ *
+ * @example
+ * createApiClient({
+ *   baseUrl: 'https://acme.resolver.com/api',
+ *   auth: sessionTokenAuth({ email, password, orgId: 42 }),
+ * })
+ */
+export function sessionTokenAuth(options: SessionTokenAuthOptions): SessionAuthStrategy {
+  const { email, password, orgId } = options;
+  const path = (options.path ?? '/user/authenticate').replace(/^\/+/, '');
+  const parseResponse = options.parseResponse ?? parseLoginResponse;
+  const describe = { kind: 'session', orgId };
+
+  return withSecrets(
+    {
+      kind: 'session',
+      ttlMs: options.ttlMs ?? 900_000,
+      identity: `${email}|${orgId}`,
+      async login({ baseUrl, fetch, signal, headers, now }) {
+        const loginHeaders = new Headers(headers);
+        loginHeaders.set('content-type', 'application/json');
+        loginHeaders.set('accept', 'application/json, text/plain;q=0.9');
+        const response = await fetch(new URL(path, baseUrl), {
+          method: 'POST',
+          headers: loginHeaders,
+          body: JSON.stringify({ email, password, selectedOrg: orgId }),
+          redirect: 'manual',
+          signal,
+        });
+        if (response.ok) return parseResponse(response);
+        await response.body?.cancel().catch(() => {});
+        const status = response.status;
+        if (status === 401) throw new InvalidCredentialsError();
+        if (status === 404) throw new NoActiveOrgError();
+        const retryable = status === 408 || status === 429 || status >= 500;
+        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now());
+        throw new LoginFailedError(`login answered ${status}`, {
+          status,
+          retryable,
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        });
+      },
+      toJSON: () => describe,
+      [inspect]: () => `SessionTokenAuth ${JSON.stringify(describe)}`,
+    } as SessionAuthStrategy,
+    [password],
+  );
+}
+
+/** Options of `apiKeyAuth`. */
+export interface ApiKeyAuthOptions {
+  /** The API key. Never printed. */
+  apiKey: string;
+  /**
+   * The header that carries the key.
+   * @default 'x-api-key'
+   */
+  header?: string;
+  /** Act as this user of the org (`impersonate-user-id`). */
+  impersonateUserId?: string | number;
+}
+
+/**
+ * Sends an API key on every call: the upstream's recommended alternative to sessions.
+ * Keys never expire, so there is no login and no token.
+ *
+ * @example
+ * createApiClient({ baseUrl, auth: apiKeyAuth({ apiKey: process.env.API_KEY! }) })
+ */
+export function apiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuthStrategy {
+  const { apiKey } = options;
+  const header = (options.header ?? 'x-api-key').toLowerCase();
+  const impersonate =
+    options.impersonateUserId === undefined ? undefined : String(options.impersonateUserId);
+  const describe = {
+    kind: 'apiKey',
+    header,
+    ...(impersonate === undefined ? {} : { impersonateUserId: impersonate }),
+  };
+  return withSecrets(
+    {
+      kind: 'apiKey',
+      headerNames: impersonate === undefined ? [header] : [header, 'impersonate-user-id'],
+      apply(headers) {
+        headers.set(header, apiKey);
+        if (impersonate !== undefined) headers.set('impersonate-user-id', impersonate);
+      },
+      toJSON: () => describe,
+      [inspect]: () => `ApiKeyAuth ${JSON.stringify(describe)}`,
+    } as ApiKeyAuthStrategy,
+    [apiKey],
+  );
+}
+
+/** Whether `value` is a strategy built by `sessionTokenAuth`, `apiKeyAuth` or a look-alike. */
+export function isAuthStrategy(value: unknown): value is AuthStrategy {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as { kind?: unknown; login?: unknown; apply?: unknown };
+  return (
+    (candidate.kind === 'session' && typeof candidate.login === 'function') ||
+    (candidate.kind === 'apiKey' && typeof candidate.apply === 'function')
+  );
+}

@@ -1,0 +1,97 @@
+import { ConfigError, type ConfigIssue } from './errors.js';
+import { apiKeyAuth, sessionTokenAuth } from './auth-strategies.js';
+import { parseOptions, type ApiClientOptions } from './options.js';
+
+/**
+ * Reads client options from environment variables (prefix `API_` by default):
+ * `API_BASE_URL`, and either `API_EMAIL` + `API_PASSWORD` + `API_ORG_ID` or `API_KEY`
+ * (+ `API_IMPERSONATE_USER_ID`); optionally `API_TIMEOUT_MS` and `API_LOGIN_TIMEOUT_MS`.
+ * Empty strings count as unset. A missing or bad variable throws one `ConfigError` that
+ * names every variable at fault. Secrets are held in the returned strategy, so the options
+ * can be logged safely.
+ *
+ * @example
+ * const client = createApiClient(loadOptionsFromEnv());
+ */
+export function loadOptionsFromEnv(
+  env: Record<string, string | undefined> = process.env,
+  { prefix = 'API_' }: { prefix?: string } = {},
+): ApiClientOptions {
+  const read = (name: string): string | undefined => {
+    const value = env[prefix + name];
+    return value === undefined || value.trim() === '' ? undefined : value;
+  };
+  const issues: ConfigIssue[] = [];
+  const required = (name: string): string => {
+    const value = read(name);
+    if (value === undefined) issues.push({ path: prefix + name, message: 'required' });
+    return value ?? '';
+  };
+  const milliseconds = (name: string): number | undefined => {
+    const value = read(name);
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value.trim())) {
+      issues.push({ path: prefix + name, message: 'must be a whole number of milliseconds' });
+      return undefined;
+    }
+    return Number(value);
+  };
+
+  const baseUrl = required('BASE_URL');
+  const apiKey = read('KEY');
+  const sessionVariables = ['EMAIL', 'PASSWORD', 'ORG_ID'].filter(
+    (name) => read(name) !== undefined,
+  );
+  let auth: ApiClientOptions['auth'];
+  if (apiKey !== undefined) {
+    if (sessionVariables.length > 0) {
+      issues.push({
+        path: prefix + 'KEY',
+        message: `set either ${prefix}KEY or ${prefix}EMAIL/${prefix}PASSWORD/${prefix}ORG_ID, not both`,
+      });
+    }
+    const impersonateUserId = read('IMPERSONATE_USER_ID');
+    auth = apiKeyAuth(impersonateUserId === undefined ? { apiKey } : { apiKey, impersonateUserId });
+  } else {
+    const email = required('EMAIL');
+    const password = required('PASSWORD');
+    const orgId = required('ORG_ID');
+    auth = sessionTokenAuth({ email, password, orgId });
+  }
+  const timeoutMs = milliseconds('TIMEOUT_MS');
+  const loginTimeoutMs = milliseconds('LOGIN_TIMEOUT_MS');
+  if (issues.length > 0) throw new ConfigError(issues, 'invalid tokenfetch environment');
+
+  const options: ApiClientOptions = {
+    baseUrl,
+    auth,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(loginTimeoutMs === undefined ? {} : { loginTimeoutMs }),
+  };
+  try {
+    parseOptions(options);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError(
+      error.issues.map((issue) => ({ ...issue, path: variableFor(issue.path, prefix) })),
+      'invalid tokenfetch environment',
+    );
+  }
+  return options;
+}
+
+const variables: Record<string, string> = {
+  baseUrl: 'BASE_URL',
+  'auth.email': 'EMAIL',
+  'auth.password': 'PASSWORD',
+  'auth.orgId': 'ORG_ID',
+  'auth.apiKey': 'KEY',
+  'auth.impersonateUserId': 'IMPERSONATE_USER_ID',
+  timeoutMs: 'TIMEOUT_MS',
+  loginTimeoutMs: 'LOGIN_TIMEOUT_MS',
+};
+
+function variableFor(path: string, prefix: string): string {
+  const name = variables[path];
+  return name === undefined ? path : prefix + name;
+}

@@ -1,0 +1,45 @@
+export { createApiClient, type ApiClient, type ResponseSchema } from './api-client.js';
+export {
+  apiKeyAuth,
+  sessionTokenAuth,
+  type ApiKeyAuthOptions,
+  type ApiKeyAuthStrategy,
+  type AuthStrategy,
+  type LoginContext,
+  type SessionAuthStrategy,
+  type SessionTokenAuthOptions,
+} from './auth-strategies.js';
+export { loadOptionsFromEnv } from './env.js';
+export {
+  ClientClosedError,
+  ConfigError,
+  CrossOriginError,
+  InvalidCredentialsError,
+  InvalidResponseError,
+  isTokenFetchError,
+  LoginFailedError,
+  NoActiveOrgError,
+  TokenFetchError,
+  UpstreamError,
+  type ConfigIssue,
+  type TokenFetchErrorCode,
+} from './errors.js';
+export type {
+  LoginEvent,
+  LoginFailedEvent,
+  ReauthEvent,
+  RefreshAheadEvent,
+  StoreErrorEvent,
+  TokenFetchEvent,
+} from './events.js';
+export { MemoryTokenStore } from './memory-store.js';
+export type { ApiClientOptions, ApiKeyAuth, CredentialsAuth } from './options.js';
+export { parseLoginResponse } from './parse-login-response.js';
+export { storeKey } from './store-key.js';
+export {
+  createTokenManager,
+  type LoginResult,
+  type TokenManager,
+  type TokenManagerOptions,
+} from './token-manager.js';
+export type { SharedFailure, StoredToken, TokenLease, TokenStore } from './token-store.js';

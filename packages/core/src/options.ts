@@ -1,0 +1,327 @@
+import { z } from 'zod';
+import {
+  apiKeyAuth,
+  isAuthStrategy,
+  sessionTokenAuth,
+  type AuthStrategy,
+} from './auth-strategies.js';
+import { ConfigError, type ConfigIssue } from './errors.js';
+import type { TokenFetchEvent } from './events.js';
+import type { TokenStore } from './token-store.js';
+
+/** Email, password and org: shorthand for `sessionTokenAuth({ email, password, orgId })`. */
+export interface CredentialsAuth {
+  email: string;
+  password: string;
+  orgId: string | number;
+}
+
+/** API key: shorthand for `apiKeyAuth({ apiKey, impersonateUserId })`. */
+export interface ApiKeyAuth {
+  apiKey: string;
+  impersonateUserId?: string | number;
+}
+
+/** Options of `createApiClient`. */
+export interface ApiClientOptions {
+  /**
+   * The API's base URL: absolute, https (plain http only to loopback hosts), and it may
+   * carry a path prefix under which every relative path resolves.
+   * @example 'https://acme.resolver.com/api'
+   */
+  baseUrl: string;
+  /**
+   * How to authenticate: a strategy, or the shorthand credentials / API key objects.
+   * @example { email: 'me@acme.com', password: process.env.API_PASSWORD!, orgId: 42 }
+   */
+  auth: AuthStrategy | CredentialsAuth | ApiKeyAuth;
+  /**
+   * Each call (token wait, request, replay) is aborted after this long.
+   * @default 30_000
+   */
+  timeoutMs?: number;
+  /**
+   * A login, retries included, fails after this long.
+   * @default 10_000
+   */
+  loginTimeoutMs?: number;
+  /**
+   * Refresh in the background this long before a token stops being used; capped at a
+   * third of the token's lifetime.
+   * @default 120_000
+   */
+  refreshAheadMs?: number;
+  /**
+   * Answers that mean "this token is no longer good": the token is dropped and the call
+   * replayed once.
+   * @default [401, 403]
+   */
+  reauthStatuses?: number[];
+  /**
+   * Retries of a login that failed with a network error, a timeout, 429 or 5xx.
+   * @default 2
+   */
+  loginRetries?: number;
+  /**
+   * How long a 401/404 login refusal is remembered, so retries cannot lock the account.
+   * @default 30_000
+   */
+  loginCooldownMs?: number;
+  /**
+   * Where the token lives. Pass a `RedisTokenStore` to share one token across a fleet.
+   * @default a `MemoryTokenStore` of this client
+   */
+  store?: TokenStore;
+  /**
+   * Extra origins trusted with credentials (any path on them).
+   * @default []
+   * @example ['https://files.acme.resolver.com']
+   */
+  allowedOrigins?: string[];
+  /**
+   * Allow plain http to hosts other than loopback. Credentials then cross the network in clear.
+   * @default false
+   */
+  allowInsecureHttp?: boolean;
+  /**
+   * Headers sent on every call (and on the login). They may not set the credentials.
+   * @example { 'user-agent': 'billing-service/1.4' }
+   */
+  headers?: HeadersInit;
+  /**
+   * The fetch to use, for tests or a custom dispatcher.
+   * @default globalThis.fetch
+   */
+  fetch?: typeof globalThis.fetch;
+  /**
+   * Receives `login`, `login_failed`, `refresh_ahead`, `reauth` and `store_error` events,
+   * for logs and metrics. tokenfetch prints nothing by itself.
+   * @example onEvent: (event) => logger.info(event, 'tokenfetch')
+   */
+  onEvent?: (event: TokenFetchEvent) => void;
+  /**
+   * The clock, for tests.
+   * @default Date.now
+   */
+  now?: () => number;
+}
+
+const messageFor =
+  (expected: string) =>
+  (issue: { input?: unknown }): string =>
+    issue.input === undefined ? 'required' : `must be ${expected}`;
+
+const duration = (expected = 'a positive integer of milliseconds') =>
+  z
+    .number({ error: messageFor(expected) })
+    .int({ error: `must be ${expected}` })
+    .positive({ error: `must be ${expected}` })
+    .max(2 ** 31 - 1, { error: `must be ${expected} below 2^31` });
+
+const fn = <T>() =>
+  z.custom<T>((value) => typeof value === 'function', { error: 'must be a function' });
+
+/** The options' single source of truth: shapes and defaults. Cross-field checks are below. */
+export const apiClientOptionsSchema = z.strictObject({
+  baseUrl: z.string({ error: messageFor('a string') }),
+  auth: z.custom<unknown>((value) => typeof value === 'object' && value !== null, {
+    error: messageFor('sessionTokenAuth(), apiKeyAuth(), { email, password, orgId } or { apiKey }'),
+  }),
+  timeoutMs: duration().default(30_000),
+  loginTimeoutMs: duration().default(10_000),
+  refreshAheadMs: z
+    .number({ error: messageFor('a non-negative integer of milliseconds') })
+    .int({ error: 'must be a non-negative integer of milliseconds' })
+    .nonnegative({ error: 'must be a non-negative integer of milliseconds' })
+    .default(120_000),
+  reauthStatuses: z
+    .array(
+      z
+        .number({ error: 'must be an HTTP status from 400 to 599' })
+        .int({ error: 'must be an HTTP status from 400 to 599' })
+        .min(400, { error: 'must be an HTTP status from 400 to 599' })
+        .max(599, { error: 'must be an HTTP status from 400 to 599' }),
+      { error: messageFor('an array of HTTP statuses') },
+    )
+    .default([401, 403]),
+  loginRetries: z
+    .number({ error: messageFor('an integer from 0 to 10') })
+    .int({ error: 'must be an integer from 0 to 10' })
+    .min(0, { error: 'must be an integer from 0 to 10' })
+    .max(10, { error: 'must be an integer from 0 to 10' })
+    .default(2),
+  loginCooldownMs: duration().default(30_000),
+  store: z
+    .custom<TokenStore>(isTokenStore, {
+      error: 'must be a TokenStore (get, acquire, commit, release, invalidate, getFailure)',
+    })
+    .optional(),
+  allowedOrigins: z
+    .array(z.string({ error: 'must be a string' }), { error: messageFor('an array of origins') })
+    .default([]),
+  allowInsecureHttp: z.boolean({ error: messageFor('a boolean') }).default(false),
+  headers: z
+    .custom<HeadersInit>(isHeadersInit, {
+      error: 'must be a Headers, an array of [name, value] pairs or an object of strings',
+    })
+    .optional(),
+  fetch: fn<typeof globalThis.fetch>().optional(),
+  onEvent: fn<(event: TokenFetchEvent) => void>().optional(),
+  now: fn<() => number>().optional(),
+});
+
+/** Options after validation: defaults applied, auth as a strategy. */
+export type ResolvedOptions = Omit<z.output<typeof apiClientOptionsSchema>, 'auth'> & {
+  auth: AuthStrategy;
+};
+
+const credentialsSchema = z.strictObject({
+  email: z.string({ error: messageFor('a string') }).min(1, { error: 'required' }),
+  password: z.string({ error: messageFor('a string') }).min(1, { error: 'required' }),
+  orgId: z.union([z.string().min(1), z.number().int()], {
+    error: messageFor('a non-empty string or an integer'),
+  }),
+});
+
+const apiKeySchema = z.strictObject({
+  apiKey: z.string({ error: messageFor('a string') }).min(1, { error: 'required' }),
+  impersonateUserId: z
+    .union([z.string().min(1), z.number().int()], {
+      error: 'must be a non-empty string or an integer',
+    })
+    .optional(),
+});
+
+const loopback = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * Validates options once, at the factory: every problem is reported at once in one
+ * `ConfigError`, by field, never with a value.
+ */
+export function parseOptions(input: unknown): ResolvedOptions {
+  if (typeof input !== 'object' || input === null) {
+    throw new ConfigError([{ path: 'options', message: 'must be an object' }]);
+  }
+  const raw = input as Record<string, unknown>;
+  const result = apiClientOptionsSchema.safeParse(raw);
+  const issues: ConfigIssue[] = result.success ? [] : toIssues(result.error.issues);
+  if (typeof raw.baseUrl === 'string') {
+    issues.push(...checkBaseUrl(raw.baseUrl, raw.allowInsecureHttp === true));
+  }
+  if (Array.isArray(raw.allowedOrigins)) {
+    raw.allowedOrigins.forEach((origin: unknown, index) => {
+      if (typeof origin === 'string' && !isOrigin(origin)) {
+        issues.push({
+          path: `allowedOrigins.${index}`,
+          message: 'must be an absolute http(s) origin such as https://host',
+        });
+      }
+    });
+  }
+  const auth =
+    typeof raw.auth === 'object' && raw.auth !== null ? toStrategy(raw.auth, issues) : undefined;
+  if (result.success && auth !== undefined && isHeadersInit(raw.headers)) {
+    const names = credentialHeaders(auth);
+    for (const [name] of new Headers(raw.headers)) {
+      if (names.includes(name)) {
+        issues.push({ path: `headers.${name}`, message: 'is set by tokenfetch; remove it' });
+      }
+    }
+  }
+  if (!result.success || auth === undefined || issues.length > 0) throw new ConfigError(issues);
+  return { ...result.data, auth };
+}
+
+/** The headers that carry credentials for `auth`; a caller may not set them. */
+export function credentialHeaders(auth: AuthStrategy): readonly string[] {
+  return auth.kind === 'session' ? ['authorization'] : auth.headerNames;
+}
+
+function toStrategy(auth: object, issues: ConfigIssue[]): AuthStrategy | undefined {
+  if (isAuthStrategy(auth)) return auth;
+  if ('apiKey' in auth) {
+    const parsed = apiKeySchema.safeParse(auth);
+    if (!parsed.success) {
+      issues.push(...toIssues(parsed.error.issues, 'auth'));
+      return undefined;
+    }
+    return apiKeyAuth(
+      parsed.data.impersonateUserId === undefined
+        ? { apiKey: parsed.data.apiKey }
+        : { apiKey: parsed.data.apiKey, impersonateUserId: parsed.data.impersonateUserId },
+    );
+  }
+  const parsed = credentialsSchema.safeParse(auth);
+  if (!parsed.success) {
+    issues.push(...toIssues(parsed.error.issues, 'auth'));
+    return undefined;
+  }
+  return sessionTokenAuth(parsed.data);
+}
+
+function checkBaseUrl(value: string, allowInsecureHttp: boolean): ConfigIssue[] {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return [{ path: 'baseUrl', message: 'must be an absolute https URL' }];
+  }
+  const issues: ConfigIssue[] = [];
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    issues.push({ path: 'baseUrl', message: 'must be an absolute https URL' });
+  } else if (url.protocol === 'http:' && !allowInsecureHttp && !loopback.test(url.hostname)) {
+    issues.push({
+      path: 'baseUrl',
+      message: 'must be an https URL (plain http only to loopback hosts, or set allowInsecureHttp)',
+    });
+  }
+  if (url.username !== '' || url.password !== '') {
+    issues.push({ path: 'baseUrl', message: 'must not carry user info' });
+  }
+  if (url.search !== '' || url.hash !== '') {
+    issues.push({ path: 'baseUrl', message: 'must not carry a query or a fragment' });
+  }
+  return issues;
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '';
+  } catch {
+    return false;
+  }
+}
+
+function toIssues(zodIssues: readonly z.core.$ZodIssue[], prefix?: string): ConfigIssue[] {
+  return zodIssues.flatMap((issue) => {
+    const at = [prefix, ...issue.path.map(String)].filter((part) => part !== undefined);
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ path: [...at, key].join('.'), message: 'unknown option' }));
+    }
+    return [{ path: at.join('.') || 'options', message: issue.message }];
+  });
+}
+
+function isTokenStore(value: unknown): value is TokenStore {
+  if (typeof value !== 'object' || value === null) return false;
+  const store = value as Record<string, unknown>;
+  return ['get', 'acquire', 'commit', 'release', 'invalidate', 'getFailure'].every(
+    (method) => typeof store[method] === 'function',
+  );
+}
+
+function isHeadersInit(value: unknown): value is HeadersInit {
+  if (value instanceof Headers) return true;
+  if (Array.isArray(value)) {
+    return value.every(
+      (pair) =>
+        Array.isArray(pair) &&
+        pair.length === 2 &&
+        typeof pair[0] === 'string' &&
+        typeof pair[1] === 'string',
+    );
+  }
+  if (typeof value !== 'object' || value === null) return false;
+  return Object.values(value).every((entry) => typeof entry === 'string');
+}

@@ -1,0 +1,420 @@
+import {
+  ClientClosedError,
+  InvalidCredentialsError,
+  LoginFailedError,
+  NoActiveOrgError,
+  TokenFetchError,
+} from './errors.js';
+import { createEmitter, type StoreErrorEvent, type TokenFetchEvent } from './events.js';
+import { jwtExpiry } from './jwt.js';
+import { MemoryTokenStore } from './memory-store.js';
+import { sleep } from './sleep.js';
+import type { SharedFailure, StoredToken, TokenLease, TokenStore } from './token-store.js';
+
+/** What a login produced. Lifetimes are optional: the smallest known one wins. */
+export interface LoginResult {
+  token: string;
+  /** Lifetime the upstream announced, in ms from when the login was sent. */
+  expiresInMs?: number | undefined;
+  /** Absolute expiry the upstream announced, epoch ms. */
+  expiresAt?: number | undefined;
+}
+
+/** Options of the token engine on its own. */
+export interface TokenManagerOptions {
+  /** Performs one login attempt. Throw a `TokenFetchError` to say whether it may be retried. */
+  login: (context: { signal: AbortSignal }) => Promise<LoginResult>;
+  /**
+   * The longest a token is trusted, from when its login was sent.
+   * @default 900_000 (15 minutes)
+   */
+  ttlMs?: number;
+  /**
+   * Start one background refresh this long before a token stops being used; capped at a
+   * third of the token's lifetime.
+   * @default 120_000
+   */
+  refreshAheadMs?: number;
+  /**
+   * The whole login, retries included, ends after this long.
+   * @default 10_000
+   */
+  loginTimeoutMs?: number;
+  /**
+   * Retries of a login that failed with a network error, a timeout, 429 or 5xx.
+   * @default 2
+   */
+  loginRetries?: number;
+  /**
+   * How long a 401/404 login refusal is remembered, so a burst cannot lock the account.
+   * @default 30_000
+   */
+  loginCooldownMs?: number;
+  /** Where tokens are shared. @default a new `MemoryTokenStore` */
+  store?: TokenStore;
+  /** The key of this set of credentials in the store. @default 'default' */
+  key?: string;
+  /** Receives `login`, `login_failed`, `refresh_ahead` and `store_error` events. */
+  onEvent?: ((event: TokenFetchEvent) => void) | undefined;
+  /** The clock. @default Date.now */
+  now?: () => number;
+  /** Source of jitter in [0, 1). @default Math.random */
+  random?: () => number;
+}
+
+/** The token engine: single-flight login, refresh-ahead, invalidation, cooldown. */
+export interface TokenManager {
+  /** A token that is good to send now; logs in (once, for all callers) when needed. */
+  getToken(options?: { signal?: AbortSignal | undefined }): Promise<string>;
+  /** Like `getToken`, with the time the token expires. */
+  getTokenInfo(options?: {
+    signal?: AbortSignal | undefined;
+  }): Promise<{ token: string; expiresAt: number }>;
+  /**
+   * Drops `token` if it is still the current one (the upstream rejected it) and says
+   * whether it did. A token already replaced is left alone, so stale failures cause no login.
+   */
+  invalidate(token: string): boolean;
+  /** Ends all background work; later calls reject with `ClientClosedError`. */
+  close(): void;
+}
+
+interface Held {
+  token: string;
+  expiresAt: number;
+  /** The token is not sent after this (it is too close to its expiry). */
+  useUntil: number;
+  /** From here on, one background refresh runs. */
+  refreshAt: number;
+  generation: number;
+}
+
+const storeDown: unique symbol = Symbol('store down');
+const safeToken = /^[\x21-\x7E]+$/;
+const backoffBaseMs = 200;
+const retryAfterCapMs = 5_000;
+const backgroundRetryMs = 2_000;
+
+/** Creates the token engine on its own, for custom login flows. */
+export function createTokenManager(options: TokenManagerOptions): TokenManager {
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const ttlMs = options.ttlMs ?? 900_000;
+  const refreshAheadMs = options.refreshAheadMs ?? 120_000;
+  const loginTimeoutMs = options.loginTimeoutMs ?? 10_000;
+  const loginRetries = options.loginRetries ?? 2;
+  const cooldownMs = options.loginCooldownMs ?? 30_000;
+  const store = options.store ?? new MemoryTokenStore({ now });
+  const key = options.key ?? 'default';
+  const emit = createEmitter(options.onEvent);
+  // Instances sharing a store refresh at slightly different moments.
+  const jitter = random() * 0.1;
+  const life = new AbortController();
+
+  let current: Held | undefined;
+  let inflight: Promise<Held> | undefined;
+  let rejectedGeneration = 0;
+  let refusal: { error: TokenFetchError; until: number } | undefined;
+  let nextBackgroundAt = 0;
+  let closed = false;
+
+  function hold(stored: StoredToken): Held {
+    const lifetime = stored.expiresAt - stored.issuedAt;
+    const useUntil = stored.expiresAt - Math.min(1_000, lifetime / 4);
+    const window = Math.min(refreshAheadMs, lifetime / 3) * (1 - jitter);
+    return {
+      token: stored.token,
+      expiresAt: stored.expiresAt,
+      useUntil,
+      refreshAt: useUntil - window,
+      generation: stored.generation,
+    };
+  }
+
+  /** The current token when it may be sent now; starts a background refresh in its window. */
+  function usable(): Held | undefined {
+    const held = current;
+    if (held === undefined) return undefined;
+    const t = now();
+    if (t >= held.useUntil) return undefined;
+    if (t >= held.refreshAt && inflight === undefined && t >= nextBackgroundAt) {
+      refreshInBackground(held);
+    }
+    return held;
+  }
+
+  function getHeld(signal: AbortSignal | undefined): Promise<Held> {
+    if (closed) return Promise.reject(new ClientClosedError());
+    const held = usable();
+    if (held !== undefined) return Promise.resolve(held);
+    return detach(obtain(false), signal);
+  }
+
+  function refreshInBackground(held: Held): void {
+    if (refusal !== undefined && now() < refusal.until) return;
+    emit({ type: 'refresh_ahead', expiresAt: held.expiresAt });
+    obtain(true).catch(() => {
+      // Reported as a login_failed event; the current token stays in use.
+      nextBackgroundAt = now() + backgroundRetryMs;
+    });
+  }
+
+  function obtain(background: boolean): Promise<Held> {
+    if (inflight !== undefined) return inflight;
+    if (refusal !== undefined && now() < refusal.until) return Promise.reject(refusal.error);
+    const promise = run(background).then(
+      (held) => {
+        if (closed) throw new ClientClosedError();
+        current = held;
+        return held;
+      },
+      (error: unknown) => {
+        const failure = closed ? new ClientClosedError() : asTokenFetchError(error);
+        if (isRefusal(failure) && refusal?.error !== failure) {
+          remember(failure, now() + cooldownMs);
+        }
+        if (!closed) {
+          const status = failure instanceof LoginFailedError ? failure.status : undefined;
+          emit({
+            type: 'login_failed',
+            code: failure.code,
+            ...(status === undefined ? {} : { status }),
+            background,
+          });
+        }
+        throw failure;
+      },
+    );
+    inflight = promise;
+    const clear = () => {
+      if (inflight === promise) inflight = undefined;
+    };
+    promise.then(clear, clear);
+    return promise;
+  }
+
+  async function run(background: boolean): Promise<Held> {
+    const waitUntil = now() + (store.lockTtlMs ?? 30_000) + loginTimeoutMs;
+    for (;;) {
+      if (closed) throw new ClientClosedError();
+      const stored = await storeCall('get', () => store.get(key));
+      if (stored === storeDown) return loginAlone();
+      const adopted = adopt(stored, background);
+      if (adopted !== undefined) return adopted;
+
+      const shared = await storeCall('failure', () => store.getFailure(key));
+      if (shared !== storeDown && shared !== undefined && shared.until > now()) {
+        throw remember(refusalError(shared.code), shared.until);
+      }
+
+      const lease = await storeCall('acquire', () => store.acquire(key));
+      if (lease === storeDown) return loginAlone();
+      if (lease !== undefined) return loginUnderLease(lease, background);
+
+      // Another holder is logging in. A background refresh leaves it to them.
+      const held = current;
+      if (held !== undefined && now() < held.useUntil) return held;
+      if (now() >= waitUntil) {
+        reportStoreError('lock_wait', 'gave up waiting for another holder of the login lock');
+        return loginAlone();
+      }
+      await sleep(75 + random() * 50, life.signal);
+    }
+  }
+
+  /** A stored token this instance may take instead of logging in. */
+  function adopt(stored: StoredToken | undefined, background: boolean): Held | undefined {
+    if (stored === undefined || stored.generation <= rejectedGeneration) return undefined;
+    if (current !== undefined && stored.generation <= current.generation && background) {
+      return undefined;
+    }
+    const held = hold(stored);
+    if (now() >= (background ? held.refreshAt : held.useUntil)) return undefined;
+    emit({ type: 'login', source: 'store', durationMs: 0, expiresAt: held.expiresAt });
+    return held;
+  }
+
+  async function loginUnderLease(lease: TokenLease, background: boolean): Promise<Held> {
+    let obtained: Omit<StoredToken, 'generation'>;
+    try {
+      const again = await storeCall('get', () => store.get(lease.key));
+      const adopted = again === storeDown ? undefined : adopt(again, background);
+      if (adopted !== undefined) {
+        await storeCall('release', () => store.release(lease));
+        return adopted;
+      }
+      obtained = await loginWithRetries();
+    } catch (error) {
+      const failure = isRefusal(error)
+        ? { code: error.code, until: now() + cooldownMs }
+        : undefined;
+      await storeCall('release', () => store.release(lease, failure));
+      throw error;
+    }
+    await storeCall('commit', () => store.commit(lease, obtained));
+    return hold({ ...obtained, generation: lease.generation });
+  }
+
+  /** Logs in without the store (it is down, or its lock is stuck). */
+  async function loginAlone(): Promise<Held> {
+    const obtained = await loginWithRetries();
+    return hold({ ...obtained, generation: 0 });
+  }
+
+  async function loginWithRetries(): Promise<Omit<StoredToken, 'generation'>> {
+    const budget = new AbortController();
+    const deadline = now() + loginTimeoutMs;
+    const onClose = () => budget.abort(new ClientClosedError());
+    life.signal.addEventListener('abort', onClose, { once: true });
+    const timer = setTimeout(
+      () =>
+        budget.abort(
+          new LoginFailedError(`login timed out after ${loginTimeoutMs} ms`, { retryable: true }),
+        ),
+      loginTimeoutMs,
+    );
+    timer.unref?.();
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const sentAt = now();
+        try {
+          const result = await detach(options.login({ signal: budget.signal }), budget.signal);
+          const obtained = accept(result, sentAt);
+          emit({
+            type: 'login',
+            source: 'login',
+            durationMs: now() - sentAt,
+            expiresAt: obtained.expiresAt,
+          });
+          return obtained;
+        } catch (error) {
+          if (closed) throw new ClientClosedError();
+          const failure = budget.signal.aborted
+            ? asTokenFetchError(budget.signal.reason)
+            : asTokenFetchError(error);
+          if (!(failure instanceof LoginFailedError) || !failure.retryable) throw failure;
+          if (attempt >= loginRetries || budget.signal.aborted) throw failure;
+          const backoff = random() * backoffBaseMs * 2 ** attempt;
+          const delay = Math.max(backoff, Math.min(failure.retryAfterMs ?? 0, retryAfterCapMs));
+          if (now() + delay >= deadline) throw failure;
+          await sleep(delay, budget.signal).catch(() => {
+            throw closed ? new ClientClosedError() : asTokenFetchError(budget.signal.reason);
+          });
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+      life.signal.removeEventListener('abort', onClose);
+    }
+  }
+
+  function accept(result: LoginResult, sentAt: number): Omit<StoredToken, 'generation'> {
+    const token = result?.token;
+    if (typeof token !== 'string' || !safeToken.test(token)) {
+      throw new LoginFailedError(
+        'login answered a token that is not a printable ASCII string without spaces',
+      );
+    }
+    const candidates = [sentAt + ttlMs];
+    if (isPositive(result.expiresInMs)) candidates.push(sentAt + result.expiresInMs);
+    if (isPositive(result.expiresAt)) candidates.push(result.expiresAt);
+    const exp = jwtExpiry(token);
+    if (exp !== undefined) candidates.push(exp);
+    const expiresAt = Math.min(...candidates);
+    if (expiresAt <= now()) throw new LoginFailedError('login answered a token that has expired');
+    return { token, issuedAt: sentAt, expiresAt };
+  }
+
+  function remember(error: TokenFetchError, until: number): TokenFetchError {
+    refusal = { error, until };
+    return error;
+  }
+
+  function refusalError(code: SharedFailure['code']): TokenFetchError {
+    return code === 'E_INVALID_CREDENTIALS'
+      ? new InvalidCredentialsError()
+      : new NoActiveOrgError();
+  }
+
+  async function storeCall<T>(
+    operation: StoreErrorEvent['operation'],
+    call: () => Promise<T>,
+  ): Promise<T | typeof storeDown> {
+    try {
+      return await call();
+    } catch (error) {
+      reportStoreError(operation, error instanceof Error ? error.message : String(error));
+      return storeDown;
+    }
+  }
+
+  function reportStoreError(operation: StoreErrorEvent['operation'], message: string): void {
+    emit({ type: 'store_error', operation, message: message.slice(0, 200) });
+  }
+
+  const manager: TokenManager = {
+    getToken(opts) {
+      if (!closed) {
+        const held = usable();
+        if (held !== undefined) return Promise.resolve(held.token);
+      }
+      return getHeld(opts?.signal).then((held) => held.token);
+    },
+    getTokenInfo(opts) {
+      return getHeld(opts?.signal).then((held) => ({
+        token: held.token,
+        expiresAt: held.expiresAt,
+      }));
+    },
+    invalidate(token) {
+      const held = current;
+      if (held === undefined || held.token !== token) return false;
+      current = undefined;
+      if (held.generation > rejectedGeneration) rejectedGeneration = held.generation;
+      if (held.generation > 0) {
+        void storeCall('invalidate', () => store.invalidate(key, held.generation));
+      }
+      return true;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      current = undefined;
+      life.abort(new ClientClosedError());
+    },
+  };
+
+  return manager;
+}
+
+/** A 401/404 login refusal: never retried, remembered for the cooldown. */
+function isRefusal(error: unknown): error is InvalidCredentialsError | NoActiveOrgError {
+  return error instanceof InvalidCredentialsError || error instanceof NoActiveOrgError;
+}
+
+function isPositive(value: number | undefined): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0;
+}
+
+/** Any failure as a tokenfetch error; unknown errors are treated like network errors. */
+function asTokenFetchError(error: unknown): TokenFetchError {
+  if (error instanceof TokenFetchError) return error;
+  return new LoginFailedError('login failed: the login request did not complete', {
+    cause: error,
+    retryable: true,
+  });
+}
+
+/**
+ * Settles with `promise`, or rejects with the abort reason when `signal` aborts first. The
+ * shared promise itself is never cancelled: an abort detaches this waiter only.
+ */
+export function detach<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -1,0 +1,52 @@
+/** A token as a store holds it. */
+export interface StoredToken {
+  token: string;
+  /** Epoch ms when the login that produced it was sent. */
+  issuedAt: number;
+  /** Epoch ms after which the upstream no longer accepts it. */
+  expiresAt: number;
+  /** Store-wide, increasing: a newer login has a larger generation. */
+  generation: number;
+}
+
+/** The right to log in for one key, held by one instance at a time. */
+export interface TokenLease {
+  readonly key: string;
+  /** The generation the token obtained under this lease will carry. */
+  readonly generation: number;
+  /** Identifies the holder, so only it can release the lease. */
+  readonly id: string;
+}
+
+/** A login refusal (401/404) shared by every sharer of a store until `until`. */
+export interface SharedFailure {
+  code: 'E_INVALID_CREDENTIALS' | 'E_NO_ACTIVE_ORG';
+  until: number;
+}
+
+/**
+ * Where tokens live between calls, and how instances that share one agree on who logs in.
+ *
+ * The token manager keeps a local copy and only talks to the store on a miss, an
+ * expiry or a rejected token. `MemoryTokenStore` shares within one process;
+ * `@tokenfetch/redis` shares across a fleet.
+ */
+export interface TokenStore {
+  /** The stored token for `key`, if any. */
+  get(key: string): Promise<StoredToken | undefined>;
+  /** Take the right to log in for `key`, or `undefined` while another holder has it. */
+  acquire(key: string): Promise<TokenLease | undefined>;
+  /**
+   * Store a token obtained under `lease` and give the lease up. The write is refused
+   * (`false`) when the store already holds a newer generation.
+   */
+  commit(lease: TokenLease, token: Omit<StoredToken, 'generation'>): Promise<boolean>;
+  /** Give the lease up without a token; a 401/404 refusal is shared with `failure`. */
+  release(lease: TokenLease, failure?: SharedFailure): Promise<void>;
+  /** Delete the stored token, but only while it is still `generation`. */
+  invalidate(key: string, generation: number): Promise<void>;
+  /** A shared login refusal that is still in its cooldown. */
+  getFailure(key: string): Promise<SharedFailure | undefined>;
+  /** How long a lease lasts if its holder dies; waiters wait at most this (plus the login timeout). */
+  readonly lockTtlMs?: number;
+}

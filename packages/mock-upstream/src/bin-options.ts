@@ -1,0 +1,88 @@
+import { DEMO_API_KEY, DEMO_USER } from './demo.js';
+
+/** What `tokenfetch-mock` was asked to do. */
+export interface BinOptions {
+  port: number;
+  host: string;
+  help: boolean;
+}
+
+/** Port used when neither `--port` nor `PORT` is given. */
+export const DEFAULT_BIN_PORT = 4010;
+
+/** `tokenfetch-mock --help`. */
+export const USAGE = `Usage: tokenfetch-mock [--port N] [--host HOST]
+
+Starts a mock of Resolver Core's REST API (session tokens and API keys) for local
+development and tests.
+
+Options:
+  --port N, -p N   port to listen on (default: $PORT, else ${DEFAULT_BIN_PORT}; 0 = any free port)
+  --host HOST      interface to listen on (default: 127.0.0.1)
+  --help, -h       show this help
+`;
+
+/** Parses the command line and environment; throws an Error with a user-facing message. */
+export function parseBinArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): BinOptions {
+  const options: BinOptions = {
+    port:
+      env.PORT === undefined || env.PORT === '' ? DEFAULT_BIN_PORT : parsePort(env.PORT, 'PORT'),
+    host: '127.0.0.1',
+    help: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const [name, inlineValue] = arg.startsWith('--') ? splitOnce(arg, '=') : [arg, undefined];
+    const value = () => {
+      const next = inlineValue ?? argv[++i];
+      if (next === undefined || next === '') throw new Error(`${name} needs a value`);
+      return next;
+    };
+    if (name === '--help' || name === '-h') options.help = true;
+    else if (name === '--port' || name === '-p') options.port = parsePort(value(), name);
+    else if (name === '--host') options.host = value();
+    else throw new Error(`unknown argument: ${arg}`);
+  }
+  return options;
+}
+
+function splitOnce(text: string, separator: string): [string, string | undefined] {
+  const index = text.indexOf(separator);
+  return index === -1 ? [text, undefined] : [text.slice(0, index), text.slice(index + 1)];
+}
+
+function parsePort(text: string, source: string): number {
+  const port = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(port) || port > 65_535) {
+    throw new Error(`${source} must be a port number from 0 to 65535, got ${JSON.stringify(text)}`);
+  }
+  return port;
+}
+
+/** What `tokenfetch-mock` prints once it listens. */
+export function formatBanner(baseUrl: string): string {
+  const org = String(DEMO_USER.orgs[0] ?? 1);
+  return `tokenfetch mock upstream listening on ${baseUrl}
+
+Demo credentials (POST ${baseUrl}/user/authenticate):
+  email:    ${DEMO_USER.email}
+  password: ${DEMO_USER.password}
+  org id:   ${org}
+  API key:  ${DEMO_API_KEY}
+
+Environment for a session-token client:
+  API_BASE_URL=${baseUrl}
+  API_EMAIL=${DEMO_USER.email}
+  API_PASSWORD=${DEMO_USER.password}
+  API_ORG_ID=${org}
+
+or for an API-key client:
+  API_BASE_URL=${baseUrl}
+  API_KEY=${DEMO_API_KEY}
+
+Press Ctrl+C to stop.
+`;
+}

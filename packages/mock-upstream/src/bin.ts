@@ -1,0 +1,44 @@
+import { formatBanner, parseBinArgs, USAGE } from './bin-options.js';
+import type { BinOptions } from './bin-options.js';
+import { startMockUpstream } from './mock-upstream.js';
+
+async function main(): Promise<void> {
+  let options: BinOptions;
+  try {
+    options = parseBinArgs(process.argv.slice(2), process.env);
+  } catch (error) {
+    process.stderr.write(`tokenfetch-mock: ${(error as Error).message}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (options.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+
+  const mock = await startMockUpstream({ port: options.port, host: options.host });
+  process.stdout.write(formatBanner(mock.baseUrl));
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`tokenfetch-mock: ${signal} again, exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    mock.close().then(
+      () => process.stdout.write(`tokenfetch-mock: stopped (${signal})\n`),
+      (error: unknown) => {
+        process.stderr.write(`tokenfetch-mock: close failed: ${(error as Error).message}\n`);
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`tokenfetch-mock: ${(error as Error).message}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,319 @@
+import { createServer, STATUS_CODES } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { identifyCaller } from './identify-caller.js';
+import { checkLogin } from './login.js';
+import type { MockLoginHook, MockLoginHookResult } from './login-hook.js';
+import { resolveOptions } from './options.js';
+import type { MockUpstreamOptions } from './options.js';
+import { readBody } from './read-body.js';
+import { sendJson } from './respond.js';
+import { answerCall } from './routes.js';
+import { TokenRegistry } from './token-registry.js';
+
+/** Counters of a {@link MockUpstream}; each read of `stats` is a fresh snapshot. */
+export interface MockUpstreamStats {
+  /** Requests to the login path, whatever their outcome. */
+  loginAttempts: number;
+  /** Logins answered 2xx with a token. */
+  successfulLogins: number;
+  /** Every request that is not to the login path. */
+  calls: number;
+  /** Calls refused with 403. */
+  rejectedCalls: number;
+  /** Logins being processed right now (body read, delay, answer). */
+  inFlightLogins: number;
+  /** The highest `inFlightLogins` seen since start or `resetStats()`. */
+  maxConcurrentLogins: number;
+}
+
+/** A non-login request as the mock received it, credentials included. */
+export interface MockRecordedRequest {
+  method: string;
+  /** The request target as received, query included. */
+  path: string;
+  /** All request headers with their real values (the echo route redacts, this does not). */
+  headers: Record<string, string | string[] | undefined>;
+  /** The raw body text (`''` when none, too large or aborted). */
+  body: string;
+}
+
+/** A running mock upstream. */
+export interface MockUpstream {
+  /** Base URL of the API, prefix included, no trailing slash: `http://127.0.0.1:PORT/api`. */
+  readonly baseUrl: string;
+  /** `http://127.0.0.1:PORT`. */
+  readonly origin: string;
+  /** Stops the server and destroys every open socket, so no test hangs on keep-alive. Idempotent. */
+  close(): Promise<void>;
+  /** Makes every token issued so far invalid: later calls with them get 403. */
+  revokeTokens(): void;
+  /**
+   * The next `count` logins answer `status` with a small JSON error body and the given
+   * headers, whatever their credentials. Calls queue up: `(500, 2)` then `(429, 1)` fails
+   * three logins in that order.
+   * @default count: 1
+   * @example
+   * ```ts
+   * mock.failNextLogins(429, 1, { 'retry-after': '1' });
+   * ```
+   */
+  failNextLogins(status: number, count?: number, headers?: Record<string, string>): void;
+  /** Delays every login answer by `ms` (after its body is read). `0` turns it off. */
+  setLoginDelay(ms: number): void;
+  /**
+   * Installs (or with `undefined` removes) a hook that may answer logins itself: a custom
+   * answer, `'hang'` or `'reset'`. Returning `undefined` lets the built-in handler answer.
+   * Queued `failNextLogins` answers come first.
+   */
+  setLoginResponse(hook: MockLoginHook | undefined): void;
+  /** A snapshot of the counters. */
+  readonly stats: MockUpstreamStats;
+  /** Zeroes the counters (`inFlightLogins` stays true) and clears `requests`. */
+  resetStats(): void;
+  /** The last 1000 non-login requests, oldest first (a copy). */
+  readonly requests: MockRecordedRequest[];
+}
+
+const MAX_RECORDED = 1000;
+
+/**
+ * Starts a real HTTP server with Resolver Core's session-token semantics:
+ * `POST {prefix}/user/authenticate` issues tokens, every other call needs a bearer token
+ * or an API key, else 403.
+ *
+ * @example
+ * ```ts
+ * const mock = await startMockUpstream();
+ * const client = createApiClient({
+ *   baseUrl: mock.baseUrl,
+ *   auth: { email: DEMO_USER.email, password: DEMO_USER.password, orgId: 1 },
+ * });
+ * // …
+ * await mock.close();
+ * ```
+ */
+export async function startMockUpstream(options: MockUpstreamOptions = {}): Promise<MockUpstream> {
+  const config = resolveOptions(options);
+  const tokens = new TokenRegistry(config.now);
+  const loginPath = `${config.prefix}/user/authenticate`;
+  const stats: MockUpstreamStats = {
+    loginAttempts: 0,
+    successfulLogins: 0,
+    calls: 0,
+    rejectedCalls: 0,
+    inFlightLogins: 0,
+    maxConcurrentLogins: 0,
+  };
+  let recorded: MockRecordedRequest[] = [];
+  const queuedFailures: Array<{ status: number; headers: Record<string, string> }> = [];
+  const timers = new Set<NodeJS.Timeout>();
+  let loginDelayMs = 0;
+  let loginHook: MockLoginHook | undefined;
+  let closing: Promise<void> | undefined;
+
+  const delay = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timer.unref();
+      timers.add(timer);
+    });
+
+  const isUnderPrefix = (pathname: string) =>
+    pathname === config.prefix || pathname.startsWith(`${config.prefix}/`);
+
+  async function handleLogin(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    stats.loginAttempts++;
+    stats.inFlightLogins++;
+    stats.maxConcurrentLogins = Math.max(stats.maxConcurrentLogins, stats.inFlightLogins);
+    res.once('close', () => {
+      stats.inFlightLogins--;
+    });
+    const body = await readBody(req);
+    if (loginDelayMs > 0) await delay(loginDelayMs);
+    if (res.destroyed) return;
+    if (body.tooLarge) return sendJson(res, 413, { error: 'request body too large' });
+    if (req.method !== 'POST') {
+      return sendJson(res, 405, { error: 'login takes POST' }, { allow: 'POST' });
+    }
+    const failure = queuedFailures.shift();
+    if (failure !== undefined) {
+      const error = STATUS_CODES[failure.status] ?? 'Error';
+      return sendJson(res, failure.status, { error }, failure.headers);
+    }
+    let issued = false;
+    if (loginHook !== undefined) {
+      const answer = await loginHook({
+        method: req.method,
+        path: req.url ?? '/',
+        headers: req.headers,
+        body: body.text,
+        issueToken: (issueOptions) => {
+          const outcome = checkLogin(body.text, config.users);
+          const fallback = config.users[0];
+          const [user, orgId] =
+            outcome.status === 200 ? [outcome.user, outcome.orgId] : [fallback, fallback?.orgs[0]];
+          if (user === undefined) throw new Error('the mock upstream has no users');
+          issued = true;
+          return tokens.issue(user, orgId ?? 1, issueOptions?.ttlMs ?? config.tokenTtlMs);
+        },
+      });
+      if (answer !== undefined) {
+        sendHookAnswer(res, answer);
+        if (issued && typeof answer === 'object' && isSuccess(answer.status ?? 200)) {
+          stats.successfulLogins++;
+        }
+        return;
+      }
+    }
+    const outcome = checkLogin(body.text, config.users);
+    if (outcome.status !== 200) return sendJson(res, outcome.status, { error: outcome.error });
+    const token = tokens.issue(outcome.user, outcome.orgId, config.tokenTtlMs);
+    stats.successfulLogins++;
+    const expiresIn = Math.floor(config.tokenTtlMs / 1000);
+    sendJson(res, 200, config.announceTtl ? { token, expiresIn } : { token });
+  }
+
+  async function handleCall(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    stats.calls++;
+    const entry: MockRecordedRequest = {
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      headers: { ...req.headers },
+      body: '',
+    };
+    recorded.push(entry);
+    if (recorded.length > MAX_RECORDED) recorded.shift();
+    const body = await readBody(req);
+    if (!body.tooLarge) entry.body = body.text;
+    if (!isUnderPrefix(url.pathname)) return sendJson(res, 404, { error: 'not found' });
+    const identified = identifyCaller(req.headers, tokens, config.apiKeys, config.users);
+    if (!identified.ok) {
+      stats.rejectedCalls++;
+      return sendJson(res, 403, { error: identified.error });
+    }
+    if (body.tooLarge) return sendJson(res, 413, { error: 'request body too large' });
+    answerCall(res, {
+      method: entry.method,
+      url,
+      subPath: url.pathname.slice(config.prefix.length),
+      headers: req.headers,
+      body: body.text,
+      caller: identified.caller,
+    });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = parseTarget(req.url ?? '/');
+    if (url === undefined) {
+      stats.calls++;
+      req.resume();
+      return sendJson(res, 400, { error: 'malformed request target' });
+    }
+    if (url.pathname === loginPath) return handleLogin(req, res);
+    return handleCall(req, res, url);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      // A client that went away mid-request, or a throwing hook: answer 500 if still possible.
+      if (!res.headersSent && !res.destroyed) sendJson(res, 500, { error: 'mock upstream error' });
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', () => {
+    // Listening already succeeded; later server errors must not crash the test process.
+  });
+
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const origin = `http://${host}:${port}`;
+
+  return {
+    baseUrl: `${origin}${config.prefix}`,
+    origin,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        for (const timer of timers) clearTimeout(timer);
+        timers.clear();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+    revokeTokens() {
+      tokens.revokeAll();
+    },
+    failNextLogins(status, count = 1, headers = {}) {
+      if (!Number.isInteger(status) || status < 200 || status > 599) {
+        throw new RangeError(`status must be an integer from 200 to 599, got ${String(status)}`);
+      }
+      if (!Number.isInteger(count) || count < 0) {
+        throw new RangeError(`count must be a non-negative integer, got ${String(count)}`);
+      }
+      for (let i = 0; i < count; i++) queuedFailures.push({ status, headers: { ...headers } });
+    },
+    setLoginDelay(ms) {
+      if (!Number.isFinite(ms) || ms < 0) {
+        throw new RangeError(`delay must be a non-negative number, got ${String(ms)}`);
+      }
+      loginDelayMs = ms;
+    },
+    setLoginResponse(hook) {
+      loginHook = hook;
+    },
+    get stats() {
+      return { ...stats };
+    },
+    resetStats() {
+      Object.assign(stats, {
+        loginAttempts: 0,
+        successfulLogins: 0,
+        calls: 0,
+        rejectedCalls: 0,
+        maxConcurrentLogins: stats.inFlightLogins,
+      });
+      recorded = [];
+    },
+    get requests() {
+      return recorded.map((entry) => ({ ...entry }));
+    },
+  };
+}
+
+function sendHookAnswer(res: ServerResponse, answer: Exclude<MockLoginHookResult, undefined>) {
+  if (answer === 'hang') return;
+  if (answer === 'reset') {
+    res.socket?.destroy();
+    return;
+  }
+  if (res.headersSent || res.destroyed) return;
+  const headers: Record<string, string> = { ...answer.headers };
+  const hasType = Object.keys(headers).some((name) => name.toLowerCase() === 'content-type');
+  if (!hasType) headers['content-type'] = 'application/json';
+  res.writeHead(answer.status ?? 200, headers);
+  res.end(answer.body ?? '');
+}
+
+function isSuccess(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
+/** The request target as a URL; `//x` stays a path. Undefined when unparseable. */
+function parseTarget(target: string): URL | undefined {
+  try {
+    return target.startsWith('/') ? new URL(`http://mock.invalid${target}`) : new URL(target);
+  } catch {
+    return undefined;
+  }
+}

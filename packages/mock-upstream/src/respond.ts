@@ -1,0 +1,28 @@
+import type { ServerResponse } from 'node:http';
+
+const BODILESS = new Set([204, 205, 304]);
+
+/**
+ * Answers with a JSON body (none for 204/205/304). Does nothing if the response
+ * already started or its socket is gone, so late answers never throw.
+ */
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  if (res.headersSent || res.destroyed) return;
+  if (BODILESS.has(status)) {
+    res.writeHead(status, headers);
+    res.end();
+    return;
+  }
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(payload)),
+    ...headers,
+  });
+  res.end(payload);
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_BIN_PORT, formatBanner, parseBinArgs } from '../src/bin-options.js';
+
+describe('tokenfetch-mock arguments', () => {
+  it('defaults to port 4010 on 127.0.0.1', () => {
+    expect(parseBinArgs([], {})).toEqual({
+      port: DEFAULT_BIN_PORT,
+      host: '127.0.0.1',
+      help: false,
+    });
+    expect(DEFAULT_BIN_PORT).toBe(4010);
+  });
+
+  it('takes PORT from the environment, and --port over it', () => {
+    expect(parseBinArgs([], { PORT: '5000' }).port).toBe(5000);
+    expect(parseBinArgs(['--port', '6000'], { PORT: '5000' }).port).toBe(6000);
+    expect(parseBinArgs(['--port=0'], {}).port).toBe(0);
+    expect(parseBinArgs(['-p', '7000', '--host', '0.0.0.0'], {})).toMatchObject({
+      port: 7000,
+      host: '0.0.0.0',
+    });
+  });
+
+  it('rejects bad ports and unknown arguments', () => {
+    expect(() => parseBinArgs(['--port', 'abc'], {})).toThrow(/port number/);
+    expect(() => parseBinArgs(['--port'], {})).toThrow(/needs a value/);
+    expect(() => parseBinArgs([], { PORT: '70000' })).toThrow(/PORT/);
+    expect(() => parseBinArgs(['--verbose'], {})).toThrow(/unknown argument/);
+  });
+
+  it('prints the base URL, demo credentials and an API_* env block', () => {
+    const banner = formatBanner('http://127.0.0.1:4010/api');
+    expect(banner).toContain('listening on http://127.0.0.1:4010/api');
+    expect(banner).toContain('API_BASE_URL=http://127.0.0.1:4010/api');
+    expect(banner).toContain('API_EMAIL=demo@example.com');
+    expect(banner).toContain('API_PASSWORD=demo-password');
+    expect(banner).toContain('API_ORG_ID=1');
+    expect(banner).toContain('API_KEY=demo-api-key');
+  });
+});
