@@ -26,6 +26,7 @@ export function createUrlScope(baseUrl: string, allowedOrigins: readonly string[
 }
 
 // Anything the URL parser would strip or reinterpret: C0 controls, DEL, and a space at either end.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const controlCharacters = /[\u0000-\u001F\u007F]/;
 const hasScheme = /^[a-zA-Z][a-zA-Z\d+.-]*:/;
 // Path segments that are `.` or `..` in any mix of raw and percent-encoded dots.
