@@ -43,3 +43,11 @@ export {
   type TokenManagerOptions,
 } from './token-manager.js';
 export type { SharedFailure, StoredToken, TokenLease, TokenStore } from './token-store.js';
+export {
+  bindApiFetch,
+  clientFromOptions,
+  type ApiFetch,
+  type AuthMiddlewareOptions,
+  type DisconnectSource,
+} from './adapter-support.js';
+export { toProblemDetails, type ProblemDetails } from './problem-details.js';

@@ -1,0 +1,49 @@
+import { createApiClient, type ApiClient } from './api-client.js';
+import { loadOptionsFromEnv } from './env.js';
+import type { ApiClientOptions } from './options.js';
+
+/** `fetch`, authenticated, bound to one downstream request. */
+export type ApiFetch = (input: string | URL, init?: RequestInit) => Promise<Response>;
+
+/** What an adapter's `authMiddleware()` accepts: client options, or a client to share. */
+export type AuthMiddlewareOptions = ApiClientOptions | { client: ApiClient };
+
+/** The part of Node's `ServerResponse` an adapter needs to see the downstream client leave. */
+export interface DisconnectSource {
+  once(event: 'close', listener: () => void): unknown;
+  readonly writableFinished: boolean;
+}
+
+/**
+ * For adapter authors: the client behind `authMiddleware(options?)`. No argument reads the
+ * environment (`loadOptionsFromEnv`), so a bad or missing variable throws `ConfigError`
+ * at start-up; `{ client }` shares one client (and its token) between apps.
+ */
+export function clientFromOptions(options?: AuthMiddlewareOptions): ApiClient {
+  if (options === undefined) return createApiClient(loadOptionsFromEnv());
+  if ('client' in options) return options.client;
+  return createApiClient(options);
+}
+
+/**
+ * For adapter authors: a per-request `apiFetch`. Attaching costs one closure; on the first
+ * call one `close` listener is added, which aborts the upstream call when the downstream
+ * client disconnects before its response is finished.
+ */
+export function bindApiFetch(client: ApiClient, response: DisconnectSource): ApiFetch {
+  let disconnected: AbortSignal | undefined;
+  return (input, init) => {
+    if (disconnected === undefined) {
+      const controller = new AbortController();
+      response.once('close', () => {
+        if (!response.writableFinished) {
+          controller.abort(new DOMException('the downstream client disconnected', 'AbortError'));
+        }
+      });
+      disconnected = controller.signal;
+    }
+    const signal =
+      init?.signal == null ? disconnected : AbortSignal.any([init.signal, disconnected]);
+    return client.fetch(input, { ...init, signal });
+  };
+}

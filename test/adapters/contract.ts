@@ -1,0 +1,154 @@
+import { once } from 'node:events';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  ConfigError,
+  createApiClient,
+  type ApiClientOptions,
+  type AuthMiddlewareOptions,
+} from '@tokenfetch/core';
+import { DEMO_USER, startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
+import request from 'supertest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+/**
+ * One app built with a framework and its adapter, serving the contract's routes:
+ * - `GET /me` → `apiFetch('/user/users/me')`, answered with the upstream's status and JSON;
+ * - `POST /objects` → `apiFetch('/data/object', POST JSON body)`, answered with the echo;
+ * - `GET /external?url=` → `apiFetch(url)`, answered with the upstream's status;
+ * - `GET /local` → no upstream call;
+ * with the adapter's `problemDetails()` handling errors.
+ */
+export type AdapterHarness = (options?: AuthMiddlewareOptions) => Server;
+
+/** Runs the adapter contract against one framework major. */
+export function runAdapterContract(name: string, makeApp: AdapterHarness): void {
+  describe(`adapter contract: ${name}`, () => {
+    let upstream: MockUpstream;
+    const servers: Server[] = [];
+    const options = (extra: Partial<ApiClientOptions> = {}): ApiClientOptions => ({
+      baseUrl: upstream.baseUrl,
+      auth: { email: DEMO_USER.email, password: DEMO_USER.password, orgId: 1 },
+      ...extra,
+    });
+    const listen = async (server: Server): Promise<Server> => {
+      servers.push(server);
+      if (!server.listening) await once(server.listen(0, '127.0.0.1'), 'listening');
+      return server;
+    };
+
+    beforeEach(async () => {
+      upstream = await startMockUpstream();
+    });
+    afterEach(async () => {
+      vi.unstubAllEnvs();
+      for (const server of servers.splice(0)) {
+        server.closeAllConnections();
+        server.close();
+      }
+      await upstream.close();
+    });
+
+    it('makes one login for 200 concurrent requests, and none before the first apiFetch', async () => {
+      const app = await listen(makeApp(options()));
+      await request(app).get('/local').expect(200);
+      expect(upstream.stats.loginAttempts).toBe(0);
+      const responses = await Promise.all(
+        Array.from({ length: 200 }, () => request(app).get('/me')),
+      );
+      expect(responses.map((response) => response.status)).toEqual(Array(200).fill(200));
+      expect(responses[0]?.body).toMatchObject({ email: DEMO_USER.email });
+      expect(upstream.stats.successfulLogins).toBe(1);
+    });
+
+    it('recovers from a revoked token with no failed request', async () => {
+      const app = await listen(makeApp(options()));
+      await request(app).get('/me').expect(200);
+      upstream.revokeTokens();
+      const responses = await Promise.all(
+        Array.from({ length: 50 }, () => request(app).get('/me')),
+      );
+      expect(responses.every((response) => response.status === 200)).toBe(true);
+      expect(upstream.stats.successfulLogins).toBe(2);
+    });
+
+    it('replays a POST JSON body intact after a 403', async () => {
+      const app = await listen(makeApp(options()));
+      await request(app).get('/me').expect(200);
+      upstream.revokeTokens();
+      const payload = { name: 'Ünïcode ✓', nested: { list: [1, 2, 3] }, empty: '' };
+      const response = await request(app).post('/objects').send(payload).expect(200);
+      expect(response.body).toMatchObject({ method: 'POST', body: payload });
+      const posts = upstream.requests.filter((entry) => entry.method === 'POST');
+      expect(posts.map((entry) => JSON.parse(entry.body) as unknown)).toEqual([payload, payload]);
+    });
+
+    it('shares one client (and one token) between two apps given { client }', async () => {
+      const client = createApiClient(options());
+      const first = await listen(makeApp({ client }));
+      const second = await listen(makeApp({ client }));
+      await request(first).get('/me').expect(200);
+      await request(second).get('/me').expect(200);
+      expect(upstream.stats.successfulLogins).toBe(1);
+      await client.close();
+    });
+
+    it('throws ConfigError when authMiddleware() is called with a missing environment', () => {
+      for (const name of ['BASE_URL', 'EMAIL', 'PASSWORD', 'ORG_ID', 'KEY']) {
+        vi.stubEnv(`API_${name}`, '');
+      }
+      expect(() => makeApp()).toThrow(ConfigError);
+      expect(() => makeApp()).toThrow(/API_BASE_URL: required/);
+    });
+
+    it('reads the environment when authMiddleware() has no argument', async () => {
+      vi.stubEnv('API_BASE_URL', upstream.baseUrl);
+      vi.stubEnv('API_KEY', 'demo-api-key');
+      const app = await listen(makeApp());
+      await request(app).get('/me').expect(200);
+      expect(upstream.stats.loginAttempts).toBe(0);
+    });
+
+    it('aborts the upstream call when the downstream client disconnects', async () => {
+      const slow = createServer(() => {
+        // Never answers: the only way this request ends is the caller aborting it.
+      });
+      await listen(slow);
+      const slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/slow`;
+      const arrived = once(slow, 'request') as Promise<[IncomingMessage]>;
+      const app = await listen(makeApp(options({ allowedOrigins: [new URL(slowUrl).origin] })));
+      const port = (app.address() as AddressInfo).port;
+      const downstream = httpRequest({
+        host: '127.0.0.1',
+        port,
+        path: `/external?url=${encodeURIComponent(slowUrl)}`,
+      });
+      downstream.on('error', () => {});
+      downstream.end();
+      const [upstreamRequest] = await arrived;
+      // The upstream side sees the abort as an `aborted` error, then `close`.
+      const aborted = new Promise((resolve) => upstreamRequest.on('error', resolve));
+      downstream.destroy();
+      await aborted;
+      expect(upstreamRequest.destroyed).toBe(true);
+    });
+
+    it('hands an apiFetch error to the framework error handling as problem+json', async () => {
+      const app = await listen(makeApp(options()));
+      const response = await request(app)
+        .get(`/external?url=${encodeURIComponent('https://elsewhere.example/steal')}`)
+        .expect(500);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(JSON.parse(response.text)).toMatchObject({ status: 500, code: 'E_CROSS_ORIGIN' });
+    });
+
+    it('answers a refused login as a 502 problem without secrets', async () => {
+      const app = await listen(
+        makeApp(options({ auth: { email: DEMO_USER.email, password: 'wrong-canary', orgId: 1 } })),
+      );
+      const response = await request(app).get('/me').expect(502);
+      expect(JSON.parse(response.text)).toMatchObject({ code: 'E_INVALID_CREDENTIALS' });
+      expect(response.text).not.toContain('wrong-canary');
+    });
+  });
+}

@@ -1,0 +1,43 @@
+import { createServer } from 'node:http';
+import { authMiddleware, problemDetails } from '@tokenfetch/koa';
+import type Koa from 'koa';
+import type { AdapterHarness } from './contract.js';
+
+async function readJson(req: NodeJS.ReadableStream): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(Buffer.from(chunk as Buffer));
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+}
+
+/** The contract app on one Koa major. */
+export function koaHarness(KoaClass: typeof Koa): AdapterHarness {
+  return (options) => {
+    const app = new KoaClass();
+    app.silent = true;
+    app.use(problemDetails());
+    app.use(authMiddleware(options));
+    app.use(async (ctx) => {
+      if (ctx.path === '/local') {
+        ctx.body = { ok: true };
+      } else if (ctx.path === '/me') {
+        const upstream = await ctx.apiFetch('/user/users/me');
+        ctx.status = upstream.status;
+        ctx.body = await upstream.json();
+      } else if (ctx.path === '/objects' && ctx.method === 'POST') {
+        const upstream = await ctx.apiFetch('/data/object', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(await readJson(ctx.req)),
+        });
+        ctx.status = upstream.status;
+        ctx.body = await upstream.json();
+      } else if (ctx.path === '/external') {
+        const upstream = await ctx.apiFetch(String(ctx.query.url));
+        ctx.status = upstream.status;
+      }
+    });
+    const handle = app.callback();
+    // Koa's handler settles its own errors; nothing is left floating.
+    return createServer((req, res) => void handle(req, res));
+  };
+}

@@ -1,0 +1,51 @@
+// Checked against the built packages' .d.ts (no path mapping here): importing an adapter
+// is what makes `req.apiFetch` / `ctx.apiFetch` known to TypeScript.
+import type { ApiClient, ApiFetch, AuthMiddlewareOptions } from '@tokenfetch/core';
+import { authMiddleware as expressAuth, problemDetails } from '@tokenfetch/express';
+import { authMiddleware as koaAuth } from '@tokenfetch/koa';
+import express from 'express';
+import Koa, { type DefaultState } from 'koa';
+import { describe, expectTypeOf, it } from 'vitest';
+
+describe('@tokenfetch/express types', () => {
+  it('adds apiFetch to every Express request', () => {
+    const app = express();
+    app.use(expressAuth());
+    app.use(problemDetails());
+    app.get('/me', (req, res) => {
+      expectTypeOf(req.apiFetch).toEqualTypeOf<ApiFetch>();
+      expectTypeOf(req.apiFetch('/user/users/me')).resolves.toEqualTypeOf<Response>();
+      res.end();
+    });
+  });
+
+  it('accepts client options or a shared client, and nothing else', () => {
+    expectTypeOf(expressAuth).parameter(0).toEqualTypeOf<AuthMiddlewareOptions | undefined>();
+    expectTypeOf<{ client: ApiClient }>().toExtend<AuthMiddlewareOptions>();
+    // @ts-expect-error -- baseUrl must be a string
+    expressAuth({ baseUrl: 1, auth: { apiKey: 'k' } });
+  });
+});
+
+describe('@tokenfetch/koa types', () => {
+  it('adds apiFetch to the default context', () => {
+    const app = new Koa();
+    app.use(koaAuth());
+    app.use(async (ctx) => {
+      expectTypeOf(ctx.apiFetch).toEqualTypeOf<ApiFetch>();
+      ctx.body = await (await ctx.apiFetch('/user/users/me')).json();
+    });
+  });
+
+  it('keeps apiFetch on a custom context', () => {
+    interface AppContext {
+      tenant: string;
+    }
+    const app = new Koa<DefaultState, AppContext>();
+    app.use(koaAuth());
+    app.use((ctx) => {
+      expectTypeOf(ctx.tenant).toEqualTypeOf<string>();
+      expectTypeOf(ctx.apiFetch).toEqualTypeOf<ApiFetch>();
+    });
+  });
+});
