@@ -1,0 +1,217 @@
+import { randomBytes } from 'node:crypto';
+import type { SharedFailure, StoredToken, TokenLease, TokenStore } from '@tokenfetch/core';
+import { parseOptions, type RedisTokenStoreOptions } from './options.js';
+import type { ScriptRunner } from './redis-client.js';
+import {
+  acquireScript,
+  commitScript,
+  getFailureScript,
+  getScript,
+  invalidateScript,
+  releaseScript,
+} from './scripts.js';
+import { encryptingCodec, plainCodec, type TokenCodec } from './token-codec.js';
+
+type Operation = 'get' | 'acquire' | 'commit' | 'release' | 'invalidate' | 'getFailure';
+
+interface Keys {
+  token: string;
+  lock: string;
+  gen: string;
+  fail: string;
+}
+
+const failureCodes: ReadonlySet<string> = new Set(['E_INVALID_CREDENTIALS', 'E_NO_ACTIVE_ORG']);
+
+/**
+ * A `TokenStore` in Redis: every instance of a fleet shares one token, and one instance
+ * logs in for all of them.
+ *
+ * Keys are `{prefix:key}:token`, `:lock`, `:gen` and `:fail`, one hash tag per set of
+ * credentials (the key is a hash, so no email reaches Redis). Each operation is one Lua
+ * script with a tight timeout: a slow or unreachable Redis makes the client log in on its
+ * own and report `store_error`, never fail or hang a call.
+ *
+ * @example
+ * const store = new RedisTokenStore({ redis: new Redis(process.env.REDIS_URL) });
+ * const client = createApiClient({ baseUrl, auth, store });
+ */
+export class RedisTokenStore implements TokenStore {
+  /** How long the login lock lasts if its holder dies. */
+  readonly lockTtlMs: number;
+  readonly #redis: ScriptRunner;
+  readonly #prefix: string;
+  readonly #codec: TokenCodec;
+  readonly #timeoutMs: number;
+
+  constructor(options: RedisTokenStoreOptions) {
+    const resolved = parseOptions(options);
+    this.lockTtlMs = resolved.lockTtlMs;
+    this.#redis = resolved.runner;
+    this.#prefix = resolved.prefix;
+    this.#timeoutMs = resolved.commandTimeoutMs;
+    this.#codec =
+      resolved.encryptionKeys === undefined ? plainCodec : encryptingCodec(resolved.encryptionKeys);
+  }
+
+  async get(key: string): Promise<StoredToken | undefined> {
+    const keys = this.#keys(key);
+    const reply = await this.#run('get', getScript, [keys.token], []);
+    if (!Array.isArray(reply)) return undefined;
+    const generation = text(reply[0]);
+    const value = text(reply[1]);
+    if (generation === undefined || value === undefined) return undefined;
+    const stored = this.#codec.decode(keys.token, value);
+    // A value copied over from another generation is not this one.
+    return stored !== undefined && String(stored.generation) === generation ? stored : undefined;
+  }
+
+  async acquire(key: string): Promise<TokenLease | undefined> {
+    const keys = this.#keys(key);
+    const id = randomBytes(16).toString('hex');
+    const reply = await this.#run(
+      'acquire',
+      acquireScript,
+      [keys.lock, keys.gen, keys.token, keys.fail],
+      [id, String(this.lockTtlMs)],
+      // The lock may still be taken after we stopped waiting: give it back then.
+      (late) => {
+        if (toInteger(late) > 0) this.#send(releaseScript, [keys.lock, keys.fail], [id]);
+      },
+    );
+    const generation = toInteger(reply);
+    return generation > 0 ? { key, generation, id } : undefined;
+  }
+
+  async commit(lease: TokenLease, token: Omit<StoredToken, 'generation'>): Promise<boolean> {
+    const keys = this.#keys(lease.key);
+    const stored: StoredToken = {
+      token: token.token,
+      issuedAt: token.issuedAt,
+      expiresAt: token.expiresAt,
+      generation: lease.generation,
+    };
+    const ttlMs = Math.max(1, Math.ceil(token.expiresAt - Date.now()));
+    const reply = await this.#run(
+      'commit',
+      commitScript,
+      [keys.token, keys.lock, keys.fail],
+      [String(lease.generation), lease.id, this.#codec.encode(keys.token, stored), String(ttlMs)],
+    );
+    return toInteger(reply) === 1;
+  }
+
+  async release(lease: TokenLease, failure?: SharedFailure): Promise<void> {
+    const keys = this.#keys(lease.key);
+    const args = [lease.id];
+    const ttlMs = failure === undefined ? 0 : Math.ceil(failure.until - Date.now());
+    if (failure !== undefined && ttlMs > 0) {
+      args.push(JSON.stringify({ code: failure.code, until: failure.until }), String(ttlMs));
+    }
+    await this.#run('release', releaseScript, [keys.lock, keys.fail], args);
+  }
+
+  async invalidate(key: string, generation: number): Promise<void> {
+    const keys = this.#keys(key);
+    await this.#run('invalidate', invalidateScript, [keys.token], [String(generation)]);
+  }
+
+  async getFailure(key: string): Promise<SharedFailure | undefined> {
+    const keys = this.#keys(key);
+    const value = text(await this.#run('getFailure', getFailureScript, [keys.fail], []));
+    if (value === undefined) return undefined;
+    try {
+      const { code, until } = JSON.parse(value) as Record<string, unknown>;
+      if (typeof code !== 'string' || !failureCodes.has(code)) return undefined;
+      if (typeof until !== 'number' || !(until > Date.now())) return undefined;
+      return { code: code as SharedFailure['code'], until };
+    } catch {
+      return undefined;
+    }
+  }
+
+  #keys(key: string): Keys {
+    if (typeof key !== 'string' || !/^[^\s{}]{1,200}$/.test(key)) {
+      throw new TypeError('a store key must be 1 to 200 characters without `{`, `}` or whitespace');
+    }
+    const tag = `{${this.#prefix}:${key}}`;
+    return { token: `${tag}:token`, lock: `${tag}:lock`, gen: `${tag}:gen`, fail: `${tag}:fail` };
+  }
+
+  /**
+   * One script, within the command timeout. The error names the operation and what went
+   * wrong, never a value sent (tokens travel in the arguments).
+   */
+  #run(
+    operation: Operation,
+    script: string,
+    keys: string[],
+    args: string[],
+    onLate?: (reply: unknown) => void,
+  ): Promise<unknown> {
+    let sent: Promise<unknown>;
+    try {
+      sent = this.#redis.eval(script, keys, args);
+    } catch (error) {
+      sent = Promise.reject(error as Error);
+    }
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        // A reply that already arrived but waits behind this timer (a busy event loop)
+        // still wins: the timeout is decided after the loop has read the sockets.
+        setImmediate(() => {
+          if (settled) return;
+          settled = true;
+          if (onLate !== undefined) sent.then(onLate, () => {});
+          reject(new Error(`redis ${operation} timed out after ${this.#timeoutMs} ms`));
+        });
+      }, this.#timeoutMs);
+      timer.unref();
+      sent.then(
+        (reply) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(reply);
+        },
+        (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          reject(new Error(`redis ${operation} failed: ${describe(error, args)}`));
+        },
+      );
+    });
+  }
+
+  /** Fire and forget, for clean-up nobody waits on. */
+  #send(script: string, keys: string[], args: string[]): void {
+    try {
+      this.#redis.eval(script, keys, args).catch(() => {});
+    } catch {
+      // Redis is gone; the lock expires on its own.
+    }
+  }
+}
+
+function text(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  return undefined;
+}
+
+function toInteger(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  const parsed = Number(text(value));
+  return Number.isFinite(parsed) ? parsed : 0;
+}
+
+/** The first line of an error message, without any of the values that were sent. */
+function describe(error: unknown, args: readonly string[]): string {
+  let message = error instanceof Error ? error.message : String(error);
+  message = message.split('\n')[0]?.slice(0, 160) ?? '';
+  for (const arg of args) if (arg.length >= 8) message = message.split(arg).join('[redacted]');
+  return message;
+}
