@@ -1,0 +1,45 @@
+import { isTokenFetchError } from '@tokenfetch/core';
+import { UsageError } from './usage-error.js';
+
+/** What `tokenfetch` exits with. Stable: scripts may branch on these. */
+export const ExitCode = {
+  /** Done. */
+  ok: 0,
+  /** Anything unexpected (including a call that could not reach the API). */
+  unexpected: 1,
+  /** Bad command line or configuration (`ConfigError`). */
+  usage: 2,
+  /** The login answered 401: wrong email or password. */
+  invalidCredentials: 3,
+  /** The login answered 404: the user is not an active member of any org. */
+  noActiveOrg: 4,
+  /** The login failed otherwise, or credentials would have left the base URL. */
+  loginFailed: 5,
+  /** `request`: the upstream answered a status outside 2xx. */
+  upstreamStatus: 6,
+  /** The password prompt was interrupted (Ctrl+C), like a shell's 128 + SIGINT. */
+  interrupted: 130,
+} as const;
+
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** The exit code an error ends the command with. */
+export function exitCodeFor(error: unknown): ExitCode {
+  if (error instanceof UsageError) return error.exitCode;
+  if (!isTokenFetchError(error)) return ExitCode.unexpected;
+  switch (error.code) {
+    case 'E_CONFIG':
+      return ExitCode.usage;
+    case 'E_INVALID_CREDENTIALS':
+      return ExitCode.invalidCredentials;
+    case 'E_NO_ACTIVE_ORG':
+      return ExitCode.noActiveOrg;
+    case 'E_LOGIN_FAILED':
+    case 'E_CROSS_ORIGIN':
+      return ExitCode.loginFailed;
+    case 'E_UPSTREAM_STATUS':
+      return ExitCode.upstreamStatus;
+    default:
+      return ExitCode.unexpected;
+  }
+}

@@ -1,0 +1,3 @@
+export { main, type CliIo } from './main.js';
+export { ExitCode } from './exit-codes.js';
+export { parseEnvFile } from './env-file.js';

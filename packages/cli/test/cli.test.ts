@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
+import { main } from '../src/index.js';
+import { apiKeyEnv, assertBuilt, closedPort, oneErrorLine, runCli, sessionEnv } from './helpers.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+let mock: MockUpstream;
+beforeAll(async () => {
+  assertBuilt();
+  mock = await startMockUpstream();
+});
+afterAll(() => mock.close());
+
+describe('tokenfetch help and usage', () => {
+  it('--help at the top lists the commands, the environment and the exit codes', async () => {
+    for (const args of [['--help'], ['-h'], ['help']]) {
+      const result = await runCli(args);
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      expect(result.stdout).toContain('Usage: tokenfetch <command> [options]');
+      expect(result.stdout).toContain('request METHOD PATH');
+      expect(result.stdout).toContain('API_BASE_URL');
+      expect(result.stdout).toContain('6 upstream answered non-2xx');
+    }
+  });
+
+  it('--help on each command explains its options, and makes no call', async () => {
+    const token = await runCli(['token', '--help'], { env: sessionEnv(mock) });
+    expect(token.code).toBe(0);
+    expect(token.stdout).toContain('Usage: tokenfetch token');
+    expect(token.stdout).toContain('--header');
+    for (const args of [
+      ['request', '--help'],
+      ['help', 'request'],
+      ['--help', 'request'],
+    ]) {
+      const request = await runCli(args);
+      expect(request.code).toBe(0);
+      expect(request.stdout).toContain('Usage: tokenfetch request METHOD PATH');
+      expect(request.stdout).toContain('-d, --data');
+    }
+    expect(mock.stats.loginAttempts).toBe(0);
+  });
+
+  it('--version prints the package version', async () => {
+    for (const args of [['--version'], ['-v']]) {
+      const result = await runCli(args);
+      expect(result).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    }
+  });
+
+  it('exits 2 without a command, with an unknown command or option', async () => {
+    const cases: [string[], string][] = [
+      [[], 'tokenfetch: missing command: token or request (see tokenfetch --help)'],
+      [['tokens'], 'tokenfetch: unknown command "tokens": use token or request'],
+      [['token', '--bogus=1'], 'tokenfetch: unknown option --bogus (see tokenfetch token --help)'],
+      [['--json', 'token'], 'tokenfetch: --json goes after the command'],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runCli(args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(oneErrorLine(result.stderr)).toContain(message);
+    }
+  });
+});
+
+describe('secrets on the command line', () => {
+  it('refuses --password with a reason, never repeating the value', async () => {
+    const canary = 'canary-flag-Pw-91';
+    for (const args of [
+      ['token', '--password', canary],
+      ['token', `--password=${canary}`],
+      ['--password', canary, 'request', 'GET', '/x'],
+    ]) {
+      const result = await runCli(args, { env: sessionEnv(mock) });
+      expect(result.code).toBe(2);
+      const line = oneErrorLine(result.stderr);
+      expect(line).toContain('--password is not accepted');
+      expect(line).toContain('API_PASSWORD');
+      expect(result.stdout + result.stderr).not.toContain(canary);
+    }
+  });
+
+  it('refuses --api-key the same way', async () => {
+    const result = await runCli(['request', 'GET', '/x', '--api-key=canary-key-12']);
+    expect(result.code).toBe(2);
+    expect(oneErrorLine(result.stderr)).toContain('--api-key is not accepted');
+    expect(result.stderr).not.toContain('canary-key-12');
+  });
+});
+
+describe('errors are one line, without a stack or the password', () => {
+  it('for every kind of failure', async () => {
+    const canary = 'canary-Every-Err-5d1';
+    const port = await closedPort();
+    const env = { ...sessionEnv(mock), API_PASSWORD: canary };
+    const cases: [string[], Record<string, string>, number][] = [
+      [['token'], env, 3],
+      [['token'], { ...env, API_BASE_URL: `http://127.0.0.1:${port}/api` }, 5],
+      [['token'], { ...env, API_BASE_URL: 'not a url' }, 2],
+      [['token'], { ...env, API_LOGIN_TIMEOUT_MS: 'soon' }, 2],
+      [['request', 'GET', '/user/users/me'], env, 3],
+      [['request', 'GET', 'https://elsewhere.example/'], env, 5],
+      [['request', 'GET', '/x'], { ...env, API_KEY: 'also-set' }, 2],
+    ];
+    for (const [args, caseEnv, code] of cases) {
+      const result = await runCli(args, { env: caseEnv });
+      expect(result.code, `${args.join(' ')} ${JSON.stringify(caseEnv)}`).toBe(code);
+      oneErrorLine(result.stderr);
+      expect(result.stdout + result.stderr).not.toContain(canary);
+      expect(result.stderr).not.toMatch(/\bat .+:\d+:\d+/);
+    }
+  });
+});
+
+describe('main() in-process', () => {
+  function io(env: Record<string, string> = {}) {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    return {
+      io: { env, stdin: new PassThrough(), stdout, stderr },
+      output: () => ({ out, err }),
+    };
+  }
+
+  it('resolves with the exit code and never rejects', async () => {
+    const ok = io(apiKeyEnv(mock));
+    expect(await main(['request', 'GET', '/user/users/me'], ok.io)).toBe(0);
+    expect(JSON.parse(ok.output().out)).toMatchObject({ id: 0 });
+
+    const failed = io({ ...sessionEnv(mock), API_PASSWORD: 'wrong' });
+    expect(await main(['token'], failed.io)).toBe(3);
+    expect(failed.output().err).toBe('tokenfetch: login refused: invalid credentials (401)\n');
+  });
+});

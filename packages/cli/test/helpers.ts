@@ -1,0 +1,154 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { DEMO_API_KEY, DEMO_USER, type MockUpstream } from '@tokenfetch/mock-upstream';
+
+/** The real bin, as users run it. It imports dist/: build first (`pnpm build`). */
+export const binPath = fileURLToPath(new URL('../bin/tokenfetch.js', import.meta.url));
+const distBin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+
+export function assertBuilt(): void {
+  if (!existsSync(distBin)) {
+    throw new Error(
+      'packages/cli/dist is missing: run `pnpm --filter @tokenfetch/cli build` first',
+    );
+  }
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The session environment for the mock upstream. */
+export function sessionEnv(mock: MockUpstream): Record<string, string> {
+  return {
+    API_BASE_URL: mock.baseUrl,
+    API_EMAIL: DEMO_USER.email,
+    API_PASSWORD: DEMO_USER.password,
+    API_ORG_ID: '1',
+  };
+}
+
+/** The API-key environment for the mock upstream. */
+export function apiKeyEnv(mock: MockUpstream): Record<string, string> {
+  return { API_BASE_URL: mock.baseUrl, API_KEY: DEMO_API_KEY };
+}
+
+/** A clean environment: PATH and `env`, nothing inherited from the test runner. */
+function childEnv(env: Record<string, string>): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env };
+}
+
+/** Runs `node bin/tokenfetch.js …` with pipes (no terminal), `input` on stdin. */
+export function runCli(
+  args: readonly string[],
+  options: { env?: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [binPath, ...args], {
+      env: childEnv(options.env ?? {}),
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`tokenfetch ${args.join(' ')}: no exit within the timeout`));
+    }, options.timeoutMs ?? 10_000);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+export interface PtyResult {
+  code: number | null;
+  /** Everything the terminal showed (stdout and stderr), `\r\n` turned into `\n`. */
+  output: string;
+}
+
+const quote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
+const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * Runs the bin on a pseudo-terminal (util-linux `script`, else python3's `pty`), so that
+ * stdin and stdout are TTYs. Each time the output first matches `when`, `send` is typed.
+ */
+export function runInPty(
+  args: readonly string[],
+  options: {
+    env?: Record<string, string>;
+    answers?: readonly { when: RegExp; send: string }[];
+    timeoutMs?: number;
+  } = {},
+): Promise<PtyResult> {
+  const argv = [process.execPath, binPath, ...args];
+  const [file, fileArgs] = hasScript
+    ? ['script', ['-qfec', argv.map(quote).join(' '), '/dev/null']]
+    : [
+        'python3',
+        [
+          '-c',
+          'import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))',
+          ...argv,
+        ],
+      ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, fileArgs, { env: childEnv(options.env ?? {}) });
+    const pending = [...(options.answers ?? [])];
+    let output = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`tokenfetch ${args.join(' ')} on a pty: no exit; output so far: ${output}`));
+    }, options.timeoutMs ?? 10_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      const next = pending[0];
+      if (next !== undefined && next.when.test(output)) {
+        pending.shift();
+        child.stdin.write(next.send);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      child.stdin.destroy();
+      resolve({ code, output: output.replaceAll('\r\n', '\n') });
+    });
+  });
+}
+
+/** A loopback port with nothing listening on it. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/** Asserts the shape of an expected error: exactly one `tokenfetch: …` line, no stack. */
+export function oneErrorLine(stderr: string): string {
+  const lines = stderr.split('\n').filter((line) => line !== '');
+  if (lines.length !== 1 || !lines[0]?.startsWith('tokenfetch: ') || /\n\s+at /.test(stderr)) {
+    throw new Error(`expected one "tokenfetch: …" line on stderr, got: ${JSON.stringify(stderr)}`);
+  }
+  return lines[0];
+}
