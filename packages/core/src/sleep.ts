@@ -1,5 +1,8 @@
-/** Waits `ms` on an unref'd timer; rejects with the abort reason when `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/**
+ * Waits `ms`; rejects with the abort reason when `signal` aborts. The timer is unref'd
+ * unless `keepAlive`: only a wait that a caller awaits may hold the process open.
+ */
+export function sleep(ms: number, signal: AbortSignal, keepAlive = false): Promise<void> {
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise((resolve, reject) => {
     const onAbort = () => {
@@ -10,7 +13,7 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
       signal.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
-    timer.unref?.();
+    if (!keepAlive) timer.unref?.();
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }

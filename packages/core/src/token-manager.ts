@@ -153,9 +153,11 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   function refreshInBackground(held: Held): void {
     if (refusal !== undefined && now() < refusal.until) return;
     emit({ type: 'refresh_ahead', expiresAt: held.expiresAt });
+    // Whatever the outcome (a new token, another instance holding the login lock, a
+    // failure), the next attempt waits: calls in the window must not each poll the store.
+    nextBackgroundAt = now() + backgroundRetryMs;
     obtain(true).catch(() => {
       // Reported as a login_failed event; the current token stays in use.
-      nextBackgroundAt = now() + backgroundRetryMs;
     });
   }
 
@@ -198,7 +200,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     for (;;) {
       if (closed) throw new ClientClosedError();
       const stored = await storeCall('get', () => store.get(key));
-      if (stored === storeDown) return loginAlone();
+      if (stored === storeDown) return loginAlone(background);
       const adopted = adopt(stored, background);
       if (adopted !== undefined) return adopted;
 
@@ -208,7 +210,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       }
 
       const lease = await storeCall('acquire', () => store.acquire(key));
-      if (lease === storeDown) return loginAlone();
+      if (lease === storeDown) return loginAlone(background);
       if (lease !== undefined) return loginUnderLease(lease, background);
 
       // Another holder is logging in. A background refresh leaves it to them.
@@ -216,9 +218,9 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       if (held !== undefined && now() < held.useUntil) return held;
       if (now() >= waitUntil) {
         reportStoreError('lock_wait', 'gave up waiting for another holder of the login lock');
-        return loginAlone();
+        return loginAlone(background);
       }
-      await sleep(75 + random() * 50, life.signal);
+      await sleep(75 + random() * 50, life.signal, !background);
     }
   }
 
@@ -243,7 +245,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
         await storeCall('release', () => store.release(lease));
         return adopted;
       }
-      obtained = await loginWithRetries();
+      obtained = await loginWithRetries(background);
     } catch (error) {
       const failure = isRefusal(error)
         ? { code: error.code, until: now() + cooldownMs }
@@ -251,17 +253,22 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       await storeCall('release', () => store.release(lease, failure));
       throw error;
     }
-    await storeCall('commit', () => store.commit(lease, obtained));
+    await storeCall('commit', () => store.commit(lease, obtained), obtained.token);
     return hold({ ...obtained, generation: lease.generation });
   }
 
   /** Logs in without the store (it is down, or its lock is stuck). */
-  async function loginAlone(): Promise<Held> {
-    const obtained = await loginWithRetries();
+  async function loginAlone(background: boolean): Promise<Held> {
+    const obtained = await loginWithRetries(background);
     return hold({ ...obtained, generation: 0 });
   }
 
-  async function loginWithRetries(): Promise<Omit<StoredToken, 'generation'>> {
+  /**
+   * Logs in, retrying what may be retried, within `loginTimeoutMs`. The backoff timers of
+   * a login that callers wait on keep the process alive (a script awaiting its first call
+   * must not exit mid-backoff); those of a background refresh do not.
+   */
+  async function loginWithRetries(background: boolean): Promise<Omit<StoredToken, 'generation'>> {
     const budget = new AbortController();
     const deadline = now() + loginTimeoutMs;
     const onClose = () => budget.abort(new ClientClosedError());
@@ -297,7 +304,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
           const backoff = random() * backoffBaseMs * 2 ** attempt;
           const delay = Math.max(backoff, Math.min(failure.retryAfterMs ?? 0, retryAfterCapMs));
           if (now() + delay >= deadline) throw failure;
-          await sleep(delay, budget.signal).catch(() => {
+          await sleep(delay, budget.signal, !background).catch(() => {
             throw closed ? new ClientClosedError() : asTokenFetchError(budget.signal.reason);
           });
         }
@@ -321,7 +328,11 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     const exp = jwtExpiry(token);
     if (exp !== undefined) candidates.push(exp);
     const expiresAt = Math.min(...candidates);
-    if (expiresAt <= now()) throw new LoginFailedError('login answered a token that has expired');
+    // Judged like a held token: one inside its last second (or quarter of life) is not sent.
+    const useUntil = expiresAt - Math.min(1_000, (expiresAt - sentAt) / 4);
+    if (expiresAt <= now() || now() >= useUntil) {
+      throw new LoginFailedError('login answered a token that has expired or is about to');
+    }
     return { token, issuedAt: sentAt, expiresAt };
   }
 
@@ -339,11 +350,17 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   async function storeCall<T>(
     operation: StoreErrorEvent['operation'],
     call: () => Promise<T>,
+    token?: string,
   ): Promise<T | typeof storeDown> {
     try {
       return await call();
     } catch (error) {
-      reportStoreError(operation, error instanceof Error ? error.message : String(error));
+      let message = error instanceof Error ? error.message : String(error);
+      // A store's error may quote what it was given: no token goes on into an event.
+      for (const secret of [token, current?.token]) {
+        if (secret !== undefined) message = message.split(secret).join('[redacted]');
+      }
+      reportStoreError(operation, message);
       return storeDown;
     }
   }
@@ -372,7 +389,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       current = undefined;
       if (held.generation > rejectedGeneration) rejectedGeneration = held.generation;
       if (held.generation > 0) {
-        void storeCall('invalidate', () => store.invalidate(key, held.generation));
+        void storeCall('invalidate', () => store.invalidate(key, held.generation), held.token);
       }
       return true;
     },
