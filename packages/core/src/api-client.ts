@@ -126,6 +126,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       if (switchesToGet) {
         if (method !== 'HEAD') method = 'GET';
         body = undefined;
+        // A copy: a replay after re-login starts over with the caller's headers.
+        headers = new Headers(headers);
         headers.delete('content-type');
         headers.delete('content-length');
       }
@@ -139,7 +141,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     return headers;
   }
 
-  async function clientFetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
+  /** `client.fetch`; `sentWith` collects the tokens the call was sent with, for redaction. */
+  async function clientFetch(
+    input: string | URL,
+    init: RequestInit = {},
+    sentWith?: string[],
+  ): Promise<Response> {
     if (closed) throw new ClientClosedError();
     const url = resolveUrl(scope, input);
     const headers = mergeHeaders(defaultHeaders, init.headers);
@@ -160,6 +167,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       return send(url, init, withCredentials(headers, undefined), signal, replayable);
     }
     const token = await manager.getToken({ signal });
+    sentWith?.push(token);
     const first = await send(url, init, withCredentials(headers, token), signal, replayable);
     if (!reauth.has(first.status)) return first;
 
@@ -168,26 +176,32 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     if (!replayable) return first;
     await first.body?.cancel();
     const fresh = await manager.getToken({ signal });
+    sentWith?.push(fresh);
     return send(url, init, withCredentials(headers, fresh), signal, replayable);
   }
 
-  function redact(text: string): string {
+  function redact(text: string, tokens: readonly string[] = []): string {
     let out = text;
-    for (const secret of secrets) if (secret !== '') out = out.split(secret).join('[redacted]');
+    for (const secret of [...secrets, ...tokens]) {
+      if (secret !== '') out = out.split(secret).join('[redacted]');
+    }
     return out.replace(/(bearer\s+)[\x21-\x7E]+/gi, '$1[redacted]');
   }
 
   const client: ApiClient = {
-    fetch: clientFetch,
+    fetch: (input, init) => clientFetch(input, init),
     async json<T>(input: string | URL, init: RequestInit & { schema?: ResponseSchema<T> } = {}) {
       const { schema, ...rest } = init;
       const headers = new Headers(rest.headers);
       if (!headers.has('accept')) headers.set('accept', 'application/json');
-      const response = await clientFetch(input, { ...rest, headers });
+      const sentWith: string[] = [];
+      const response = await clientFetch(input, { ...rest, headers }, sentWith);
       const text = await response.text();
       const where = `${response.url === '' ? String(input) : new URL(response.url).pathname}`;
       if (!response.ok) {
-        throw new UpstreamError(response.status, redact(text.slice(0, excerptLength)), where);
+        // Scrubbed before it is cut, so that no beginning of a secret is left at the cut.
+        const excerpt = redact(text, sentWith).slice(0, excerptLength);
+        throw new UpstreamError(response.status, excerpt, where);
       }
       let data: unknown;
       try {

@@ -60,7 +60,6 @@ export function loadOptionsFromEnv(
   }
   const timeoutMs = milliseconds('TIMEOUT_MS');
   const loginTimeoutMs = milliseconds('LOGIN_TIMEOUT_MS');
-  if (issues.length > 0) throw new ConfigError(issues, 'invalid tokenfetch environment');
 
   const options: ApiClientOptions = {
     baseUrl,
@@ -68,15 +67,18 @@ export function loadOptionsFromEnv(
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     ...(loginTimeoutMs === undefined ? {} : { loginTimeoutMs }),
   };
+  // Checked even when a variable is missing, so that one error lists every problem.
+  const reported = new Set(issues.map((issue) => issue.path));
   try {
     parseOptions(options);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    throw new ConfigError(
-      error.issues.map((issue) => ({ ...issue, path: variableFor(issue.path, prefix) })),
-      'invalid tokenfetch environment',
-    );
+    for (const issue of error.issues) {
+      const path = variableFor(issue.path, prefix);
+      if (!reported.has(path)) issues.push({ ...issue, path });
+    }
   }
+  if (issues.length > 0) throw new ConfigError(issues, 'invalid tokenfetch environment');
   return options;
 }
 

@@ -178,7 +178,7 @@ export type ResolvedOptions = Omit<z.output<typeof apiClientOptionsSchema>, 'aut
 const credentialsSchema = z.strictObject({
   email: z.string({ error: messageFor('a string') }).min(1, { error: 'required' }),
   password: z.string({ error: messageFor('a string') }).min(1, { error: 'required' }),
-  orgId: z.union([z.string().min(1), z.number().int()], {
+  orgId: z.union([z.string().min(1, { error: 'required' }), z.number().int()], {
     error: messageFor('a non-empty string or an integer'),
   }),
 });
@@ -186,9 +186,10 @@ const credentialsSchema = z.strictObject({
 const apiKeySchema = z.strictObject({
   apiKey: z.string({ error: messageFor('a string') }).min(1, { error: 'required' }),
   impersonateUserId: z
-    .union([z.string().min(1), z.number().int()], {
-      error: 'must be a non-empty string or an integer',
-    })
+    .union(
+      [z.string().min(1, { error: 'must be a non-empty string or an integer' }), z.number().int()],
+      { error: 'must be a non-empty string or an integer' },
+    )
     .optional(),
 });
 

@@ -1,0 +1,166 @@
+import { describe, expect, it, vi } from 'vitest';
+import { MemoryTokenStore, createTokenManager, type TokenStore } from '../src/index.js';
+import { clientFor, collectEvents, createClock, startMock, T0 } from './helpers.js';
+
+/** A store whose listed methods throw (or reject). */
+function brokenStore(broken: Array<keyof TokenStore>, inner = new MemoryTokenStore()): TokenStore {
+  const fail = (name: string) => () => Promise.reject(new Error(`store ${name} is down`));
+  return {
+    get: broken.includes('get') ? fail('get') : (key) => inner.get(key),
+    acquire: broken.includes('acquire') ? fail('acquire') : (key) => inner.acquire(key),
+    commit: broken.includes('commit') ? fail('commit') : (lease, t) => inner.commit(lease, t),
+    release: broken.includes('release') ? fail('release') : (lease, f) => inner.release(lease, f),
+    invalidate: broken.includes('invalidate')
+      ? fail('invalidate')
+      : (key, generation) => inner.invalidate(key, generation),
+    getFailure: broken.includes('getFailure') ? fail('failure') : (key) => inner.getFailure(key),
+  };
+}
+
+describe('events', () => {
+  it('a login reports type login, source login, its duration and expiry', async () => {
+    const clock = createClock();
+    const mock = await startMock({ now: clock.now });
+    mock.setLoginResponse(() => {
+      clock.advance(250);
+      return undefined;
+    });
+    const { onEvent, events } = collectEvents();
+    const client = clientFor(mock, { now: clock.now, onEvent });
+
+    await client.fetch('/data');
+
+    expect(events).toEqual([
+      { type: 'login', source: 'login', durationMs: 250, expiresAt: T0 + 900_000 },
+    ]);
+  });
+
+  it('a re-login reports reauth with the status, then the login', async () => {
+    const mock = await startMock();
+    const { onEvent, events } = collectEvents();
+    const client = clientFor(mock, { onEvent });
+    await client.getToken();
+    mock.revokeTokens();
+
+    await client.fetch('/data');
+
+    expect(events.map((event) => event.type)).toEqual(['login', 'reauth', 'login']);
+    expect(events[1]).toEqual({ type: 'reauth', status: 403, replayed: true });
+  });
+
+  it('a store whose methods all throw reports store_error and calls still succeed with a local login', async () => {
+    const mock = await startMock();
+    const { onEvent, ofType } = collectEvents();
+    const store = brokenStore(['get', 'acquire', 'commit', 'release', 'invalidate', 'getFailure']);
+    const client = clientFor(mock, { store, onEvent });
+
+    const responses = await Promise.all([client.fetch('/a'), client.fetch('/b')]);
+
+    expect(responses.map((response) => response.status)).toEqual([200, 200]);
+    expect(mock.stats.loginAttempts).toBe(1);
+    expect(ofType('store_error')).toEqual([
+      { type: 'store_error', operation: 'get', message: 'store get is down' },
+    ]);
+    expect(ofType('login')).toHaveLength(1);
+  });
+
+  for (const [method, operation] of [
+    ['acquire', 'acquire'],
+    ['commit', 'commit'],
+    ['getFailure', 'failure'],
+  ] as const) {
+    it(`a store whose ${method} throws reports store_error ${operation} and the call succeeds`, async () => {
+      const mock = await startMock();
+      const { onEvent, ofType } = collectEvents();
+      const client = clientFor(mock, { store: brokenStore([method]), onEvent });
+
+      expect((await client.fetch('/data')).status).toBe(200);
+      expect(ofType('store_error').map((event) => event.operation)).toEqual([operation]);
+      expect(mock.stats.loginAttempts).toBe(1);
+    });
+  }
+
+  it('a store whose invalidate and release throw reports them and re-login still works', async () => {
+    const mock = await startMock();
+    const { onEvent, ofType } = collectEvents();
+    const client = clientFor(mock, { store: brokenStore(['invalidate', 'release']), onEvent });
+    await client.getToken();
+    mock.revokeTokens();
+
+    expect((await client.fetch('/data')).status).toBe(200);
+    await vi.waitFor(() =>
+      expect(ofType('store_error').map((event) => event.operation)).toEqual(['invalidate']),
+    );
+    expect(mock.stats.loginAttempts).toBe(2);
+
+    const refused = clientFor(mock, {
+      store: brokenStore(['release']),
+      onEvent,
+      auth: { email: 'demo@example.com', password: 'wrong', orgId: 1 },
+    });
+    await expect(refused.getToken()).rejects.toMatchObject({ code: 'E_INVALID_CREDENTIALS' });
+    expect(ofType('store_error').map((event) => event.operation)).toEqual([
+      'invalidate',
+      'release',
+    ]);
+  });
+
+  it('a login lock that is never released is given up after the lock TTL plus the login timeout', async () => {
+    const clock = createClock(0);
+    const store = new MemoryTokenStore({ now: clock.now, lockTtlMs: 1_000 });
+    await store.acquire('default');
+    const stuck: TokenStore = {
+      get: (key) => store.get(key),
+      getFailure: (key) => store.getFailure(key),
+      acquire: () => {
+        clock.advance(3_000);
+        return Promise.resolve(undefined);
+      },
+      commit: (lease, t) => store.commit(lease, t),
+      release: (lease, f) => store.release(lease, f),
+      invalidate: (key, generation) => store.invalidate(key, generation),
+      lockTtlMs: 1_000,
+    };
+    const { onEvent, ofType } = collectEvents();
+    const manager = createTokenManager({
+      store: stuck,
+      now: clock.now,
+      loginTimeoutMs: 2_000,
+      onEvent,
+      login: () => Promise.resolve({ token: 'alone' }),
+    });
+
+    expect(await manager.getToken()).toBe('alone');
+    manager.close();
+
+    expect(ofType('store_error')).toEqual([expect.objectContaining({ operation: 'lock_wait' })]);
+  });
+
+  it('a listener that throws never breaks a call', async () => {
+    const mock = await startMock();
+    const onEvent = vi.fn(() => {
+      throw new Error('broken logger');
+    });
+    const client = clientFor(mock, { onEvent });
+    await client.getToken();
+    mock.revokeTokens();
+
+    expect((await client.fetch('/data')).status).toBe(200);
+    expect(onEvent).toHaveBeenCalledTimes(3);
+  });
+
+  it('events are plain objects that survive JSON', async () => {
+    const clock = createClock();
+    const mock = await startMock({ now: clock.now });
+    const { onEvent, events } = collectEvents();
+    const client = clientFor(mock, { onEvent, now: clock.now, loginRetries: 0 });
+    await client.getToken();
+    clock.set(T0 + 900_000 - 1_000 - 100_000);
+    mock.failNextLogins(500);
+    await client.getToken();
+    await vi.waitFor(() => expect(events.map((event) => event.type)).toContain('login_failed'));
+
+    expect(JSON.parse(JSON.stringify(events))).toEqual(events);
+    expect(events.map((event) => event.type)).toEqual(['login', 'refresh_ahead', 'login_failed']);
+  });
+});

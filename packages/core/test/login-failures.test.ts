@@ -1,0 +1,234 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  InvalidCredentialsError,
+  LoginFailedError,
+  NoActiveOrgError,
+  TokenFetchError,
+} from '../src/index.js';
+import {
+  clientFor,
+  collectEvents,
+  createClock,
+  demoAuth,
+  rejectionOf,
+  startMock,
+  T0,
+} from './helpers.js';
+
+const wrongPassword = { ...demoAuth, password: 'not-the-password' };
+const otherOrg = { ...demoAuth, orgId: 2 };
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** No backoff jitter: retries follow each other at once unless Retry-After says otherwise. */
+function noJitter() {
+  vi.spyOn(Math, 'random').mockReturnValue(0);
+}
+
+describe('login refusals: 401 and 404 (behaviour 6)', () => {
+  const refusals = [
+    ['401', wrongPassword, InvalidCredentialsError, 'E_INVALID_CREDENTIALS', 401],
+    ['404', otherOrg, NoActiveOrgError, 'E_NO_ACTIVE_ORG', 404],
+  ] as const;
+
+  for (const [status, auth, ErrorClass, code, errorStatus] of refusals) {
+    it(`a login answered ${status} is a ${ErrorClass.name}, not retried`, async () => {
+      const mock = await startMock();
+      const { onEvent, ofType } = collectEvents();
+      const client = clientFor(mock, { auth, onEvent });
+
+      const error = await rejectionOf(client.fetch('/data'));
+
+      expect(error).toBeInstanceOf(ErrorClass);
+      expect(error).toBeInstanceOf(TokenFetchError);
+      expect((error as InstanceType<typeof ErrorClass>).code).toBe(code);
+      expect((error as InstanceType<typeof ErrorClass>).status).toBe(errorStatus);
+      expect(mock.stats.loginAttempts).toBe(1);
+      expect(mock.stats.calls).toBe(0);
+      expect(ofType('login_failed')).toEqual([{ type: 'login_failed', code, background: false }]);
+    });
+
+    it(`a ${status} refusal is remembered for the cooldown: a burst makes one attempt, after the cooldown a new one`, async () => {
+      const clock = createClock();
+      const mock = await startMock({ now: clock.now });
+      const client = clientFor(mock, { auth, now: clock.now });
+
+      const first = await rejectionOf(client.getToken());
+      const burst = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => rejectionOf(client.fetch(`/data/${i}`))),
+      );
+      clock.advance(29_999);
+      const late = await rejectionOf(client.getToken());
+
+      expect(burst.every((error) => error === first)).toBe(true);
+      expect(late).toBe(first);
+      expect(mock.stats.loginAttempts).toBe(1);
+
+      clock.advance(1);
+      const again = await rejectionOf(client.getToken());
+      expect(again).toBeInstanceOf(ErrorClass);
+      expect(again).not.toBe(first);
+      expect(mock.stats.loginAttempts).toBe(2);
+    });
+  }
+
+  it('loginCooldownMs sets how long a refusal is remembered', async () => {
+    const clock = createClock();
+    const mock = await startMock({ now: clock.now });
+    const client = clientFor(mock, { auth: wrongPassword, now: clock.now, loginCooldownMs: 1_000 });
+
+    await rejectionOf(client.getToken());
+    clock.advance(999);
+    await rejectionOf(client.getToken());
+    expect(mock.stats.loginAttempts).toBe(1);
+    clock.advance(1);
+    await rejectionOf(client.getToken());
+    expect(mock.stats.loginAttempts).toBe(2);
+  });
+
+  it('after the cooldown a corrected upstream lets the login succeed', async () => {
+    const clock = createClock();
+    const mock = await startMock({ now: clock.now });
+    mock.failNextLogins(401, 1);
+    const client = clientFor(mock, { now: clock.now });
+
+    await expect(client.getToken()).rejects.toBeInstanceOf(InvalidCredentialsError);
+    clock.advance(30_000);
+    expect((await client.fetch('/data')).status).toBe(200);
+    expect(mock.stats.loginAttempts).toBe(2);
+  });
+});
+
+describe('retried login failures (behaviour 6)', () => {
+  for (const status of [500, 502, 503, 429, 408]) {
+    it(`a login answered ${status} is retried 2 times, then a LoginFailedError with the status`, async () => {
+      noJitter();
+      const mock = await startMock();
+      mock.failNextLogins(status, 3);
+      const { onEvent, ofType } = collectEvents();
+      const client = clientFor(mock, { onEvent });
+
+      const error = await rejectionOf(client.getToken());
+
+      expect(error).toBeInstanceOf(LoginFailedError);
+      expect((error as LoginFailedError).code).toBe('E_LOGIN_FAILED');
+      expect((error as LoginFailedError).status).toBe(status);
+      expect(mock.stats.loginAttempts).toBe(3);
+      expect(ofType('login_failed')).toEqual([
+        { type: 'login_failed', code: 'E_LOGIN_FAILED', status, background: false },
+      ]);
+    });
+  }
+
+  it('a login that fails twice with 5xx and then succeeds gives the token', async () => {
+    noJitter();
+    const mock = await startMock();
+    mock.failNextLogins(500, 1);
+    mock.failNextLogins(429, 1);
+    const client = clientFor(mock);
+
+    expect((await client.fetch('/data')).status).toBe(200);
+    expect(mock.stats.loginAttempts).toBe(3);
+    expect(mock.stats.successfulLogins).toBe(1);
+  });
+
+  it('a network error is retried, then a LoginFailedError whose cause is the fetch error', async () => {
+    noJitter();
+    const mock = await startMock();
+    mock.setLoginResponse(() => 'reset');
+    const client = clientFor(mock);
+
+    const error = await rejectionOf(client.getToken());
+
+    expect(error).toBeInstanceOf(LoginFailedError);
+    expect((error as LoginFailedError).status).toBeUndefined();
+    expect((error as LoginFailedError).cause).toBeInstanceOf(TypeError);
+    expect(mock.stats.loginAttempts).toBe(3);
+  });
+
+  it('loginRetries sets the number of retries', async () => {
+    noJitter();
+    const mock = await startMock();
+    mock.failNextLogins(503, 10);
+    const client = clientFor(mock, { loginRetries: 4 });
+
+    await expect(client.getToken()).rejects.toBeInstanceOf(LoginFailedError);
+    expect(mock.stats.loginAttempts).toBe(5);
+  });
+
+  it('other statuses (400, 405, 3xx) are LoginFailedErrors without retries', async () => {
+    const mock = await startMock();
+    for (const [status, attempts] of [
+      [400, 1],
+      [302, 2],
+    ] as const) {
+      mock.failNextLogins(status, 1, status === 302 ? { location: '/elsewhere' } : {});
+      const client = clientFor(mock);
+      const error = await rejectionOf(client.getToken());
+      expect(error).toBeInstanceOf(LoginFailedError);
+      expect((error as LoginFailedError).status).toBe(status);
+      expect(mock.stats.loginAttempts).toBe(attempts);
+    }
+  });
+
+  it('Retry-After is honoured between attempts', async () => {
+    noJitter();
+    // The clock stands 150 ms before a whole second; Retry-After names that second.
+    const clock = createClock(T0 - 150);
+    const mock = await startMock();
+    mock.failNextLogins(503, 1, { 'retry-after': new Date(T0).toUTCString() });
+    const client = clientFor(mock, { now: clock.now });
+
+    const started = performance.now();
+    const token = await client.getToken();
+    const elapsed = performance.now() - started;
+
+    expect(typeof token).toBe('string');
+    expect(mock.stats.loginAttempts).toBe(2);
+    expect(elapsed).toBeGreaterThanOrEqual(140);
+  });
+
+  it('an unreadable Retry-After is ignored: the retry follows the backoff', async () => {
+    noJitter();
+    const mock = await startMock();
+    mock.failNextLogins(503, 1, { 'retry-after': 'soon' });
+    const client = clientFor(mock);
+
+    const started = performance.now();
+    expect(typeof (await client.getToken())).toBe('string');
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(mock.stats.loginAttempts).toBe(2);
+  });
+
+  it('a Retry-After beyond the login timeout ends the login at once with the LoginFailedError', async () => {
+    noJitter();
+    const mock = await startMock();
+    mock.failNextLogins(429, 3, { 'retry-after': '3' });
+    const client = clientFor(mock, { loginTimeoutMs: 2_000 });
+
+    const started = performance.now();
+    const error = await rejectionOf(client.getToken());
+
+    expect(error).toBeInstanceOf(LoginFailedError);
+    expect((error as LoginFailedError).status).toBe(429);
+    expect((error as LoginFailedError).retryAfterMs).toBe(3_000);
+    expect(mock.stats.loginAttempts).toBe(1);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it('a LoginFailedError is not cached: the next call tries again', async () => {
+    noJitter();
+    const clock = createClock();
+    const mock = await startMock({ now: clock.now });
+    mock.failNextLogins(500, 3);
+    const client = clientFor(mock, { now: clock.now });
+
+    await expect(client.getToken()).rejects.toBeInstanceOf(LoginFailedError);
+    expect(mock.stats.loginAttempts).toBe(3);
+
+    expect((await client.fetch('/data')).status).toBe(200);
+    expect(mock.stats.loginAttempts).toBe(4);
+  });
+});

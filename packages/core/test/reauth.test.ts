@@ -1,0 +1,158 @@
+import { describe, expect, it, vi } from 'vitest';
+import { createTokenManager } from '../src/index.js';
+import { bearerOf, clientFor, collectEvents, deferred, startMock } from './helpers.js';
+
+describe('re-authentication (behaviour 4)', () => {
+  it('a 403 on the current token causes one login and one replay with the new token', async () => {
+    const mock = await startMock();
+    const { onEvent, ofType } = collectEvents();
+    const client = clientFor(mock, { onEvent });
+    const first = await client.getToken();
+    mock.revokeTokens();
+    mock.resetStats();
+
+    const response = await client.fetch('/data/1');
+
+    expect(response.status).toBe(200);
+    expect(mock.stats.loginAttempts).toBe(1);
+    const sent = mock.requests.map((request) => bearerOf(request.headers));
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).toBe(first);
+    expect(sent[1]).toBe(await client.getToken());
+    expect(sent[1]).not.toBe(first);
+    expect(ofType('reauth')).toEqual([{ type: 'reauth', status: 403, replayed: true }]);
+  });
+
+  it('a 401 on the current token also causes one login and one replay', async () => {
+    const mock = await startMock();
+    const client = clientFor(mock);
+    await client.getToken();
+    mock.resetStats();
+
+    const response = await client.fetch('/status/401');
+
+    // The replay got 401 again and was returned: one login, two sends.
+    expect(response.status).toBe(401);
+    expect(mock.stats.loginAttempts).toBe(1);
+    expect(mock.requests.filter((r) => r.path === '/api/status/401')).toHaveLength(2);
+  });
+
+  it('N concurrent 403s on one token cause exactly one login', async () => {
+    const mock = await startMock();
+    const client = clientFor(mock);
+    const first = await client.getToken();
+    mock.revokeTokens();
+    mock.resetStats();
+
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => client.fetch(`/data/${i}`)),
+    );
+
+    expect(responses.map((response) => response.status)).toEqual(Array(50).fill(200));
+    expect(mock.stats.loginAttempts).toBe(1);
+    const replays = mock.requests.filter((request) => bearerOf(request.headers) !== first);
+    expect(new Set(replays.map((request) => bearerOf(request.headers))).size).toBe(1);
+    expect(mock.requests).toHaveLength(100);
+  });
+
+  it('403s on an already-replaced token cause no login', async () => {
+    const mock = await startMock();
+    const held = deferred();
+    // Holds back the answers to /slow so that they arrive after the token was replaced.
+    const gatedFetch: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (String(input).includes('/slow')) await held.promise;
+      return response;
+    };
+    const client = clientFor(mock, { fetch: gatedFetch });
+    const first = await client.getToken();
+    mock.revokeTokens();
+
+    const stale = Array.from({ length: 5 }, () => client.fetch('/slow'));
+    await vi.waitFor(() =>
+      expect(mock.requests.filter((r) => r.path === '/api/slow')).toHaveLength(5),
+    );
+    const fresh = await client.fetch('/data');
+    const second = await client.getToken();
+    held.resolve();
+    const late = await Promise.all(stale);
+
+    expect(fresh.status).toBe(200);
+    expect(second).not.toBe(first);
+    expect(late.map((response) => response.status)).toEqual([200, 200, 200, 200, 200]);
+    // One login at the start, one for /data; the late 403s on `first` caused none.
+    expect(mock.stats.loginAttempts).toBe(2);
+    const replays = mock.requests.filter(
+      (r) => r.path === '/api/slow' && bearerOf(r.headers) === second,
+    );
+    expect(replays).toHaveLength(5);
+  });
+
+  it('a second failure is returned to the caller as the Response: no loop', async () => {
+    const mock = await startMock();
+    const { onEvent, ofType } = collectEvents();
+    const client = clientFor(mock, { onEvent });
+    await client.getToken();
+    mock.resetStats();
+
+    const response = await client.fetch('/status/403');
+
+    expect(response.status).toBe(403);
+    expect(await response.json()).toEqual({ status: 403, message: 'Forbidden' });
+    expect(mock.requests).toHaveLength(2);
+    expect(mock.stats.loginAttempts).toBe(1);
+    expect(ofType('reauth')).toHaveLength(1);
+  });
+
+  it('custom reauthStatuses: only the listed statuses trigger a re-login and replay', async () => {
+    const mock = await startMock();
+    const client = clientFor(mock, { reauthStatuses: [419] });
+    await client.getToken();
+    mock.resetStats();
+
+    const custom = await client.fetch('/status/419');
+    expect(custom.status).toBe(419);
+    expect(mock.requests).toHaveLength(2);
+    expect(mock.stats.loginAttempts).toBe(1);
+
+    mock.revokeTokens();
+    mock.resetStats();
+    const forbidden = await client.fetch('/data');
+    expect(forbidden.status).toBe(403);
+    expect(mock.requests).toHaveLength(1);
+    expect(mock.stats.loginAttempts).toBe(0);
+  });
+
+  it('a status outside reauthStatuses is returned as is, without a login', async () => {
+    const mock = await startMock();
+    const { onEvent, ofType } = collectEvents();
+    const client = clientFor(mock, { onEvent });
+    await client.getToken();
+    mock.resetStats();
+
+    const response = await client.fetch('/status/500');
+
+    expect(response.status).toBe(500);
+    expect(mock.requests).toHaveLength(1);
+    expect(mock.stats.loginAttempts).toBe(0);
+    expect(ofType('reauth')).toEqual([]);
+  });
+
+  it('invalidate() drops only the current token and says whether it did', async () => {
+    let n = 0;
+    const manager = createTokenManager({
+      login: () => Promise.resolve({ token: `tok-${++n}` }),
+    });
+
+    const first = await manager.getToken();
+    expect(manager.invalidate('not-the-token')).toBe(false);
+    expect(await manager.getToken()).toBe(first);
+    expect(manager.invalidate(first)).toBe(true);
+    const second = await manager.getToken();
+    expect(second).toBe('tok-2');
+    expect(manager.invalidate(first)).toBe(false);
+    expect(await manager.getToken()).toBe(second);
+    expect(n).toBe(2);
+    manager.close();
+  });
+});
