@@ -147,6 +147,8 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     if (closed) return Promise.reject(new ClientClosedError());
     const held = usable();
     if (held !== undefined) return Promise.resolve(held);
+    // A caller that has already given up starts no login.
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     return detach(obtain(false), signal);
   }
 

@@ -49,6 +49,17 @@ describe('cancellation (behaviour 7)', () => {
     expect(mock.stats.calls).toBe(0);
   });
 
+  it('a caller whose signal is already aborted starts no login', async () => {
+    const mock = await startMock();
+    const client = clientFor(mock);
+    const reason = new Error('gone before it started');
+
+    const error = await rejectionOf(client.getToken({ signal: AbortSignal.abort(reason) }));
+
+    expect(error).toBe(reason);
+    expect(mock.stats.loginAttempts).toBe(0);
+  });
+
   it('aborting getToken() ends that wait only', async () => {
     const mock = await startMock();
     mock.setLoginDelay(60);
