@@ -1,0 +1,25 @@
+/**
+ * Scenario 2's app: Express 5, `GET /hello` answers a constant without any upstream call.
+ * MIDDLEWARE=1 puts tokenfetch's `authMiddleware()` in front of it (it attaches
+ * `req.apiFetch` to every request; the route never calls it).
+ */
+import express from 'express';
+import { authMiddleware } from '@tokenfetch/express';
+import { serveIpc } from '../lib/taskset.js';
+import { credentials } from './credentials.js';
+
+const app = express();
+app.disable('x-powered-by');
+app.disable('etag');
+if (process.env.MIDDLEWARE === '1') {
+  app.use(authMiddleware({ baseUrl: process.env.BASE_URL!, auth: credentials }));
+}
+app.get('/hello', (_req, res) => {
+  res.type('json').send('{"hello":"world"}');
+});
+
+const server = app.listen(0, '127.0.0.1');
+await new Promise<void>((resolve) => server.once('listening', resolve));
+const address = server.address();
+const port = typeof address === 'object' && address !== null ? address.port : 0;
+serveIpc({}, { url: `http://127.0.0.1:${port}/hello` });
