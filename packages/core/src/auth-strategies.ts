@@ -1,4 +1,10 @@
-import { InvalidCredentialsError, LoginFailedError, NoActiveOrgError } from './errors.js';
+import {
+  ConfigError,
+  InvalidCredentialsError,
+  LoginFailedError,
+  NoActiveOrgError,
+  type ConfigIssue,
+} from './errors.js';
 import { parseLoginResponse } from './parse-login-response.js';
 import { parseRetryAfter } from './retry-after.js';
 import type { LoginResult } from './token-manager.js';
@@ -154,6 +160,24 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuthStrategy {
   const header = (options.header ?? 'x-api-key').toLowerCase();
   const impersonate =
     options.impersonateUserId === undefined ? undefined : String(options.impersonateUserId);
+  // Checked here, once: fetch's own error for a bad header would quote the key.
+  const issues: ConfigIssue[] = [];
+  if (!sendable(header, 'x')) {
+    issues.push({ path: 'header', message: 'must be an HTTP header name' });
+  }
+  if (!sendable('x-api-key', apiKey)) {
+    issues.push({
+      path: 'apiKey',
+      message: 'must be a valid HTTP header value (no CR, LF or NUL)',
+    });
+  }
+  if (impersonate !== undefined && !sendable('impersonate-user-id', impersonate)) {
+    issues.push({
+      path: 'impersonateUserId',
+      message: 'must be a valid HTTP header value (no CR, LF or NUL)',
+    });
+  }
+  if (issues.length > 0) throw new ConfigError(issues, 'invalid apiKeyAuth() options');
   const describe = {
     kind: 'apiKey',
     header,
@@ -172,6 +196,16 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuthStrategy {
     } as ApiKeyAuthStrategy,
     [apiKey],
   );
+}
+
+/** Whether fetch accepts this header (its error would quote the value). */
+function sendable(name: string, value: string): boolean {
+  try {
+    new Headers([[name, value]]);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether `value` is a strategy built by `sessionTokenAuth`, `apiKeyAuth` or a look-alike. */

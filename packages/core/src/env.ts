@@ -51,7 +51,17 @@ export function loadOptionsFromEnv(
       });
     }
     const impersonateUserId = read('IMPERSONATE_USER_ID');
-    auth = apiKeyAuth(impersonateUserId === undefined ? { apiKey } : { apiKey, impersonateUserId });
+    try {
+      auth = apiKeyAuth(
+        impersonateUserId === undefined ? { apiKey } : { apiKey, impersonateUserId },
+      );
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      for (const issue of error.issues) {
+        issues.push({ ...issue, path: variableFor(`auth.${issue.path}`, prefix) });
+      }
+      auth = { apiKey: '' }; // reported above; the options are not returned
+    }
   } else {
     const email = required('EMAIL');
     const password = required('PASSWORD');

@@ -162,7 +162,8 @@ export const apiClientOptionsSchema = z.strictObject({
   allowInsecureHttp: z.boolean({ error: messageFor('a boolean') }).default(false),
   headers: z
     .custom<HeadersInit>(isHeadersInit, {
-      error: 'must be a Headers, an array of [name, value] pairs or an object of strings',
+      error:
+        'must be a Headers, an array of [name, value] pairs or an object of strings (valid header names and values)',
     })
     .optional(),
   fetch: fn<typeof globalThis.fetch>().optional(),
@@ -246,11 +247,17 @@ function toStrategy(auth: object, issues: ConfigIssue[]): AuthStrategy | undefin
       issues.push(...toIssues(parsed.error.issues, 'auth'));
       return undefined;
     }
-    return apiKeyAuth(
-      parsed.data.impersonateUserId === undefined
-        ? { apiKey: parsed.data.apiKey }
-        : { apiKey: parsed.data.apiKey, impersonateUserId: parsed.data.impersonateUserId },
-    );
+    try {
+      return apiKeyAuth(
+        parsed.data.impersonateUserId === undefined
+          ? { apiKey: parsed.data.apiKey }
+          : { apiKey: parsed.data.apiKey, impersonateUserId: parsed.data.impersonateUserId },
+      );
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      issues.push(...error.issues.map((issue) => ({ ...issue, path: `auth.${issue.path}` })));
+      return undefined;
+    }
   }
   const parsed = credentialsSchema.safeParse(auth);
   if (!parsed.success) {
@@ -314,15 +321,23 @@ function isTokenStore(value: unknown): value is TokenStore {
 
 function isHeadersInit(value: unknown): value is HeadersInit {
   if (value instanceof Headers) return true;
-  if (Array.isArray(value)) {
-    return value.every(
-      (pair) =>
-        Array.isArray(pair) &&
-        pair.length === 2 &&
-        typeof pair[0] === 'string' &&
-        typeof pair[1] === 'string',
-    );
+  const shaped = Array.isArray(value)
+    ? value.every(
+        (pair) =>
+          Array.isArray(pair) &&
+          pair.length === 2 &&
+          typeof pair[0] === 'string' &&
+          typeof pair[1] === 'string',
+      )
+    : typeof value === 'object' &&
+      value !== null &&
+      Object.values(value).every((entry) => typeof entry === 'string');
+  if (!shaped) return false;
+  // Names and values fetch accepts: its own error would quote the value.
+  try {
+    new Headers(value as HeadersInit);
+    return true;
+  } catch {
+    return false;
   }
-  if (typeof value !== 'object' || value === null) return false;
-  return Object.values(value).every((entry) => typeof entry === 'string');
 }

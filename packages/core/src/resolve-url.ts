@@ -71,13 +71,18 @@ export function isTrusted(scope: UrlScope, url: URL): boolean {
   return isInside(scope, url) || scope.allowedOrigins.has(url.origin);
 }
 
-/** Whether `url` is on the base origin, under the base path, without userinfo. */
+/**
+ * Whether `url` is on the base origin, under the base path, without userinfo. An encoded
+ * `/` or `\` below the base path is outside: a server may decode it into a way out.
+ */
 export function isInside(scope: UrlScope, url: URL): boolean {
   return (
     url.origin === scope.origin &&
     url.username === '' &&
     url.password === '' &&
-    (url.pathname.startsWith(scope.basePath) || `${url.pathname}/` === scope.basePath)
+    ((url.pathname.startsWith(scope.basePath) &&
+      !encodedSeparator.test(url.pathname.slice(scope.basePath.length))) ||
+      `${url.pathname}/` === scope.basePath)
   );
 }
 
