@@ -1,0 +1,485 @@
+import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
+import { ConfigError, type StoredToken, type TokenLease } from '@tokenfetch/core';
+import { RedisTokenStore, type RedisTokenStoreOptions } from '@tokenfetch/redis';
+import { Cluster, Redis } from 'ioredis';
+import { createClient, createCluster } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  assertAvailable,
+  deletePrefix,
+  hasRedisServer,
+  probeRedis,
+  redisGate,
+  redisUrl,
+  startPrivateRedis,
+  uniquePrefix,
+  type PrivateRedis,
+} from './helpers/redis.js';
+
+const up = await probeRedis(redisUrl);
+const missing = `no Redis at ${redisUrl} (start redis-server, or set REDIS_URL)`;
+
+const KEY = 'a'.repeat(64); // what core passes: a sha256 in hex
+const TOKEN = 'tok-SECRET-0123456789abcdef';
+
+function token(lifeMs = 60_000, value = TOKEN): Omit<StoredToken, 'generation'> {
+  const issuedAt = Date.now();
+  return { token: value, issuedAt, expiresAt: issuedAt + lifeMs };
+}
+
+const keyA = randomBytes(32);
+const keyB = randomBytes(32);
+
+type Library = 'ioredis' | 'node-redis';
+
+describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTokenStore', () => {
+  // Inspects and rigs Redis directly, whatever client the store under test uses.
+  let raw: Redis;
+  let io: Redis;
+  let node: ReturnType<typeof createClient>;
+  const prefixes: string[] = [];
+
+  beforeAll(async () => {
+    assertAvailable(up, missing);
+    raw = new Redis(redisUrl);
+    io = new Redis(redisUrl);
+    node = createClient({ url: redisUrl });
+    node.on('error', () => {});
+    await node.connect();
+    await io.ping();
+  });
+
+  afterAll(async () => {
+    await Promise.all(prefixes.map((prefix) => deletePrefix(redisUrl, prefix)));
+    raw?.disconnect();
+    io?.disconnect();
+    if (node?.isOpen) node.destroy();
+  });
+
+  function storeOn(
+    library: Library,
+    options: Partial<RedisTokenStoreOptions> = {},
+  ): {
+    store: RedisTokenStore;
+    prefix: string;
+    keys: Record<'token' | 'lock' | 'gen' | 'fail', string>;
+  } {
+    const prefix = options.prefix ?? uniquePrefix(library);
+    prefixes.push(prefix);
+    const store = new RedisTokenStore({
+      redis: library === 'ioredis' ? io : node,
+      ...options,
+      prefix,
+    });
+    const tag = `{${prefix}:${KEY}}`;
+    const keys = {
+      token: `${tag}:token`,
+      lock: `${tag}:lock`,
+      gen: `${tag}:gen`,
+      fail: `${tag}:fail`,
+    };
+    return { store, prefix, keys };
+  }
+
+  async function leaseOf(store: RedisTokenStore): Promise<TokenLease> {
+    const lease = await store.acquire(KEY);
+    if (lease === undefined) throw new Error('expected a lease');
+    return lease;
+  }
+
+  describe.each(['ioredis', 'node-redis'] as const)('with %s', (library) => {
+    it('stores a token under {prefix:key}:token with its generation and remaining life', async () => {
+      const { store, keys } = storeOn(library);
+      expect(await store.get(KEY)).toBeUndefined();
+
+      const lease = await leaseOf(store);
+      expect(await store.commit(lease, token(60_000))).toBe(true);
+
+      expect(await store.get(KEY)).toMatchObject({ token: TOKEN, generation: lease.generation });
+      const ttl = await raw.pttl(keys.token);
+      expect(ttl).toBeGreaterThan(58_000);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+      expect(await raw.exists(keys.lock)).toBe(0); // commit released the lock
+      expect(Number(await raw.get(keys.gen))).toBe(lease.generation);
+    });
+
+    it('lends the login lock to one holder at a time, for lockTtlMs', async () => {
+      const { store, keys } = storeOn(library, { lockTtlMs: 2_000 });
+      const first = await leaseOf(store);
+      expect(await store.acquire(KEY)).toBeUndefined();
+      const ttl = await raw.pttl(keys.lock);
+      expect(ttl).toBeGreaterThan(1_500);
+      expect(ttl).toBeLessThanOrEqual(2_000);
+      expect(await raw.get(keys.lock)).toBe(first.id);
+
+      await store.release(first);
+      const second = await leaseOf(store);
+      expect(second.generation).toBeGreaterThan(first.generation);
+      expect(second.id).not.toBe(first.id);
+    });
+
+    it('gives a dead holder’s lock to another once it expires', async () => {
+      const { store } = storeOn(library, { lockTtlMs: 100 });
+      const dead = await leaseOf(store);
+      expect(await store.acquire(KEY)).toBeUndefined();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const next = await leaseOf(store);
+      expect(next.generation).toBeGreaterThan(dead.generation);
+    });
+
+    it('releases only its own lock (compare-and-delete)', async () => {
+      const { store, keys } = storeOn(library, { lockTtlMs: 100 });
+      const stale = await leaseOf(store);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const current = await leaseOf(store);
+
+      await store.release(stale);
+      expect(await raw.get(keys.lock)).toBe(current.id);
+      expect(await store.commit(stale, token())).toBe(true); // nothing newer stored yet
+      expect(await raw.get(keys.lock)).toBe(current.id);
+    });
+
+    it('refuses a stale leader’s late write: the newer generation stays', async () => {
+      const { store } = storeOn(library, { lockTtlMs: 100 });
+      const stale = await leaseOf(store);
+      await new Promise((resolve) => setTimeout(resolve, 150)); // its lock expires
+      const fresh = await leaseOf(store);
+      expect(await store.commit(fresh, token(60_000, 'fresh-token'))).toBe(true);
+
+      expect(await store.commit(stale, token(60_000, 'stale-token'))).toBe(false);
+      expect(await store.get(KEY)).toMatchObject({
+        token: 'fresh-token',
+        generation: fresh.generation,
+      });
+    });
+
+    it('invalidates a token only while it is still that generation', async () => {
+      const { store } = storeOn(library);
+      const first = await leaseOf(store);
+      await store.commit(first, token(60_000, 'first-token'));
+      const second = await leaseOf(store);
+      await store.commit(second, token(60_000, 'second-token'));
+
+      await store.invalidate(KEY, first.generation); // already replaced: no effect
+      expect(await store.get(KEY)).toMatchObject({ token: 'second-token' });
+      await store.invalidate(KEY, second.generation);
+      expect(await store.get(KEY)).toBeUndefined();
+    });
+
+    it('after an invalidation, an older leader still cannot write; a newer one can', async () => {
+      const { store } = storeOn(library, { lockTtlMs: 100 });
+      const stale = await leaseOf(store);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const rejected = await leaseOf(store);
+      await store.commit(rejected, token());
+      await store.invalidate(KEY, rejected.generation);
+
+      expect(await store.commit(stale, token(60_000, 'stale-token'))).toBe(false);
+      expect(await store.get(KEY)).toBeUndefined();
+      const next = await leaseOf(store);
+      expect(await store.commit(next, token(60_000, 'next-token'))).toBe(true);
+      expect(await store.get(KEY)).toMatchObject({ token: 'next-token' });
+    });
+
+    it('shares a 401/404 refusal for its cooldown and lends no lock meanwhile', async () => {
+      const { store, keys } = storeOn(library);
+      const lease = await leaseOf(store);
+      const until = Date.now() + 1_000;
+      await store.release(lease, { code: 'E_INVALID_CREDENTIALS', until });
+
+      expect(await store.getFailure(KEY)).toEqual({ code: 'E_INVALID_CREDENTIALS', until });
+      const ttl = await raw.pttl(keys.fail);
+      expect(ttl).toBeGreaterThan(800);
+      expect(ttl).toBeLessThanOrEqual(1_000);
+      expect(await raw.exists(keys.lock)).toBe(0);
+      expect(await store.acquire(KEY)).toBeUndefined();
+
+      await raw.del(keys.fail); // the cooldown is over
+      const next = await leaseOf(store);
+      await store.commit(next, token());
+      expect(await store.getFailure(KEY)).toBeUndefined();
+    });
+
+    it('ignores a refusal whose cooldown is already over, and garbage in the fail key', async () => {
+      const { store, keys } = storeOn(library);
+      await store.release(await leaseOf(store), { code: 'E_NO_ACTIVE_ORG', until: Date.now() - 1 });
+      expect(await raw.exists(keys.fail)).toBe(0);
+      await raw.set(keys.fail, 'not json', 'PX', 1_000);
+      expect(await store.getFailure(KEY)).toBeUndefined();
+      await raw.set(keys.fail, JSON.stringify({ code: 'E_OTHER', until: Date.now() + 1_000 }));
+      expect(await store.getFailure(KEY)).toBeUndefined();
+    });
+
+    it('keeps generations newer than any before, even after Redis lost every key', async () => {
+      const { store, prefix } = storeOn(library);
+      const before = await leaseOf(store);
+      await store.commit(before, token());
+      await deletePrefix(redisUrl, prefix); // as a restart without persistence would
+
+      const after = await leaseOf(store);
+      expect(after.generation).toBeGreaterThan(before.generation);
+    });
+
+    it('keeps generations above the stored token’s if the counter alone was evicted', async () => {
+      const { store, keys } = storeOn(library);
+      const lease = await leaseOf(store);
+      await store.commit(lease, token());
+      await raw.set(keys.gen, '5');
+      const next = await leaseOf(store);
+      expect(next.generation).toBe(lease.generation + 1);
+    });
+
+    it('reads a malformed stored value as a miss, not a crash', async () => {
+      const { store, keys } = storeOn(library);
+      for (const value of [
+        '',
+        'nope',
+        '{"token":1}',
+        '{"token":"a b","issuedAt":1,"expiresAt":2,"generation":3}',
+      ]) {
+        await raw.hset(keys.token, 'g', '3', 'v', value);
+        expect(await store.get(KEY)).toBeUndefined();
+      }
+      await raw.del(keys.token);
+      await raw.set(keys.token, 'a string, not a hash');
+      await expect(store.get(KEY)).rejects.toThrow(/redis get failed: WRONGTYPE/);
+    });
+
+    describe('with encryptionKeys', () => {
+      it('stores AES-256-GCM ciphertext, not the token, with a fresh IV per write', async () => {
+        const { store, keys } = storeOn(library, { encryptionKeys: { a: keyA } });
+        await store.commit(await leaseOf(store), token());
+        const first = (await raw.hget(keys.token, 'v')) ?? '';
+        await store.commit(await leaseOf(store), token());
+        const second = (await raw.hget(keys.token, 'v')) ?? '';
+
+        for (const value of [first, second]) {
+          expect(value).toMatch(/^enc1:a:[\w-]{16}:[\w-]+$/);
+          expect(value).not.toContain(TOKEN);
+          expect(
+            Buffer.from(value.split(':')[3] ?? '', 'base64url').toString('latin1'),
+          ).not.toContain(TOKEN);
+        }
+        expect(first.split(':')[2]).not.toBe(second.split(':')[2]);
+        expect(await store.get(KEY)).toMatchObject({ token: TOKEN });
+      });
+
+      it('reads a tampered value, an unknown key id or a value moved to another key as a miss', async () => {
+        const { store, keys, prefix } = storeOn(library, { encryptionKeys: { a: keyA } });
+        const lease = await leaseOf(store);
+        await store.commit(lease, token());
+        const value = (await raw.hget(keys.token, 'v')) ?? '';
+        const [, , iv, sealed = ''] = value.split(':');
+        const g = String(lease.generation);
+
+        const flipped = `${sealed[0] === 'A' ? 'B' : 'A'}${sealed.slice(1)}`;
+        await raw.hset(keys.token, 'v', `enc1:a:${iv}:${flipped}`);
+        expect(await store.get(KEY)).toBeUndefined();
+
+        await raw.hset(keys.token, 'v', value.replace('enc1:a:', 'enc1:zz:'));
+        expect(await store.get(KEY)).toBeUndefined();
+
+        const other = `{${prefix}:${'b'.repeat(64)}}:token`;
+        await raw.hset(other, 'g', g, 'v', value);
+        expect(await store.get('b'.repeat(64))).toBeUndefined();
+
+        const stranger = storeOn(library, { prefix, encryptionKeys: { a: keyB } }).store;
+        await raw.hset(keys.token, 'v', value);
+        expect(await stranger.get(KEY)).toBeUndefined();
+        expect(await store.get(KEY)).toMatchObject({ token: TOKEN });
+      });
+
+      it('rotates keys: the new first key encrypts, the old one still decrypts', async () => {
+        const { store: old, keys, prefix } = storeOn(library, { encryptionKeys: { a: keyA } });
+        await old.commit(await leaseOf(old), token(60_000, 'written-with-a'));
+
+        const rotated = storeOn(library, {
+          prefix,
+          encryptionKeys: { b: keyB.toString('base64'), a: keyA },
+        }).store;
+        expect(await rotated.get(KEY)).toMatchObject({ token: 'written-with-a' });
+
+        await rotated.commit(await leaseOf(rotated), token(60_000, 'written-with-b'));
+        expect(await raw.hget(keys.token, 'v')).toMatch(/^enc1:b:/);
+        expect(await rotated.get(KEY)).toMatchObject({ token: 'written-with-b' });
+        expect(await old.get(KEY)).toBeUndefined(); // an instance without key b misses
+      });
+
+      it('does not read plain values, and a plain store does not read sealed ones', async () => {
+        const { store: plain, prefix } = storeOn(library);
+        await plain.commit(await leaseOf(plain), token());
+        const sealed = storeOn(library, { prefix, encryptionKeys: { a: keyA } }).store;
+        expect(await sealed.get(KEY)).toBeUndefined();
+
+        await sealed.commit(await leaseOf(sealed), token());
+        expect(await plain.get(KEY)).toBeUndefined();
+      });
+    });
+  });
+
+  describe('never waits on a connection that is not ready', () => {
+    it('fails at once while an ioredis client is not connected, without queueing', async () => {
+      const offline = new Redis('redis://127.0.0.1:1', {
+        lazyConnect: true,
+        retryStrategy: () => null,
+      });
+      offline.on('error', () => {});
+      const store = new RedisTokenStore({ redis: offline, prefix: uniquePrefix('off') });
+      const started = performance.now();
+      await expect(store.get(KEY)).rejects.toThrow(
+        'redis get failed: redis is not connected (wait)',
+      );
+      await expect(store.acquire(KEY)).rejects.toThrow(
+        /redis acquire failed: redis is not connected/,
+      );
+      expect(performance.now() - started).toBeLessThan(100);
+      offline.disconnect();
+    });
+
+    it('fails at once while a node-redis client is not connected', async () => {
+      const closed = createClient({ url: redisUrl });
+      const store = new RedisTokenStore({ redis: closed, prefix: uniquePrefix('off') });
+      await expect(store.get(KEY)).rejects.toThrow(
+        'redis get failed: redis is not connected (closed)',
+      );
+    });
+
+    it('says what failed without any value it sent', async () => {
+      const { store, keys } = storeOn('ioredis');
+      const lease = await leaseOf(store);
+      await raw.set(keys.token, 'a string, not a hash');
+      const error: unknown = await store.commit(lease, token()).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect(String((error as Error).message)).toMatch(/^redis commit failed: WRONGTYPE/);
+      expect(inspect(error, { depth: 5 })).not.toContain(TOKEN);
+      expect((error as Error).cause).toBeUndefined();
+    });
+  });
+});
+
+const clusterMissing = 'no redis-server on PATH for a one-node Redis Cluster';
+
+describe.runIf(redisGate('the Redis Cluster test', hasRedisServer, clusterMissing))(
+  'RedisTokenStore on Redis Cluster',
+  () => {
+    let server: PrivateRedis;
+    beforeAll(async () => {
+      assertAvailable(hasRedisServer, clusterMissing);
+      server = await startPrivateRedis({ cluster: true });
+    });
+    afterAll(() => server?.stop());
+
+    it('refuses scripts whose keys span slots (so the next test means something)', async () => {
+      const redis = new Redis(server.url);
+      await expect(redis.eval('return 1', 2, '{a}:x', '{b}:y')).rejects.toThrow(/CROSSSLOT/);
+      redis.disconnect();
+    });
+
+    it.each(['ioredis Cluster', 'node-redis createCluster'] as const)(
+      'runs every operation with its keys on one slot (%s)',
+      async (kind) => {
+        let redis: Cluster | ReturnType<typeof createCluster>;
+        if (kind === 'ioredis Cluster') {
+          const cluster = new Cluster([{ host: '127.0.0.1', port: server.port }]);
+          await new Promise((resolve) => cluster.once('ready', resolve));
+          redis = cluster;
+        } else {
+          const cluster = createCluster({ rootNodes: [{ url: server.url }] });
+          cluster.on('error', () => {});
+          await cluster.connect();
+          redis = cluster;
+        }
+        try {
+          const store = new RedisTokenStore({
+            redis,
+            prefix: uniquePrefix('cluster'),
+            encryptionKeys: { a: keyA },
+          });
+          const lease = await store.acquire(KEY);
+          expect(lease).toBeDefined();
+          expect(await store.commit(lease!, token())).toBe(true);
+          expect(await store.get(KEY)).toMatchObject({
+            token: TOKEN,
+            generation: lease!.generation,
+          });
+          await store.invalidate(KEY, lease!.generation);
+          expect(await store.get(KEY)).toBeUndefined();
+          const next = await store.acquire(KEY);
+          await store.release(next!, { code: 'E_NO_ACTIVE_ORG', until: Date.now() + 1_000 });
+          expect(await store.getFailure(KEY)).toMatchObject({ code: 'E_NO_ACTIVE_ORG' });
+        } finally {
+          if (redis instanceof Cluster) redis.disconnect();
+          else redis.destroy();
+        }
+      },
+    );
+  },
+);
+
+describe('RedisTokenStore options', () => {
+  const client = { status: 'ready', eval: () => Promise.resolve(null) } as unknown as Redis;
+
+  it('lists every problem in one ConfigError, without key material', () => {
+    const secretKey = Buffer.alloc(31, 7).toString('base64');
+    let error: unknown;
+    try {
+      new RedisTokenStore({
+        redis: {} as Redis,
+        prefix: '{bad}',
+        lockTtlMs: -1,
+        commandTimeoutMs: 1.5,
+        encryptionKeys: { short: secretKey, '2024': randomBytes(32), 'has space': randomBytes(32) },
+        ttl: 5,
+      } as unknown as RedisTokenStoreOptions);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const issues = (error as ConfigError).issues.map((issue) => issue.path);
+    expect(issues).toEqual([
+      'ttl',
+      'redis',
+      'prefix',
+      'lockTtlMs',
+      'commandTimeoutMs',
+      'encryptionKeys.2024',
+      'encryptionKeys.short',
+      'encryptionKeys.has space',
+    ]);
+    expect((error as Error).message).toContain('redis: must be an ioredis instance');
+    expect((error as Error).message).not.toContain(secretKey);
+  });
+
+  it('wants at least one key, and keys of 32 bytes', () => {
+    expect(() => new RedisTokenStore({ redis: client, encryptionKeys: {} })).toThrow(
+      'encryptionKeys: must hold at least one key',
+    );
+    expect(
+      () => new RedisTokenStore({ redis: client, encryptionKeys: { a: new Uint8Array(16) } }),
+    ).toThrow('encryptionKeys.a: must be a 32-byte key');
+    expect(
+      () => new RedisTokenStore({ redis: client, encryptionKeys: { a: new Uint8Array(32) } }),
+    ).not.toThrow();
+  });
+
+  it('applies the defaults and keeps the client and keys out of inspect and JSON', () => {
+    const store = new RedisTokenStore({ redis: client, encryptionKeys: { a: keyA } });
+    expect(store.lockTtlMs).toBe(30_000);
+    expect(JSON.stringify(store)).toBe('{"lockTtlMs":30000}');
+    expect(inspect(store, { depth: 5 })).not.toContain(keyA.toString('hex').slice(0, 8));
+    expect(inspect(store, { depth: 5 })).not.toContain('eval');
+  });
+
+  it('accepts a node-redis client shape and an ioredis one, nothing else', () => {
+    const nodeShaped = { isOpen: true, isReady: true, eval: () => Promise.resolve(null) };
+    expect(() => new RedisTokenStore({ redis: nodeShaped })).not.toThrow();
+    expect(() => new RedisTokenStore({ redis: client })).not.toThrow();
+    expect(() => new RedisTokenStore({ redis: { eval() {} } as unknown as Redis })).toThrow(
+      ConfigError,
+    );
+    expect(() => new RedisTokenStore(undefined as unknown as RedisTokenStoreOptions)).toThrow(
+      ConfigError,
+    );
+  });
+});

@@ -1,0 +1,192 @@
+import { createApiClient, type ApiClient, type TokenFetchEvent } from '@tokenfetch/core';
+import { DEMO_USER, startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
+import { RedisTokenStore } from '@tokenfetch/redis';
+import { Redis } from 'ioredis';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  assertAvailable,
+  commandStats,
+  deletePrefix,
+  freePort,
+  hasRedisServer,
+  probeRedis,
+  redisGate,
+  redisUrl,
+  startPrivateRedis,
+  startSlowProxy,
+  uniquePrefix,
+  type PrivateRedis,
+  type SlowProxy,
+} from './helpers/redis.js';
+
+const up = await probeRedis(redisUrl);
+const missing = `no Redis at ${redisUrl} (start redis-server, or set REDIS_URL)`;
+const privateMissing = 'no redis-server on PATH for a private Redis to count commands on';
+const TIMEOUT_MS = 250;
+
+type Library = 'ioredis' | 'node-redis';
+type Connection = { redis: Redis | ReturnType<typeof createClient>; close(): void };
+
+async function connect(library: Library, url: string, wait = true): Promise<Connection> {
+  if (library === 'ioredis') {
+    const redis = new Redis(url, { lazyConnect: true });
+    redis.on('error', () => {});
+    const connecting = redis.connect();
+    if (wait) await connecting;
+    else connecting.catch(() => {});
+    return { redis, close: () => redis.disconnect() };
+  }
+  const redis = createClient({ url });
+  redis.on('error', () => {});
+  const connecting = redis.connect();
+  if (wait) await connecting;
+  else connecting.catch(() => {});
+  return { redis, close: () => redis.isOpen && redis.destroy() };
+}
+
+describe.runIf(redisGate('@tokenfetch/redis latency tests', up, missing))(
+  'a slow, hung or missing Redis',
+  () => {
+    let mock: MockUpstream;
+    let proxy: SlowProxy;
+    const cleanup: Array<() => unknown> = [];
+    const prefixes: string[] = [];
+
+    beforeAll(async () => {
+      assertAvailable(up, missing);
+      mock = await startMockUpstream();
+      proxy = await startSlowProxy(Number(new URL(redisUrl).port || 6379));
+    });
+
+    afterAll(async () => {
+      for (const step of cleanup.splice(0).reverse()) await step();
+      await proxy?.close();
+      await mock?.close();
+      await Promise.all(prefixes.map((prefix) => deletePrefix(redisUrl, prefix)));
+    });
+
+    function clientOn(
+      connection: Connection,
+      fetch: typeof globalThis.fetch = globalThis.fetch,
+    ): { client: ApiClient; events: TokenFetchEvent[] } {
+      const prefix = uniquePrefix('slow');
+      prefixes.push(prefix);
+      const events: TokenFetchEvent[] = [];
+      const client = createApiClient({
+        baseUrl: mock.baseUrl,
+        auth: { email: DEMO_USER.email, password: DEMO_USER.password, orgId: 1 },
+        store: new RedisTokenStore({ redis: connection.redis, prefix }),
+        onEvent: (event) => events.push(event),
+        fetch,
+      });
+      cleanup.push(() => client.close());
+      return { client, events };
+    }
+
+    async function timedCall(client: ApiClient): Promise<number> {
+      const started = performance.now();
+      const response = await client.fetch('/data/1');
+      await response.arrayBuffer();
+      expect(response.status).toBe(200);
+      return performance.now() - started;
+    }
+
+    describe.each(['ioredis', 'node-redis'] as const)('with %s', (library) => {
+      it('a Redis that answers late adds about one command timeout to a cold call, never a hang', async () => {
+        proxy.delayMs = 0;
+        const connection = await connect(library, proxy.url);
+        cleanup.push(() => connection.close());
+
+        const healthy = clientOn(connection);
+        const withRedisMs = await timedCall(healthy.client);
+        expect(healthy.events.filter((event) => event.type === 'store_error')).toEqual([]);
+
+        proxy.delayMs = 5_000; // every answer from now on comes 5 s late
+        const slow = clientOn(connection);
+        const slowMs = await timedCall(slow.client);
+        const hotMs = await timedCall(slow.client);
+        proxy.delayMs = 0;
+
+        expect(slow.events).toContainEqual({
+          type: 'store_error',
+          operation: 'get',
+          message: `redis get timed out after ${TIMEOUT_MS} ms`,
+        });
+        expect(slow.events).toContainEqual(
+          expect.objectContaining({ type: 'login', source: 'login' }),
+        );
+        expect(slowMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
+        expect(slowMs).toBeLessThan(withRedisMs + TIMEOUT_MS + 1_500);
+        console.info(
+          `[${library}] cold call: ${Math.round(withRedisMs)} ms with Redis, ${Math.round(slowMs)} ms with Redis answering 5 s late; next call ${Math.round(hotMs)} ms`,
+        );
+      });
+
+      it('a Redis that is down adds no wait at all: the client logs in on its own', async () => {
+        // Nothing listens on this port: the client keeps reconnecting in the background.
+        const down = await connect(library, `redis://127.0.0.1:${await freePort()}`, false);
+        cleanup.push(() => down.close());
+
+        const { client, events } = clientOn(down);
+        const downMs = await timedCall(client);
+
+        expect(events[0]).toMatchObject({ type: 'store_error', operation: 'get' });
+        expect(String((events[0] as { message?: string }).message)).toMatch(
+          /^redis get failed: redis is not connected/,
+        );
+        expect(downMs).toBeLessThan(TIMEOUT_MS + 1_000);
+        console.info(`[${library}] cold call with Redis down: ${Math.round(downMs)} ms`);
+      });
+    });
+
+    describe.runIf(redisGate('the hot-path command count', hasRedisServer, privateMissing))(
+      'the hot path',
+      () => {
+        let server: PrivateRedis;
+        beforeAll(async () => {
+          assertAvailable(hasRedisServer, privateMissing);
+          server = await startPrivateRedis();
+          cleanup.push(() => server.stop());
+        });
+
+        it.each(['ioredis', 'node-redis'] as const)(
+          '10,000 calls with a fresh token send no command to Redis (%s)',
+          async (library) => {
+            const connection = await connect(library, server.url);
+            cleanup.push(() => connection.close());
+            // The login goes to the mock upstream; the 10,000 calls are answered in-process,
+            // so the test measures tokenfetch and Redis, not an HTTP server.
+            const { client } = clientOn(connection, (input, init) =>
+              String(input).endsWith('/user/authenticate')
+                ? fetch(input, init)
+                : Promise.resolve(new Response('{}', { status: 200 })),
+            );
+            await timedCall(client); // logs in, through Redis
+
+            const before = await commandStats(server.url);
+            let ok = 0;
+            for (let round = 0; round < 100; round++) {
+              const responses = await Promise.all(
+                Array.from({ length: 100 }, () => client.fetch('/data/1')),
+              );
+              for (const response of responses) {
+                if (response.status === 200) ok++;
+                await response.arrayBuffer();
+              }
+            }
+            const after = await commandStats(server.url);
+
+            const sent = [...after]
+              .map(([name, calls]) => [name, calls - (before.get(name) ?? 0)] as const)
+              .filter(([name, calls]) => name !== 'info' && calls > 0);
+            expect(ok).toBe(10_000);
+            expect(sent).toEqual([]);
+            console.info(`[${library}] Redis commands during 10,000 hot calls: ${sent.length}`);
+          },
+          60_000,
+        );
+      },
+    );
+  },
+);
