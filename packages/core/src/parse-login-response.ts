@@ -46,18 +46,28 @@ export async function parseLoginResponse(response: Response): Promise<LoginResul
   };
 }
 
+/** The body as text, read no further than `maxBodyBytes` whatever `content-length` says. */
 async function readText(response: Response): Promise<string> {
   const length = Number(response.headers.get('content-length') ?? 0);
   if (length > maxBodyBytes) {
     await response.body?.cancel();
     throw new LoginFailedError(`login answer is too large (${length} bytes)`);
   }
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
   try {
-    const text = await response.text();
-    if (text.length > maxBodyBytes) {
-      throw new LoginFailedError(`login answer is too large (${text.length} characters)`);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBodyBytes) {
+        await reader.cancel();
+        throw new LoginFailedError(`login answer is too large (over ${maxBodyBytes} bytes)`);
+      }
+      chunks.push(value);
     }
-    return text;
   } catch (error) {
     if (error instanceof LoginFailedError) throw error;
     throw new LoginFailedError('login answer could not be read', {
@@ -65,6 +75,7 @@ async function readText(response: Response): Promise<string> {
       retryable: true,
     });
   }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function findToken(record: Record<string, unknown>): string | undefined {

@@ -255,7 +255,13 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       await storeCall('release', () => store.release(lease, failure));
       throw error;
     }
-    await storeCall('commit', () => store.commit(lease, obtained), obtained.token);
+    const committed = await storeCall(
+      'commit',
+      () => store.commit(lease, obtained),
+      obtained.token,
+    );
+    // A failed write must not leave the lock to its TTL: the others would wait it out.
+    if (committed === storeDown) await storeCall('release', () => store.release(lease));
     return hold({ ...obtained, generation: lease.generation });
   }
 

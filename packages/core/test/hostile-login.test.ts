@@ -213,7 +213,7 @@ describe('hostile login answers (behaviours 6, 7, 9)', () => {
     it('a huge chunked body (no content-length) is refused', async () => {
       const body = JSON.stringify({ token: 'abc', padding: 'x'.repeat(5_000_000) });
       const { client } = await setup(() => ({ body }));
-      await expectLoginFailed(client, /too large \(\d+ characters\)/);
+      await expectLoginFailed(client, /too large \(over \d+ bytes\)/);
     });
 
     it('a 302 on the login is not followed: LoginFailedError, the target receives nothing', async () => {

@@ -21,6 +21,38 @@ const token = (value: string, issuedAt = 0) => ({
 });
 
 describe('MemoryTokenStore shared by clients', () => {
+  it('a failed commit gives the login lock up at once: a sharer does not wait out its TTL', async () => {
+    const mock = await startMock();
+    const store = new MemoryTokenStore({ lockTtlMs: 600_000 });
+    let failCommit = true;
+    const flaky: TokenStore = {
+      lockTtlMs: store.lockTtlMs,
+      get: (key) => store.get(key),
+      acquire: (key) => store.acquire(key),
+      commit: (lease, value) => {
+        if (!failCommit) return store.commit(lease, value);
+        failCommit = false;
+        return Promise.reject(new Error('write lost'));
+      },
+      release: (lease, failure) => store.release(lease, failure),
+      invalidate: (key, generation) => store.invalidate(key, generation),
+      getFailure: (key) => store.getFailure(key),
+    };
+    const events = collectEvents();
+    const first = clientFor(mock, { store: flaky, onEvent: events.onEvent });
+    const second = clientFor(mock, { store: flaky, timeoutMs: 2_000 });
+
+    await first.getToken();
+    // Without the release the lock would be held for 10 minutes and this call would time out.
+    const response = await second.fetch('/after-a-lost-write');
+
+    expect(response.status).toBe(200);
+    expect(events.events).toContainEqual(
+      expect.objectContaining({ type: 'store_error', operation: 'commit' }),
+    );
+    expect(mock.stats.successfulLogins).toBe(2);
+  });
+
   it('two clients sharing a MemoryTokenStore make one login', async () => {
     const mock = await startMock();
     mock.setLoginDelay(30);
