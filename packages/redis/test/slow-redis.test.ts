@@ -123,6 +123,30 @@ describe.runIf(redisGate('@tokenfetch/redis latency tests', up, missing))(
         );
       });
 
+      it('gives back a login lock whose acquire answered after the timeout', async () => {
+        proxy.delayMs = 0;
+        const connection = await connect(library, proxy.url);
+        cleanup.push(() => connection.close());
+        const prefix = uniquePrefix('late');
+        prefixes.push(prefix);
+        const store = new RedisTokenStore({ redis: connection.redis, prefix });
+        const lockKey = `{${prefix}:k}:lock`;
+        const raw = new Redis(redisUrl);
+        cleanup.push(() => raw.disconnect());
+
+        proxy.delayMs = 600; // Redis runs the command at once; its answer comes too late
+        await expect(store.acquire('k')).rejects.toThrow(
+          `redis acquire timed out after ${TIMEOUT_MS} ms`,
+        );
+        expect(await raw.pttl(lockKey)).toBeGreaterThan(20_000); // taken, for lockTtlMs
+        const deadline = Date.now() + 5_000;
+        while ((await raw.exists(lockKey)) === 1 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        proxy.delayMs = 0;
+        expect(await raw.exists(lockKey)).toBe(0); // released as soon as the answer came
+      });
+
       it('a Redis that is down adds no wait at all: the client logs in on its own', async () => {
         // Nothing listens on this port: the client keeps reconnecting in the background.
         const down = await connect(library, `redis://127.0.0.1:${await freePort()}`, false);
