@@ -94,6 +94,7 @@ const safeToken = /^[\x21-\x7E]+$/;
 const backoffBaseMs = 200;
 const retryAfterCapMs = 5_000;
 const backgroundRetryMs = 2_000;
+const lockWaitMarginMs = 2_000;
 
 /** Creates the token engine on its own, for custom login flows. */
 export function createTokenManager(options: TokenManagerOptions): TokenManager {
@@ -198,7 +199,10 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   }
 
   async function run(background: boolean): Promise<Held> {
-    const waitUntil = now() + (store.lockTtlMs ?? 30_000) + loginTimeoutMs;
+    // A live holder's login ends within loginTimeoutMs; past that (plus a margin) it is
+    // presumed dead, and this instance logs in on its own rather than let its calls wait
+    // out the lock's TTL, which may be as long as the calls' own timeout.
+    const waitUntil = now() + loginTimeoutMs + lockWaitMarginMs;
     for (;;) {
       if (closed) throw new ClientClosedError();
       const stored = await storeCall('get', () => store.get(key));

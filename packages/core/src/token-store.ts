@@ -34,7 +34,11 @@ export interface SharedFailure {
 export interface TokenStore {
   /** The stored token for `key`, if any. */
   get(key: string): Promise<StoredToken | undefined>;
-  /** Take the right to log in for `key`, or `undefined` while another holder has it. */
+  /**
+   * Take the right to log in for `key`, or `undefined` while another holder has it. A lease
+   * must expire by itself if its holder dies. Generations keep increasing, even across a
+   * store that lost its data.
+   */
   acquire(key: string): Promise<TokenLease | undefined>;
   /**
    * Store a token obtained under `lease` and give the lease up. The write is refused
@@ -47,6 +51,4 @@ export interface TokenStore {
   invalidate(key: string, generation: number): Promise<void>;
   /** A shared login refusal that is still in its cooldown. */
   getFailure(key: string): Promise<SharedFailure | undefined>;
-  /** How long a lease lasts if its holder dies; waiters wait at most this (plus the login timeout). */
-  readonly lockTtlMs?: number;
 }

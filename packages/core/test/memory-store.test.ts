@@ -26,7 +26,6 @@ describe('MemoryTokenStore shared by clients', () => {
     const store = new MemoryTokenStore({ lockTtlMs: 600_000 });
     let failCommit = true;
     const flaky: TokenStore = {
-      lockTtlMs: store.lockTtlMs,
       get: (key) => store.get(key),
       acquire: (key) => store.acquire(key),
       commit: (lease, value) => {
