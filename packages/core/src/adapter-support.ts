@@ -1,4 +1,5 @@
-import { createApiClient, type ApiClient } from './api-client.js';
+import { createApiClient, groupedFetch, type ApiClient } from './api-client.js';
+import { AbortGroup } from './call-signal.js';
 import { loadOptionsFromEnv } from './env.js';
 import type { ApiClientOptions } from './options.js';
 
@@ -27,23 +28,37 @@ export function clientFromOptions(options?: AuthMiddlewareOptions): ApiClient {
 
 /**
  * For adapter authors: a per-request `apiFetch`. Attaching costs one closure; on the first
- * call one `close` listener is added, which aborts the upstream call when the downstream
+ * call one `close` listener is added, which aborts the upstream calls when the downstream
  * client disconnects before its response is finished.
  */
 export function bindApiFetch(client: ApiClient, response: DisconnectSource): ApiFetch {
+  const grouped = groupedFetch.get(client);
+  if (grouped !== undefined) {
+    // A client made by this copy of core: its calls join the request's group, which costs
+    // far less than an AbortSignal per request plus AbortSignal.any per call.
+    let group: AbortGroup | undefined;
+    return (input, init) => grouped(input, init, (group ??= watch(response)));
+  }
   let disconnected: AbortSignal | undefined;
   return (input, init) => {
     if (disconnected === undefined) {
       const controller = new AbortController();
-      response.once('close', () => {
-        if (!response.writableFinished) {
-          controller.abort(new DOMException('the downstream client disconnected', 'AbortError'));
-        }
-      });
+      watch(response).join(controller);
       disconnected = controller.signal;
     }
     const signal =
       init?.signal == null ? disconnected : AbortSignal.any([init.signal, disconnected]);
     return client.fetch(input, { ...init, signal });
   };
+}
+
+/** A group aborted when the downstream client leaves before `response` is finished. */
+function watch(response: DisconnectSource): AbortGroup {
+  const group = new AbortGroup();
+  response.once('close', () => {
+    if (!response.writableFinished) {
+      group.abort(new DOMException('the downstream client disconnected', 'AbortError'));
+    }
+  });
+  return group;
 }

@@ -36,7 +36,8 @@ export interface ApiClientOptions {
    */
   auth: AuthStrategy | CredentialsAuth | ApiKeyAuth;
   /**
-   * Each call (token wait, request, replay) is aborted after this long.
+   * Each call (token wait, request, redirects, replay) is aborted after this long without
+   * its answer's headers; reading the body is not timed (like ky's `timeout`).
    * @default 30_000
    */
   timeoutMs?: number;
