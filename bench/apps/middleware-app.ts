@@ -1,7 +1,8 @@
 /**
  * Scenario 2's app: Express 5, `GET /hello` answers a constant without any upstream call.
  * MIDDLEWARE=1 puts tokenfetch's `authMiddleware()` in front of it (it attaches
- * `req.apiFetch` to every request; the route never calls it).
+ * `req.apiFetch` to every request; the route never calls it); MIDDLEWARE=pass-through an
+ * empty middleware, for what any middleware costs.
  */
 import express from 'express';
 import { authMiddleware } from '@tokenfetch/express';
@@ -13,6 +14,9 @@ app.disable('x-powered-by');
 app.disable('etag');
 if (process.env.MIDDLEWARE === '1') {
   app.use(authMiddleware({ baseUrl: process.env.BASE_URL!, auth: credentials }));
+} else if (process.env.MIDDLEWARE === 'pass-through') {
+  // Any middleware's share: Express's dispatch of one more layer.
+  app.use((_req, _res, next) => next());
 }
 app.get('/hello', (_req, res) => {
   res.type('json').send('{"hello":"world"}');

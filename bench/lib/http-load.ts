@@ -82,33 +82,36 @@ export interface PairRound {
 }
 
 /**
- * The steady figure on a shared machine (DESIGN, "Measuring"): both apps pinned to the
- * same core, loaded at the same time; each app's CPU time (user+sys from /proc/PID/stat)
- * divided by the requests it answered. `warmups` rounds first, then `rounds` measured.
+ * The steady figure on a shared machine (DESIGN, "Measuring"): both apps of a pair pinned
+ * to the same core, loaded at the same time; each app's CPU time (user+sys from
+ * /proc/PID/stat) divided by the requests it answered. The pairs take turns round by
+ * round, so a change in the machine's other load spreads over all of them: `warmups`
+ * rounds first, then `rounds` measured. Returns the measured rounds of each pair.
  */
-export async function measurePair(
-  a: App,
-  b: App,
+export async function measurePairs(
+  pairs: ReadonlyArray<readonly [App, App]>,
   options: { warmups: number; rounds: number; seconds: number },
-): Promise<PairRound[]> {
-  const measured: PairRound[] = [];
+): Promise<PairRound[][]> {
+  const measured: PairRound[][] = pairs.map(() => []);
   for (let i = 0; i < options.warmups + options.rounds; i++) {
-    const beforeA = cpuMicros(a.pid);
-    const beforeB = cpuMicros(b.pid);
-    const [ra, rb] = await Promise.all([
-      load(a.url, { seconds: options.seconds }),
-      load(b.url, { seconds: options.seconds }),
-    ]);
-    const usedA = cpuMicros(a.pid) - beforeA;
-    const usedB = cpuMicros(b.pid) - beforeB;
-    if (i < options.warmups) continue;
-    measured.push({
-      cpuA: usedA / Math.max(1, ra.completed),
-      cpuB: usedB / Math.max(1, rb.completed),
-      rpsA: ra.rps,
-      rpsB: rb.rps,
-      bad: ra.bad + rb.bad,
-    });
+    for (const [index, [a, b]] of pairs.entries()) {
+      const beforeA = cpuMicros(a.pid);
+      const beforeB = cpuMicros(b.pid);
+      const [ra, rb] = await Promise.all([
+        load(a.url, { seconds: options.seconds }),
+        load(b.url, { seconds: options.seconds }),
+      ]);
+      const usedA = cpuMicros(a.pid) - beforeA;
+      const usedB = cpuMicros(b.pid) - beforeB;
+      if (i < options.warmups) continue;
+      measured[index]!.push({
+        cpuA: usedA / Math.max(1, ra.completed),
+        cpuB: usedB / Math.max(1, rb.completed),
+        rpsA: ra.rps,
+        rpsB: rb.rps,
+        bad: ra.bad + rb.bad,
+      });
+    }
   }
   return measured;
 }

@@ -1,5 +1,5 @@
 import type { ContenderName } from '../contenders/index.js';
-import { load, measurePair, startApp, summarizePair, warmUp, type App } from '../lib/http-load.js';
+import { load, measurePairs, startApp, summarizePair, warmUp, type App } from '../lib/http-load.js';
 import { cpuMicros } from '../lib/proc.js';
 import { startRemoteMock } from '../lib/remote-mock.js';
 import type { Scenario } from '../lib/scenario.js';
@@ -31,7 +31,7 @@ export const proxyThroughput: Scenario = {
       }
       const app = (name: string) => apps.get(name)!;
 
-      const seconds = quick ? 1 : 4;
+      const seconds = quick ? 1 : 3;
       const rounds = quick ? 1 : 3;
       log('warm-up: 5,000 requests per app (at most 10 s each)');
       for (const warm of apps.values()) await warmUp(warm, quick ? 500 : 5_000, quick ? 2 : 10);
@@ -79,8 +79,12 @@ export const proxyThroughput: Scenario = {
         ? { warmups: 0, rounds: 1, seconds: 1 }
         : { warmups: 2, rounds: 5, seconds: 3 };
       const cpu = new Map<string, ReturnType<typeof summarizePair>>();
-      for (const [a, b] of pairs) {
-        const summary = summarizePair(await measurePair(app(a), app(b), pairOptions));
+      const measured = await measurePairs(
+        pairs.map(([a, b]) => [app(a), app(b)] as const),
+        pairOptions,
+      );
+      for (const [index, [a, b]] of pairs.entries()) {
+        const summary = summarizePair(measured[index]!);
         log(
           `cpu ${a} vs ${b}: ${fixed(summary.cpuA, 1)} vs ${fixed(summary.cpuB, 1)} µs/req, ratio ${fixed(summary.ratio, 3)}`,
         );
@@ -149,7 +153,7 @@ export const proxyThroughput: Scenario = {
           ],
         },
         {
-          title: `1b. Proxy CPU time per request (pairs pinned to one core, loaded together; ${pairOptions.warmups} warm-up + ${pairOptions.rounds} rounds of ${pairOptions.seconds} s, median)`,
+          title: `1b. Proxy CPU time per request (pairs pinned to one core, loaded together, pairs taking turns; ${pairOptions.warmups} warm-up + ${pairOptions.rounds} rounds of ${pairOptions.seconds} s, median)`,
           header: [
             'contender',
             'CPU µs/req',
