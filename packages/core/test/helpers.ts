@@ -88,8 +88,11 @@ export interface RecordedRequest {
 
 export interface Recorder {
   /** `http://127.0.0.1:PORT` */
-  origin: string;
-  requests: RecordedRequest[];
+  readonly origin: string;
+  /** Every request received, body included; also those cut off mid-body. */
+  readonly requests: RecordedRequest[];
+  /** Connections accepted, whether or not a request completed on them. */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -98,27 +101,33 @@ type Handler = (
 ) => { status?: number; headers?: Record<string, string>; body?: string } | 'hang';
 
 /**
- * A plain `node:http` server that records every request it receives (body included) and
- * answers with `handler` (default: 200 `ok`). Closed after the test.
+ * A plain `node:http` server that records every request it receives (body included, as it
+ * arrives) and answers with `handler` once the body is in (default: 200 `ok`). Closed
+ * after the test.
  */
 export async function startRecorder(handler?: Handler): Promise<Recorder> {
   const requests: RecordedRequest[] = [];
+  let connections = 0;
   const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const request: RecordedRequest = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      body: '',
+    };
+    requests.push(request);
+    req.on('data', (chunk: Buffer) => {
+      request.body += chunk.toString('utf8');
+    });
     req.on('end', () => {
-      const request: RecordedRequest = {
-        method: req.method ?? '',
-        url: req.url ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-      };
-      requests.push(request);
       const answer = handler?.(request) ?? {};
       if (answer === 'hang') return;
       res.writeHead(answer.status ?? 200, { 'content-type': 'text/plain', ...answer.headers });
       res.end(answer.body ?? 'ok');
     });
+  });
+  server.on('connection', () => {
+    connections++;
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -126,6 +135,9 @@ export async function startRecorder(handler?: Handler): Promise<Recorder> {
   return track({
     origin: `http://127.0.0.1:${port}`,
     requests,
+    get connections() {
+      return connections;
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
