@@ -26,25 +26,20 @@ export const middlewareOverhead: Scenario = {
         apps.push(app);
         return app;
       };
-      const bare = await start('bare', '0');
-      const bareB = await start('bare-b', '0');
-      const passThrough = await start('pass-through', 'pass-through');
-      const withMiddleware = await start('authMiddleware', '1');
+      // Every pair has apps of its own, so both have always been loaded together.
+      const pairs: Array<readonly [App, App]> = [
+        [await start('bare-a', '0'), await start('bare-b', '0')],
+        [await start('pass-through', 'pass-through'), await start('bare-c', '0')],
+        [await start('authMiddleware', '1'), await start('bare-d', '0')],
+        [await start('authMiddleware-b', '1'), await start('pass-through-b', 'pass-through')],
+      ];
       for (const app of apps) await warmUp(app, quick ? 500 : 8_000, quick ? 2 : 10);
       const options = quick
         ? { warmups: 0, rounds: 1, seconds: 1 }
         : { warmups: 2, rounds: 5, seconds: 2 };
-      const [aa, pass, mw, own] = (
-        await measurePairs(
-          [
-            [bareB, bare],
-            [passThrough, bare],
-            [withMiddleware, bare],
-            [withMiddleware, passThrough],
-          ],
-          options,
-        )
-      ).map((rounds) => summarizePair(rounds)) as [Summary, Summary, Summary, Summary];
+      const [aa, pass, mw, own] = (await measurePairs(pairs, options)).map((rounds) =>
+        summarizePair(rounds),
+      ) as [Summary, Summary, Summary, Summary];
       log(`A/A: ${fixed(aa.cpuA, 1)} vs ${fixed(aa.cpuB, 1)} µs/req, ratio ${fixed(aa.ratio, 3)}`);
       log(
         `middleware: ${fixed(mw.cpuA, 1)} vs ${fixed(mw.cpuB, 1)} µs/req, ratio ${fixed(mw.ratio, 3)}`,
