@@ -27,28 +27,33 @@ export function clientFromOptions(options?: AuthMiddlewareOptions): ApiClient {
 }
 
 /**
- * For adapter authors: a per-request `apiFetch`. Attaching costs one closure; on the first
- * call one `close` listener is added, which aborts the upstream calls when the downstream
- * client disconnects before its response is finished.
+ * For adapter authors: call once per middleware, then once per request to get that
+ * request's `apiFetch`. Which way the client is wired is settled here, once; attaching
+ * then costs one closure, and the first call adds one `close` listener, which aborts the
+ * upstream calls when the downstream client disconnects before its response is finished.
  */
-export function bindApiFetch(client: ApiClient, response: DisconnectSource): ApiFetch {
+export function createApiFetchBinder(client: ApiClient): (response: DisconnectSource) => ApiFetch {
   const grouped = groupedFetch.get(client);
   if (grouped !== undefined) {
     // A client made by this copy of core: its calls join the request's group, which costs
     // far less than an AbortSignal per request plus AbortSignal.any per call.
-    let group: AbortGroup | undefined;
-    return (input, init) => grouped(input, init, (group ??= watch(response)));
+    return (response) => {
+      let group: AbortGroup | undefined;
+      return (input, init) => grouped(input, init, (group ??= watch(response)));
+    };
   }
-  let disconnected: AbortSignal | undefined;
-  return (input, init) => {
-    if (disconnected === undefined) {
-      const controller = new AbortController();
-      watch(response).join(controller);
-      disconnected = controller.signal;
-    }
-    const signal =
-      init?.signal == null ? disconnected : AbortSignal.any([init.signal, disconnected]);
-    return client.fetch(input, { ...init, signal });
+  return (response) => {
+    let disconnected: AbortSignal | undefined;
+    return (input, init) => {
+      if (disconnected === undefined) {
+        const controller = new AbortController();
+        watch(response).join(controller);
+        disconnected = controller.signal;
+      }
+      const signal =
+        init?.signal == null ? disconnected : AbortSignal.any([init.signal, disconnected]);
+      return client.fetch(input, { ...init, signal });
+    };
   };
 }
 

@@ -273,7 +273,7 @@ export type GroupedFetch = (
 ) => Promise<Response>;
 
 /**
- * For `bindApiFetch`: the grouped `fetch` of each client made here. A client from
+ * For `createApiFetchBinder`: the grouped `fetch` of each client made here. A client from
  * elsewhere (a wrapper, another installed copy) is not in it and gets an AbortSignal.
  */
 export const groupedFetch = new WeakMap<ApiClient, GroupedFetch>();

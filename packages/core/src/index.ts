@@ -44,7 +44,7 @@ export {
 } from './token-manager.js';
 export type { SharedFailure, StoredToken, TokenLease, TokenStore } from './token-store.js';
 export {
-  bindApiFetch,
+  createApiFetchBinder,
   clientFromOptions,
   type ApiFetch,
   type AuthMiddlewareOptions,

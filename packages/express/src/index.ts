@@ -1,5 +1,5 @@
 import {
-  bindApiFetch,
+  createApiFetchBinder,
   clientFromOptions,
   toProblemDetails,
   type ApiFetch,
@@ -33,10 +33,10 @@ declare global {
  * app.get('/me', async (req, res) => res.json(await (await req.apiFetch('/user/users/me')).json()));
  */
 export function authMiddleware(options?: AuthMiddlewareOptions): RequestHandler {
-  const client = clientFromOptions(options);
+  const bind = createApiFetchBinder(clientFromOptions(options));
   return (req, res, next) => {
     // An own property: Express swaps request prototypes between apps.
-    req.apiFetch = bindApiFetch(client, res);
+    req.apiFetch = bind(res);
     next();
   };
 }

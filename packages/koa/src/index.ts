@@ -1,5 +1,5 @@
 import {
-  bindApiFetch,
+  createApiFetchBinder,
   clientFromOptions,
   toProblemDetails,
   type ApiFetch,
@@ -30,9 +30,9 @@ declare module 'koa' {
  * app.use(async (ctx) => { ctx.body = await (await ctx.apiFetch('/user/users/me')).json(); });
  */
 export function authMiddleware(options?: AuthMiddlewareOptions): Middleware {
-  const client = clientFromOptions(options);
+  const bind = createApiFetchBinder(clientFromOptions(options));
   return (ctx, next) => {
-    ctx.apiFetch = bindApiFetch(client, ctx.res);
+    ctx.apiFetch = bind(ctx.res);
     return next();
   };
 }
