@@ -1,8 +1,9 @@
 import { secretsOf } from './auth-strategies.js';
-import { settle, startCall, type AbortGroup } from './call-signal.js';
+import { settle, startCall, type AbortGroup } from './abort.js';
 import { ClientClosedError, ConfigError, InvalidResponseError, UpstreamError } from './errors.js';
 import { createEmitter } from './events.js';
-import { credentialHeaders, parseOptions, type ApiClientOptions } from './options.js';
+import { parseOptions, type ApiClientOptions } from './options.js';
+import { scrubSecrets } from './redact.js';
 import { createUrlScope, isInside, resolveUrl } from './resolve-url.js';
 import { createTokenManager, type TokenManager } from './token-manager.js';
 import { storeKey } from './store-key.js';
@@ -11,6 +12,9 @@ import { storeKey } from './store-key.js';
 export interface ResponseSchema<T> {
   parse(data: unknown): T;
 }
+
+/** `fetch`, authenticated: the signature of `client.fetch`, `req.apiFetch` and `ctx.apiFetch`. */
+export type ApiFetch = (input: string | URL, init?: RequestInit) => Promise<Response>;
 
 /** An authenticated fetch bound to one upstream. */
 export interface ApiClient {
@@ -58,7 +62,6 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const emit = createEmitter(resolved.onEvent);
   const scope = createUrlScope(resolved.baseUrl, resolved.allowedOrigins);
   const defaultHeaders = resolved.headers === undefined ? undefined : new Headers(resolved.headers);
-  const forbidden = credentialHeaders(auth);
   const reauth = new Set(reauthStatuses);
   const secrets = secretsOf(auth);
 
@@ -155,7 +158,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     if (closed) throw new ClientClosedError();
     const url = resolveUrl(scope, input);
     const headers = mergeHeaders(defaultHeaders, init.headers);
-    for (const name of forbidden) {
+    for (const name of auth.headerNames) {
       if (headers.has(name)) {
         throw new ConfigError(
           [{ path: `init.headers.${name}`, message: 'is set by tokenfetch; remove it' }],
@@ -191,11 +194,10 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   }
 
   function redact(text: string, tokens: readonly string[] = []): string {
-    let out = text;
-    for (const secret of [...secrets, ...tokens]) {
-      if (secret !== '') out = out.split(secret).join('[redacted]');
-    }
-    return out.replace(/(bearer\s+)[\x21-\x7E]+/gi, '$1[redacted]');
+    return scrubSecrets(text, [...secrets, ...tokens]).replace(
+      /(bearer\s+)[\x21-\x7E]+/gi,
+      '$1[redacted]',
+    );
   }
 
   const client: ApiClient = {
@@ -261,7 +263,10 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     toJSON: { value: () => describe },
     [inspect]: { value: () => `ApiClient ${JSON.stringify(describe)}` },
   });
-  groupedFetch.set(client, (input, init, group) => clientFetch(input, init, undefined, group));
+  Object.defineProperty(client, grouped, {
+    value: (input: string | URL, init: RequestInit | undefined, group: AbortGroup) =>
+      clientFetch(input, init, undefined, group),
+  });
   return client;
 }
 
@@ -272,11 +277,16 @@ export type GroupedFetch = (
   group: AbortGroup,
 ) => Promise<Response>;
 
+/** Where a client made here keeps its grouped `fetch`; not part of the public API. */
+const grouped = Symbol('tokenfetch.groupedFetch');
+
 /**
- * For `createApiFetchBinder`: the grouped `fetch` of each client made here. A client from
- * elsewhere (a wrapper, another installed copy) is not in it and gets an AbortSignal.
+ * For the adapters: the grouped `fetch` of a client made by this copy of core. A client
+ * from elsewhere (a wrapper, another installed copy) has none and gets an AbortSignal.
  */
-export const groupedFetch = new WeakMap<ApiClient, GroupedFetch>();
+export function groupedFetchOf(client: ApiClient): GroupedFetch | undefined {
+  return (client as { [grouped]?: GroupedFetch })[grouped];
+}
 
 function mergeHeaders(defaults: Headers | undefined, extra: HeadersInit | undefined): Headers {
   const headers = new Headers(defaults);

@@ -5,6 +5,7 @@ import {
   sessionTokenAuth,
   type AuthStrategy,
 } from './auth-strategies.js';
+import { defaults } from './defaults.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import type { TokenFetchEvent } from './events.js';
 import type { TokenStore } from './token-store.js';
@@ -119,6 +120,14 @@ const duration = (expected = 'a positive integer of milliseconds') =>
     .positive({ error: `must be ${expected}` })
     .max(2 ** 31 - 1, { error: `must be ${expected} below 2^31` });
 
+/** An integer in [min, max]; the one message says the whole rule. */
+const integer = (min: number, max: number, expected: string) =>
+  z
+    .number({ error: messageFor(expected) })
+    .int({ error: `must be ${expected}` })
+    .min(min, { error: `must be ${expected}` })
+    .max(max, { error: `must be ${expected}` });
+
 const fn = <T>() =>
   z.custom<T>((value) => typeof value === 'function', { error: 'must be a function' });
 
@@ -128,30 +137,20 @@ export const apiClientOptionsSchema = z.strictObject({
   auth: z.custom<unknown>((value) => typeof value === 'object' && value !== null, {
     error: messageFor('sessionTokenAuth(), apiKeyAuth(), { email, password, orgId } or { apiKey }'),
   }),
-  timeoutMs: duration().default(30_000),
-  loginTimeoutMs: duration().default(10_000),
-  refreshAheadMs: z
-    .number({ error: messageFor('a non-negative integer of milliseconds') })
-    .int({ error: 'must be a non-negative integer of milliseconds' })
-    .nonnegative({ error: 'must be a non-negative integer of milliseconds' })
-    .default(120_000),
+  timeoutMs: duration().default(defaults.timeoutMs),
+  loginTimeoutMs: duration().default(defaults.loginTimeoutMs),
+  refreshAheadMs: integer(
+    0,
+    Number.MAX_SAFE_INTEGER,
+    'a non-negative integer of milliseconds',
+  ).default(defaults.refreshAheadMs),
   reauthStatuses: z
-    .array(
-      z
-        .number({ error: 'must be an HTTP status from 400 to 599' })
-        .int({ error: 'must be an HTTP status from 400 to 599' })
-        .min(400, { error: 'must be an HTTP status from 400 to 599' })
-        .max(599, { error: 'must be an HTTP status from 400 to 599' }),
-      { error: messageFor('an array of HTTP statuses') },
-    )
-    .default([401, 403]),
-  loginRetries: z
-    .number({ error: messageFor('an integer from 0 to 10') })
-    .int({ error: 'must be an integer from 0 to 10' })
-    .min(0, { error: 'must be an integer from 0 to 10' })
-    .max(10, { error: 'must be an integer from 0 to 10' })
-    .default(2),
-  loginCooldownMs: duration().default(30_000),
+    .array(integer(400, 599, 'an HTTP status from 400 to 599'), {
+      error: messageFor('an array of HTTP statuses'),
+    })
+    .default(() => [...defaults.reauthStatuses]),
+  loginRetries: integer(0, 10, 'an integer from 0 to 10').default(defaults.loginRetries),
+  loginCooldownMs: duration().default(defaults.loginCooldownMs),
   store: z
     .custom<TokenStore>(isTokenStore, {
       error: 'must be a TokenStore (get, acquire, commit, release, invalidate, getFailure)',
@@ -224,20 +223,14 @@ export function parseOptions(input: unknown): ResolvedOptions {
   const auth =
     typeof raw.auth === 'object' && raw.auth !== null ? toStrategy(raw.auth, issues) : undefined;
   if (result.success && auth !== undefined && isHeadersInit(raw.headers)) {
-    const names = credentialHeaders(auth);
     for (const [name] of new Headers(raw.headers)) {
-      if (names.includes(name)) {
+      if (auth.headerNames.includes(name)) {
         issues.push({ path: `headers.${name}`, message: 'is set by tokenfetch; remove it' });
       }
     }
   }
   if (!result.success || auth === undefined || issues.length > 0) throw new ConfigError(issues);
   return { ...result.data, auth };
-}
-
-/** The headers that carry credentials for `auth`; a caller may not set them. */
-export function credentialHeaders(auth: AuthStrategy): readonly string[] {
-  return auth.kind === 'session' ? ['authorization'] : auth.headerNames;
 }
 
 function toStrategy(auth: object, issues: ConfigIssue[]): AuthStrategy | undefined {
