@@ -155,7 +155,7 @@ export const proxyThroughput: Scenario = {
             ];
           }),
           notes: [
-            'req/s of sequential runs swings by up to ±30 % on this shared machine (DESIGN, "Measuring"); the CPU table below is the steadier figure.',
+            'req/s of sequential runs swings by up to ±30 % on this shared machine (bench/README.md, "Method"); the CPU table below is the steadier figure.',
             `tokenfetch's ratios are medians of per-round ratios (each round runs all contenders back to back); the others' are ratios of medians.`,
             `upstream core (mock upstream + load generator) busy ${fixed(upstreamBusy * 100, 0)} % of the time during these rounds.`,
           ],
