@@ -5,27 +5,69 @@
  */
 
 /**
- * Calls that end together: an adapter's upstream calls for one downstream request, all
- * aborted when the downstream client leaves. Joining costs an array push, where an
- * AbortSignal per request plus `AbortSignal.any` per call costs tens of µs on Node 20
- * (each AbortSignal is created on a slow path; `any` adds WeakRefs and Sets).
+ * What can abort a call: an `AbortSignal`, or an `AbortGroup`. undici takes either (it
+ * needs `aborted`, `reason` and the two listener methods).
  */
-export class AbortGroup {
-  #members: AbortController[] | undefined = [];
-  #reason: unknown;
+export interface AbortLike {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
 
-  /** Adds a call; one joining after `abort()` is aborted at once. */
+/**
+ * Calls that end together: an adapter's upstream calls for one downstream request, all
+ * aborted when the downstream client leaves. It is handed to undici as the calls' signal
+ * and costs a Set entry per call in flight, where an AbortSignal per request plus
+ * `AbortSignal.any` per call costs tens of µs on Node 20 (each AbortSignal is created on a
+ * slow path; `any` adds WeakRefs and Sets). A settled call removes its listener, so a
+ * long-lived request does not grow.
+ */
+export class AbortGroup implements AbortLike {
+  #listeners = new Set<() => void>();
+  #aborted = false;
+  #reason: unknown;
+  #signal: AbortSignal | undefined;
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get reason(): unknown {
+    return this.#reason;
+  }
+
+  /** A real `AbortSignal` that follows the group, made on first use (for `AbortSignal.any`). */
+  get signal(): AbortSignal {
+    if (this.#signal === undefined) {
+      const controller = new AbortController();
+      this.join(controller);
+      this.#signal = controller.signal;
+    }
+    return this.#signal;
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (!this.#aborted) this.#listeners.add(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    this.#listeners.delete(listener);
+  }
+
+  /** Aborts `controller` with the group (at once, if the group has already aborted). */
   join(controller: AbortController): void {
-    if (this.#members === undefined) controller.abort(this.#reason);
-    else this.#members.push(controller);
+    if (this.#aborted) controller.abort(this.#reason);
+    else this.#listeners.add(() => controller.abort(this.#reason));
   }
 
   abort(reason: unknown): void {
-    const members = this.#members;
-    if (members === undefined) return;
-    this.#members = undefined;
+    if (this.#aborted) return;
+    this.#aborted = true;
     this.#reason = reason;
-    for (const controller of members) controller.abort(reason);
+    const listeners = [...this.#listeners];
+    this.#listeners.clear();
+    for (const listener of listeners) listener();
   }
 }
 
@@ -43,12 +85,14 @@ export interface CallController {
 export function startCall(
   timeoutMs: number,
   caller: AbortSignal | null | undefined,
-  group: AbortGroup | undefined,
+  group: AbortLike | undefined,
 ): CallController {
   const controller = new AbortController();
   const timer = setTimeout(abortOnTimeout, timeoutMs, controller);
   timer.unref?.();
-  group?.join(controller);
+  const onGroupAbort = () => controller.abort(group?.reason);
+  if (group?.aborted) onGroupAbort();
+  else group?.addEventListener('abort', onGroupAbort);
   const signal = caller == null ? controller.signal : AbortSignal.any([caller, controller.signal]);
   return { controller, signal, timer };
 }
@@ -58,8 +102,15 @@ export function settle(call: CallController): void {
   clearTimeout(call.timer);
 }
 
+/** The error fetch rejects with when `AbortSignal.timeout()` fires. */
+export function timeoutError(cause?: unknown): DOMException {
+  const error = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+  if (cause !== undefined) Object.defineProperty(error, 'cause', { value: cause });
+  return error;
+}
+
 function abortOnTimeout(controller: AbortController): void {
-  controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+  controller.abort(timeoutError());
 }
 
 /**
@@ -86,7 +137,7 @@ export function sleep(ms: number, signal: AbortSignal, keepAlive = false): Promi
  * Settles with `promise`, or rejects with the abort reason when `signal` aborts first. The
  * shared promise itself is never cancelled: an abort detaches this waiter only.
  */
-export function detach<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+export function detach<T>(promise: Promise<T>, signal: AbortLike | undefined): Promise<T> {
   if (signal === undefined) return promise;
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<T>((resolve, reject) => {

@@ -21,6 +21,8 @@ export const defaults = Object.freeze({
   loginPath: '/user/authenticate',
   /** The header an API key goes in. */
   apiKeyHeader: 'x-api-key',
+  /** A `Request` body up to this size is kept in memory, so it can be replayed after a re-login. */
+  replayBufferBytes: 1024 * 1024,
   /** How long a store's login lock lives if its holder dies. */
   lockTtlMs: 30_000,
 } as const);

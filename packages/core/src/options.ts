@@ -1,3 +1,4 @@
+import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import {
   apiKeyAuth,
@@ -91,8 +92,19 @@ export interface ApiClientOptions {
    */
   headers?: HeadersInit;
   /**
-   * The fetch to use, for tests or a custom dispatcher.
-   * @default globalThis.fetch
+   * The undici dispatcher calls go through: your own `Agent` (connection limits, TLS
+   * client certificates), a `ProxyAgent` or an `EnvHttpProxyAgent`. It stays yours:
+   * `close()` does not close it. `loadOptionsFromEnv()` sets an `EnvHttpProxyAgent` when
+   * `HTTPS_PROXY` or `HTTP_PROXY` is set.
+   * @default an undici `Agent` of this client
+   * @example dispatcher: new ProxyAgent('http://proxy.internal:3128')
+   */
+  dispatcher?: Dispatcher;
+  /**
+   * A fetch function to send every call and the login with, instead of undici's
+   * dispatcher (a test double, an instrumented fetch). Then `dispatcher` cannot be set,
+   * and `timeoutMs` times only the wait for the answer's headers.
+   * @default undici's dispatcher API, which costs less per call than `globalThis.fetch`
    */
   fetch?: typeof globalThis.fetch;
   /**
@@ -166,6 +178,16 @@ export const apiClientOptionsSchema = z.strictObject({
         'must be a Headers, an array of [name, value] pairs or an object of strings (valid header names and values)',
     })
     .optional(),
+  dispatcher: z
+    .custom<Dispatcher>(
+      (value) =>
+        typeof value === 'object' &&
+        value !== null &&
+        typeof (value as { dispatch?: unknown }).dispatch === 'function' &&
+        typeof (value as { request?: unknown }).request === 'function',
+      { error: 'must be an undici Dispatcher (Agent, ProxyAgent, EnvHttpProxyAgent, …)' },
+    )
+    .optional(),
   fetch: fn<typeof globalThis.fetch>().optional(),
   onEvent: fn<(event: TokenFetchEvent) => void>().optional(),
   now: fn<() => number>().optional(),
@@ -228,6 +250,9 @@ export function parseOptions(input: unknown): ResolvedOptions {
         issues.push({ path: `headers.${name}`, message: 'is set by tokenfetch; remove it' });
       }
     }
+  }
+  if (raw.fetch !== undefined && raw.dispatcher !== undefined) {
+    issues.push({ path: 'dispatcher', message: 'cannot be used together with fetch' });
   }
   if (!result.success || auth === undefined || issues.length > 0) throw new ConfigError(issues);
   return { ...result.data, auth };

@@ -1,4 +1,4 @@
-import { detach, sleep } from './abort.js';
+import { detach, sleep, type AbortLike } from './abort.js';
 import { defaults } from './defaults.js';
 import {
   ClientClosedError,
@@ -64,10 +64,15 @@ export interface TokenManagerOptions {
 /** The token engine: single-flight login, refresh-ahead, invalidation, cooldown. */
 export interface TokenManager {
   /** A token that is good to send now; logs in (once, for all callers) when needed. */
-  getToken(options?: { signal?: AbortSignal | undefined }): Promise<string>;
+  getToken(options?: { signal?: AbortLike | undefined }): Promise<string>;
+  /**
+   * The current token if it may be sent now, without waiting (starting the background
+   * refresh in its window), else `undefined`: then call `getToken`.
+   */
+  peekToken(): string | undefined;
   /** Like `getToken`, with the time the token expires. */
   getTokenInfo(options?: {
-    signal?: AbortSignal | undefined;
+    signal?: AbortLike | undefined;
   }): Promise<{ token: string; expiresAt: number }>;
   /**
    * Drops `token` if it is still the current one (the upstream rejected it) and says
@@ -143,7 +148,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     return held;
   }
 
-  function getHeld(signal: AbortSignal | undefined): Promise<Held> {
+  function getHeld(signal: AbortLike | undefined): Promise<Held> {
     if (closed) return Promise.reject(new ClientClosedError());
     const held = usable();
     if (held !== undefined) return Promise.resolve(held);
@@ -383,6 +388,9 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
         if (held !== undefined) return Promise.resolve(held.token);
       }
       return getHeld(opts?.signal).then((held) => held.token);
+    },
+    peekToken() {
+      return closed ? undefined : usable()?.token;
     },
     getTokenInfo(opts) {
       return getHeld(opts?.signal).then((held) => ({
