@@ -10,6 +10,7 @@ import {
 import { DEMO_USER, startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { LocklessStore } from '../../packages/core/test/lockless-store.js';
 
 /**
  * One app built with a framework and its adapter, serving the contract's routes:
@@ -50,7 +51,8 @@ export function runAdapterContract(name: string, makeApp: AdapterHarness): void 
     });
 
     it('makes one login for 200 concurrent requests, and none before the first apiFetch', async () => {
-      const app = await listen(makeApp(options()));
+      // A store without a login lock: one login then means one client, and its single-flight.
+      const app = await listen(makeApp(options({ store: new LocklessStore() })));
       await request(app).get('/local').expect(200);
       expect(upstream.stats.loginAttempts).toBe(0);
       const responses = await Promise.all(
@@ -62,7 +64,7 @@ export function runAdapterContract(name: string, makeApp: AdapterHarness): void 
     });
 
     it('recovers from a revoked token with no failed request', async () => {
-      const app = await listen(makeApp(options()));
+      const app = await listen(makeApp(options({ store: new LocklessStore() })));
       await request(app).get('/me').expect(200);
       upstream.revokeTokens();
       const responses = await Promise.all(
