@@ -11,46 +11,7 @@ import {
   T0,
   watchUnhandledRejections,
 } from './helpers.js';
-
-/**
- * Watches the timers that tokenfetch's own code (`packages/core/src`) starts from now on,
- * until the test ends. `pending()` lists those that have neither fired nor been cleared;
- * the timers of anything else in the process (the mock, undici, vitest) are not counted.
- */
-function watchCoreTimers(): { pending(): NodeJS.Timeout[] } {
-  const pending = new Set<NodeJS.Timeout>();
-  const realSetTimeout = globalThis.setTimeout;
-  const realClearTimeout = globalThis.clearTimeout;
-  vi.spyOn(globalThis, 'setTimeout').mockImplementation(((
-    callback: (...args: unknown[]) => void,
-    ms?: number,
-    ...args: unknown[]
-  ) => {
-    const timer = realSetTimeout(
-      (...passed: unknown[]) => {
-        pending.delete(timer);
-        callback(...passed);
-      },
-      ms,
-      ...args,
-    );
-    if (startedByCore()) pending.add(timer);
-    return timer;
-  }) as typeof setTimeout);
-  vi.spyOn(globalThis, 'clearTimeout').mockImplementation((timer) => {
-    if (timer instanceof Object) pending.delete(timer as NodeJS.Timeout);
-    realClearTimeout(timer);
-  });
-  return { pending: () => [...pending] };
-}
-
-function startedByCore(): boolean {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = Infinity;
-  const stack = new Error().stack ?? '';
-  Error.stackTraceLimit = limit;
-  return stack.includes('/packages/core/src/');
-}
+import { watchCoreTimers } from './core-timers.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
