@@ -116,7 +116,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         return hops === 0 ? response : UpstreamResponse.redirected(response);
       }
       if (call.redirect === 'error') {
-        await response.body?.cancel();
+        await UpstreamResponse.discard(response);
         throw new TypeError(`fetch failed: redirect (${response.status}) with redirect: 'error'`);
       }
       const location = response.headers.get('location');
@@ -132,7 +132,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       ) {
         return response;
       }
-      await response.body?.cancel();
+      await UpstreamResponse.discard(response);
       if (switchesToGet) {
         if (method !== 'HEAD') method = 'GET';
         body = undefined;
@@ -168,7 +168,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     manager.invalidate(token);
     emit({ type: 'reauth', status: first.status, replayed: call.replayable });
     if (!call.replayable) return first;
-    await first.body?.cancel();
+    await UpstreamResponse.discard(first);
     const fresh = manager.peekToken() ?? (await waitForToken(manager, call));
     sentWith?.push(fresh);
     return send(target, call, fresh);

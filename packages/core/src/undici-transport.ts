@@ -100,7 +100,7 @@ function toResponse(data: Dispatcher.ResponseData, method: string, url: string):
   }
   try {
     return new UpstreamResponse(
-      body as unknown as BodyInit | null,
+      body,
       { status: data.statusCode, statusText: data.statusText ?? '', headers },
       url,
     );
