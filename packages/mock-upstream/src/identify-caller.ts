@@ -10,7 +10,7 @@ export type Caller =
 /** The caller, or the reason the call is refused with 403. */
 export type CallerResult = { ok: true; caller: Caller } | { ok: false; error: string };
 
-const BEARER = /^Bearer +(\S+) *$/i;
+const bearerScheme = /^Bearer +(\S+) *$/i;
 
 /**
  * Authenticates a call by `Authorization: Bearer <token>` (valid, unexpired, not revoked)
@@ -27,7 +27,7 @@ export function identifyCaller(
   const apiKeyHeader = headerValue(headers['x-api-key']);
   let error = 'missing credentials: send Authorization: Bearer <token> or x-api-key';
   if (authorization !== undefined) {
-    const token = BEARER.exec(authorization)?.[1];
+    const token = bearerScheme.exec(authorization)?.[1];
     const session = token === undefined ? undefined : tokens.find(token);
     if (session !== undefined) return { ok: true, caller: { kind: 'token', session } };
     error =

@@ -7,4 +7,4 @@ export type {
   MockLoginRequest,
   MockLoginResponse,
 } from './login-hook.js';
-export { DEMO_API_KEY, DEMO_USER } from './demo.js';
+export { DEMO_API_KEY, DEMO_USER, demoApiKey, demoUser } from './demo.js';

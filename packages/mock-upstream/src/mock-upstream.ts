@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { identifyCaller } from './identify-caller.js';
 import { checkLogin } from './login.js';
 import type { MockLoginHook, MockLoginHookResult } from './login-hook.js';
-import { resolveOptions } from './options.js';
+import { resolveOptions } from './resolve-options.js';
 import type { MockUpstreamOptions } from './options.js';
 import { readBody } from './read-body.js';
 import { sendJson } from './respond.js';
@@ -75,7 +75,7 @@ export interface MockUpstream {
   readonly requests: MockRecordedRequest[];
 }
 
-const MAX_RECORDED = 1000;
+const maxRecorded = 1000;
 
 /**
  * Starts a real HTTP server with Resolver Core's session-token semantics:
@@ -186,7 +186,7 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       body: '',
     };
     recorded.push(entry);
-    if (recorded.length > MAX_RECORDED) recorded.shift();
+    if (recorded.length > maxRecorded) recorded.shift();
     const body = await readBody(req);
     if (!body.tooLarge) entry.body = body.text;
     if (!isUnderPrefix(url.pathname)) return sendJson(res, 404, { error: 'not found' });

@@ -14,8 +14,8 @@ export interface CallContext {
   readonly caller: Caller;
 }
 
-const STATUS_ROUTE = /^\/status\/(\d{3})$/;
-const SECRET_HEADERS = ['authorization', 'x-api-key'];
+const statusRoute = /^\/status\/(\d{3})$/;
+const secretHeaders = ['authorization', 'x-api-key'];
 
 /**
  * Answers an authenticated call: `GET /user/users/me`, `/redirect?to=&status=`,
@@ -30,7 +30,7 @@ export function answerCall(res: ServerResponse, call: CallContext): void {
     redirect(res, call.url);
     return;
   }
-  const statusMatch = STATUS_ROUTE.exec(call.subPath);
+  const statusMatch = statusRoute.exec(call.subPath);
   if (statusMatch !== null) {
     const status = Number(statusMatch[1]);
     if (status < 200 || status > 599) {
@@ -81,7 +81,7 @@ function echo(call: CallContext): unknown {
     query[key] = values.length === 1 ? (values[0] ?? '') : values;
   }
   const headers: IncomingHttpHeaders = { ...call.headers };
-  for (const name of SECRET_HEADERS) if (headers[name] !== undefined) headers[name] = 'present';
+  for (const name of secretHeaders) if (headers[name] !== undefined) headers[name] = 'present';
   return {
     method: call.method,
     path: call.url.pathname,

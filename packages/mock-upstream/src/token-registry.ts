@@ -9,7 +9,7 @@ export interface Session {
   readonly expiresAt: number;
 }
 
-const SWEEP_THRESHOLD = 10_000;
+const sweepThreshold = 10_000;
 
 /** Issues opaque session tokens and answers whether one is still valid. */
 export class TokenRegistry {
@@ -22,7 +22,7 @@ export class TokenRegistry {
 
   /** A new random token (32 bytes, base64url) valid for `ttlMs` from now. */
   issue(user: ResolvedUser, orgId: string | number, ttlMs: number): string {
-    if (this.#sessions.size >= SWEEP_THRESHOLD) this.#sweep();
+    if (this.#sessions.size >= sweepThreshold) this.#sweep();
     const token = randomBytes(32).toString('base64url');
     this.#sessions.set(token, { user, orgId, expiresAt: this.#now() + ttlMs });
     return token;

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BIN_PORT, formatBanner, parseBinArgs } from '../src/bin-options.js';
+import { defaultBinPort, formatBanner, parseBinArgs } from '../src/bin-options.js';
 
 describe('tokenfetch-mock arguments', () => {
   it('defaults to port 4010 on 127.0.0.1', () => {
     expect(parseBinArgs([], {})).toEqual({
-      port: DEFAULT_BIN_PORT,
+      port: defaultBinPort,
       host: '127.0.0.1',
       help: false,
     });
-    expect(DEFAULT_BIN_PORT).toBe(4010);
+    expect(defaultBinPort).toBe(4010);
   });
 
   it('takes PORT from the environment, and --port over it', () => {

@@ -1,9 +1,9 @@
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEMO_API_KEY, DEMO_USER, startMockUpstream } from '../src/index.js';
+import { demoApiKey, demoUser, startMockUpstream } from '../src/index.js';
 import type { MockUpstream, MockUpstreamOptions } from '../src/index.js';
 
-const CREDENTIALS = { email: DEMO_USER.email, password: DEMO_USER.password, selectedOrg: 1 };
+const CREDENTIALS = { email: demoUser.email, password: demoUser.password, selectedOrg: 1 };
 
 const started: MockUpstream[] = [];
 afterEach(async () => {
@@ -44,7 +44,7 @@ describe('startMockUpstream', () => {
     expect(mock.baseUrl).toBe(`${mock.origin}/v2`);
     expect((await login(mock)).status).toBe(200);
     const outside = await fetch(`${mock.origin}/api/anything`, {
-      headers: { 'x-api-key': DEMO_API_KEY },
+      headers: { 'x-api-key': demoApiKey },
     });
     expect(outside.status).toBe(404);
   });
@@ -124,7 +124,7 @@ describe('login', () => {
 
   it('answers 404 when the user has no org or selectedOrg is not one of them', async () => {
     const mock = await start({
-      users: [DEMO_USER, { email: 'lonely@example.com', password: 'pw', orgs: [] }],
+      users: [demoUser, { email: 'lonely@example.com', password: 'pw', orgs: [] }],
     });
     expect((await login(mock, { ...CREDENTIALS, selectedOrg: 2 })).status).toBe(404);
     const lonely = { email: 'lonely@example.com', password: 'pw', selectedOrg: 1 };
@@ -182,7 +182,7 @@ describe('authenticated calls', () => {
 
   it('accepts an API key as a synthetic service user, and honours impersonate-user-id', async () => {
     const mock = await start({
-      users: [DEMO_USER, { email: 'b@example.com', password: 'p', orgs: [1], id: 42 }],
+      users: [demoUser, { email: 'b@example.com', password: 'p', orgs: [1], id: 42 }],
       apiKeys: [{ key: 'k-1', orgId: 9, userId: 1000 }],
     });
     const url = `${mock.baseUrl}/user/users/me`;
@@ -201,12 +201,12 @@ describe('authenticated calls', () => {
       headers: { 'x-api-key': 'k-1', 'impersonate-user-id': '5' },
     });
     expect(await unknown.json()).toMatchObject({ id: 1000 });
-    expect((await fetch(url, { headers: { 'x-api-key': DEMO_API_KEY } })).status).toBe(403);
+    expect((await fetch(url, { headers: { 'x-api-key': demoApiKey } })).status).toBe(403);
   });
 
   it('accepts the demo API key by default', async () => {
     const mock = await start();
-    const res = await fetch(`${mock.baseUrl}/anything`, { headers: { 'x-api-key': DEMO_API_KEY } });
+    const res = await fetch(`${mock.baseUrl}/anything`, { headers: { 'x-api-key': demoApiKey } });
     expect(res.status).toBe(200);
   });
 
@@ -262,7 +262,7 @@ describe('routes', () => {
     form.append('field', 'value');
     const res = await fetch(`${mock.baseUrl}/upload`, {
       method: 'POST',
-      headers: { 'x-api-key': DEMO_API_KEY },
+      headers: { 'x-api-key': demoApiKey },
       body: form,
     });
     const echo = (await res.json()) as { body: string; headers: Record<string, string> };
@@ -272,7 +272,7 @@ describe('routes', () => {
     expect(echo.body).toContain('value');
     const text = await fetch(`${mock.baseUrl}/t`, {
       method: 'POST',
-      headers: { 'x-api-key': DEMO_API_KEY, 'content-type': 'text/plain' },
+      headers: { 'x-api-key': demoApiKey, 'content-type': 'text/plain' },
       body: '{"not":"parsed"}',
     });
     expect(((await text.json()) as { body: unknown }).body).toBe('{"not":"parsed"}');
@@ -282,12 +282,12 @@ describe('routes', () => {
     const mock = await start();
     const res = await fetch(
       `${mock.baseUrl}/redirect?to=${encodeURIComponent('https://elsewhere.example/x')}&status=307`,
-      { headers: { 'x-api-key': DEMO_API_KEY }, redirect: 'manual' },
+      { headers: { 'x-api-key': demoApiKey }, redirect: 'manual' },
     );
     expect(res.status).toBe(307);
     expect(res.headers.get('location')).toBe('https://elsewhere.example/x');
     const fallback = await fetch(`${mock.baseUrl}/redirect?to=/api/echo`, {
-      headers: { 'x-api-key': DEMO_API_KEY },
+      headers: { 'x-api-key': demoApiKey },
       redirect: 'manual',
     });
     expect(fallback.status).toBe(302);
@@ -297,14 +297,14 @@ describe('routes', () => {
     const mock = await start();
     const url = `${mock.baseUrl}/redirect?to=/x`;
     expect((await fetch(url, { redirect: 'manual' })).status).toBe(403);
-    const key = { 'x-api-key': DEMO_API_KEY };
+    const key = { 'x-api-key': demoApiKey };
     expect((await fetch(`${mock.baseUrl}/redirect`, { headers: key })).status).toBe(400);
     expect((await fetch(`${url}&status=200`, { headers: key })).status).toBe(400);
   });
 
   it('answers /status/<code> with that status and a JSON body, after authentication', async () => {
     const mock = await start();
-    const key = { 'x-api-key': DEMO_API_KEY };
+    const key = { 'x-api-key': demoApiKey };
     const res = await fetch(`${mock.baseUrl}/status/503`, { headers: key });
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ status: 503, message: 'Service Unavailable' });
@@ -316,7 +316,7 @@ describe('routes', () => {
 
   it('answers 413 to a body over 1 MiB, and stays usable', async () => {
     const mock = await start();
-    const headers = { 'x-api-key': DEMO_API_KEY, 'content-type': 'text/plain' };
+    const headers = { 'x-api-key': demoApiKey, 'content-type': 'text/plain' };
     const big = await fetch(`${mock.baseUrl}/upload`, {
       method: 'POST',
       headers,
@@ -342,7 +342,7 @@ describe('routes', () => {
         host: '127.0.0.1',
         method: 'POST',
         path: '/api/upload',
-        headers: { 'content-length': '1000', 'x-api-key': DEMO_API_KEY },
+        headers: { 'content-length': '1000', 'x-api-key': demoApiKey },
       });
       req.on('error', () => resolve());
       req.write('partial', () => {
