@@ -28,8 +28,7 @@ export function parseBinArgs(
   env: Readonly<Record<string, string | undefined>>,
 ): BinOptions {
   const options: BinOptions = {
-    port:
-      env.PORT === undefined || env.PORT === '' ? defaultBinPort : parsePort(env.PORT, 'PORT'),
+    port: env.PORT === undefined || env.PORT === '' ? defaultBinPort : parsePort(env.PORT, 'PORT'),
     host: '127.0.0.1',
     help: false,
   };

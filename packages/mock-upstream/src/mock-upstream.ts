@@ -21,9 +21,12 @@ export interface MockUpstreamStats {
   calls: number;
   /** Calls refused with 403. */
   rejectedCalls: number;
-  /** Logins being processed right now (body read, delay, answer). */
+  /**
+   * Logins being processed right now (body read, delay, answer): a gauge, not a counter,
+   * so `resetStats()` leaves it as it is.
+   */
   inFlightLogins: number;
-  /** The highest `inFlightLogins` seen since start or `resetStats()`. */
+  /** The highest `inFlightLogins` since start, or since `resetStats()` (which restarts it from the logins still in flight). */
   maxConcurrentLogins: number;
 }
 
@@ -69,7 +72,11 @@ export interface MockUpstream {
   setLoginResponse(hook: MockLoginHook | undefined): void;
   /** A snapshot of the counters. */
   readonly stats: MockUpstreamStats;
-  /** Zeroes the counters (`inFlightLogins` stays true) and clears `requests`. */
+  /**
+   * Zeroes the counters and clears `requests`. `inFlightLogins` is a gauge of logins being
+   * served right now, so it is kept (zeroing it would let it go negative when they end), and
+   * `maxConcurrentLogins` restarts from it.
+   */
   resetStats(): void;
   /** The last 1000 non-login requests, oldest first (a copy). */
   readonly requests: MockRecordedRequest[];

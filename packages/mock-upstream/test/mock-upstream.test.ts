@@ -485,6 +485,22 @@ describe('stats and requests', () => {
     expect(mock.requests).toEqual([]);
   });
 
+  it('resetStats() keeps the gauge of logins still in flight, which ends at 0, not below', async () => {
+    const mock = await start();
+    mock.setLoginDelay(200);
+    const pending = login(mock);
+    await waitFor(() => mock.stats.inFlightLogins === 1);
+    mock.resetStats();
+    expect(mock.stats).toMatchObject({
+      loginAttempts: 0,
+      inFlightLogins: 1,
+      maxConcurrentLogins: 1,
+    });
+    expect((await pending).status).toBe(200);
+    await waitFor(() => mock.stats.inFlightLogins !== 1);
+    expect(mock.stats).toMatchObject({ successfulLogins: 1, inFlightLogins: 0 });
+  });
+
   it('records non-login requests with their real headers and body', async () => {
     const mock = await start();
     const value = await token(mock);
