@@ -1,5 +1,10 @@
 export { startMockUpstream } from './mock-upstream.js';
-export type { MockRecordedRequest, MockUpstream, MockUpstreamStats } from './mock-upstream.js';
+export type {
+  MockActingAs,
+  MockRecordedRequest,
+  MockUpstream,
+  MockUpstreamStats,
+} from './mock-upstream.js';
 export type { MockApiKey, MockUpstreamOptions, MockUser } from './options.js';
 export type {
   MockLoginHook,

@@ -1,7 +1,12 @@
 import { createServer, STATUS_CODES } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { identifyCaller } from './identify-caller.js';
+import {
+  actingAs,
+  carriesUnknownCredential,
+  identifyCaller,
+  impersonateUserId,
+} from './identify-caller.js';
 import { checkLogin } from './login.js';
 import type { MockLoginHook, MockLoginHookResult } from './login-hook.js';
 import { resolveOptions } from './resolve-options.js';
@@ -22,6 +27,12 @@ export interface MockUpstreamStats {
   /** Calls refused with 403. */
   rejectedCalls: number;
   /**
+   * Calls that carried a bearer token this server never issued, or an `x-api-key` it does
+   * not know, whatever their outcome: a credential meant for another server. A revoked or
+   * expired token of this server does not count.
+   */
+  unknownCredentialCalls: number;
+  /**
    * Logins being processed right now (body read, delay, answer): a gauge, not a counter,
    * so `resetStats()` leaves it as it is.
    */
@@ -39,6 +50,23 @@ export interface MockRecordedRequest {
   headers: Record<string, string | string[] | undefined>;
   /** The raw body text (`''` when none, too large or aborted). */
   body: string;
+  /** The `impersonate-user-id` header as received (its first value), or `undefined`. */
+  impersonateUserId: string | undefined;
+  /**
+   * Whom the call acted as, once authenticated; `undefined` when it was refused or its path
+   * was outside the prefix.
+   */
+  actingAs: MockActingAs | undefined;
+}
+
+/** Whom an authenticated call acted as. */
+export interface MockActingAs {
+  /** How the call authenticated. */
+  credential: 'token' | 'api-key';
+  /** The token's user, or for an API key the impersonated user, else the key's service user. */
+  userId: number;
+  /** The org chosen at login for a token, the key's org for an API key. */
+  orgId: string | number;
 }
 
 /** A running mock upstream. */
@@ -109,6 +137,7 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
     successfulLogins: 0,
     calls: 0,
     rejectedCalls: 0,
+    unknownCredentialCalls: 0,
     inFlightLogins: 0,
     maxConcurrentLogins: 0,
   };
@@ -191,7 +220,12 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       path: req.url ?? '/',
       headers: { ...req.headers },
       body: '',
+      impersonateUserId: impersonateUserId(req.headers),
+      actingAs: undefined,
     };
+    if (carriesUnknownCredential(req.headers, tokens, config.apiKeys)) {
+      stats.unknownCredentialCalls++;
+    }
     recorded.push(entry);
     if (recorded.length > maxRecorded) recorded.shift();
     const body = await readBody(req);
@@ -202,6 +236,8 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       stats.rejectedCalls++;
       return sendJson(res, 403, { error: identified.error });
     }
+    const acting = actingAs(identified.caller);
+    entry.actingAs = { credential: acting.credential, userId: acting.user.id, orgId: acting.orgId };
     if (body.tooLarge) return sendJson(res, 413, { error: 'request body too large' });
     answerCall(res, {
       method: entry.method,
@@ -288,12 +324,16 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
         successfulLogins: 0,
         calls: 0,
         rejectedCalls: 0,
+        unknownCredentialCalls: 0,
         maxConcurrentLogins: stats.inFlightLogins,
       });
       recorded = [];
     },
     get requests() {
-      return recorded.map((entry) => ({ ...entry }));
+      return recorded.map((entry) => ({
+        ...entry,
+        ...(entry.actingAs && { actingAs: { ...entry.actingAs } }),
+      }));
     },
   };
 }

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { actingAs } from './identify-caller.js';
 import type { Caller } from './identify-caller.js';
 import { sendJson } from './respond.js';
 
@@ -23,7 +24,8 @@ const secretHeaders = ['authorization', 'x-api-key'];
  */
 export function answerCall(res: ServerResponse, call: CallContext): void {
   if (call.subPath === '/user/users/me' && (call.method === 'GET' || call.method === 'HEAD')) {
-    sendJson(res, 200, currentUser(call.caller));
+    const { user, orgId } = actingAs(call.caller);
+    sendJson(res, 200, { ...user, currentOrg: { id: orgId } });
     return;
   }
   if (call.subPath === '/redirect') {
@@ -41,25 +43,6 @@ export function answerCall(res: ServerResponse, call: CallContext): void {
     return;
   }
   sendJson(res, 200, echo(call));
-}
-
-function currentUser(caller: Caller): unknown {
-  if (caller.kind === 'token') {
-    const { user, orgId } = caller.session;
-    return { ...publicUser(user), currentOrg: { id: orgId } };
-  }
-  const { apiKey, impersonated } = caller;
-  const user = impersonated ?? {
-    id: apiKey.userId,
-    email: 'api-key@mock-upstream.invalid',
-    firstName: 'API',
-    lastName: 'Key',
-  };
-  return { ...publicUser(user), currentOrg: { id: apiKey.orgId } };
-}
-
-function publicUser(user: { id: number; email: string; firstName: string; lastName: string }) {
-  return { id: user.id, email: user.email, firstName: user.firstName, lastName: user.lastName };
 }
 
 function redirect(res: ServerResponse, url: URL): void {

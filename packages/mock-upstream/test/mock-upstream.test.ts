@@ -1,36 +1,7 @@
 import { request as httpRequest } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { demoApiKey, demoUser, startMockUpstream } from '../src/index.js';
-import type { MockUpstream, MockUpstreamOptions } from '../src/index.js';
-
-const CREDENTIALS = { email: demoUser.email, password: demoUser.password, selectedOrg: 1 };
-
-const started: MockUpstream[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((mock) => mock.close()));
-});
-
-async function start(options?: MockUpstreamOptions): Promise<MockUpstream> {
-  const mock = await startMockUpstream(options);
-  started.push(mock);
-  return mock;
-}
-
-function login(mock: MockUpstream, body: unknown = CREDENTIALS): Promise<Response> {
-  return fetch(`${mock.baseUrl}/user/authenticate`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-}
-
-async function token(mock: MockUpstream): Promise<string> {
-  const res = await login(mock);
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { token: string }).token;
-}
-
-const bearer = (value: string) => ({ authorization: `Bearer ${value}` });
+import { bearer, credentials, login, start, token, waitFor } from './helpers.js';
 
 describe('startMockUpstream', () => {
   it('listens on an ephemeral loopback port and reports baseUrl and origin', async () => {
@@ -54,7 +25,7 @@ describe('startMockUpstream', () => {
     expect(mock.baseUrl).toBe(mock.origin);
     const res = await fetch(`${mock.origin}/user/authenticate`, {
       method: 'POST',
-      body: JSON.stringify(CREDENTIALS),
+      body: JSON.stringify(credentials),
     });
     expect(res.status).toBe(200);
   });
@@ -92,7 +63,7 @@ describe('login', () => {
 
   it('accepts selectedOrg as a string', async () => {
     const mock = await start();
-    expect((await login(mock, { ...CREDENTIALS, selectedOrg: '1' })).status).toBe(200);
+    expect((await login(mock, { ...credentials, selectedOrg: '1' })).status).toBe(200);
   });
 
   it('announces expiresIn in seconds when announceTtl is set', async () => {
@@ -118,15 +89,15 @@ describe('login', () => {
 
   it('answers 401 to a wrong password or an unknown email', async () => {
     const mock = await start();
-    expect((await login(mock, { ...CREDENTIALS, password: 'nope' })).status).toBe(401);
-    expect((await login(mock, { ...CREDENTIALS, email: 'x@example.com' })).status).toBe(401);
+    expect((await login(mock, { ...credentials, password: 'nope' })).status).toBe(401);
+    expect((await login(mock, { ...credentials, email: 'x@example.com' })).status).toBe(401);
   });
 
   it('answers 404 when the user has no org or selectedOrg is not one of them', async () => {
     const mock = await start({
       users: [demoUser, { email: 'lonely@example.com', password: 'pw', orgs: [] }],
     });
-    expect((await login(mock, { ...CREDENTIALS, selectedOrg: 2 })).status).toBe(404);
+    expect((await login(mock, { ...credentials, selectedOrg: 2 })).status).toBe(404);
     const lonely = { email: 'lonely@example.com', password: 'pw', selectedOrg: 1 };
     expect((await login(mock, lonely)).status).toBe(404);
   });
@@ -427,7 +398,7 @@ describe('login test hooks', () => {
     });
     expect(me.status).toBe(200);
     expect(await token(mock)).toMatch(/^[\w-]{43}$/);
-    expect(JSON.parse(seen[0] ?? '')).toEqual(CREDENTIALS);
+    expect(JSON.parse(seen[0] ?? '')).toEqual(credentials);
     expect(mock.stats.successfulLogins).toBe(2);
   });
 
@@ -438,7 +409,7 @@ describe('login test hooks', () => {
     mock.setLoginResponse(() => 'hang');
     const aborted = await fetch(`${mock.baseUrl}/user/authenticate`, {
       method: 'POST',
-      body: JSON.stringify(CREDENTIALS),
+      body: JSON.stringify(credentials),
       signal: AbortSignal.timeout(200),
     }).catch((error: unknown) => error);
     expect((aborted as Error).name).toBe('TimeoutError');
@@ -468,6 +439,7 @@ describe('stats and requests', () => {
       successfulLogins: 1,
       calls: 3,
       rejectedCalls: 1,
+      unknownCredentialCalls: 0,
       inFlightLogins: 0,
       maxConcurrentLogins: 1,
     });
@@ -479,6 +451,7 @@ describe('stats and requests', () => {
       successfulLogins: 0,
       calls: 0,
       rejectedCalls: 0,
+      unknownCredentialCalls: 0,
       inFlightLogins: 0,
       maxConcurrentLogins: 0,
     });
@@ -515,6 +488,8 @@ describe('stats and requests', () => {
         path: '/api/data?x=1',
         headers: expect.objectContaining({ authorization: `Bearer ${value}` }),
         body: 'payload',
+        impersonateUserId: undefined,
+        actingAs: { credential: 'token', userId: 1, orgId: 1 },
       },
     ]);
   });
@@ -533,14 +508,6 @@ describe('stats and requests', () => {
     expect(mock.stats.calls).toBe(1011);
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 /** Sends a raw HTTP/1.1 request and resolves with the status code of the answer. */
 async function rawStatus(port: string, raw: string): Promise<number> {
