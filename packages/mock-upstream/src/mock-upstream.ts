@@ -15,6 +15,7 @@ import { readBody } from './read-body.js';
 import { sendJson } from './respond.js';
 import { answerCall } from './routes.js';
 import { TokenRegistry } from './token-registry.js';
+import { WidgetStore } from './widget-store.js';
 
 /** Counters of a {@link MockUpstream}; each read of `stats` is a fresh snapshot. */
 export interface MockUpstreamStats {
@@ -131,6 +132,7 @@ const maxRecorded = 1000;
 export async function startMockUpstream(options: MockUpstreamOptions = {}): Promise<MockUpstream> {
   const config = resolveOptions(options);
   const tokens = new TokenRegistry(config.now);
+  const widgets = new WidgetStore(config.now);
   const loginPath = `${config.prefix}/user/authenticate`;
   const stats: MockUpstreamStats = {
     loginAttempts: 0,
@@ -246,6 +248,7 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       headers: req.headers,
       body: body.text,
       caller: identified.caller,
+      widgets,
     });
   }
 
