@@ -13,6 +13,7 @@ import { resolveOptions } from './resolve-options.js';
 import type { MockUpstreamOptions } from './options.js';
 import { readBody } from './read-body.js';
 import { sendJson } from './respond.js';
+import { openApiDocument } from './openapi.js';
 import { answerCall } from './routes.js';
 import { TokenRegistry } from './token-registry.js';
 import { WidgetStore } from './widget-store.js';
@@ -23,7 +24,7 @@ export interface MockUpstreamStats {
   loginAttempts: number;
   /** Logins answered 2xx with a token. */
   successfulLogins: number;
-  /** Every request that is not to the login path. */
+  /** Every request that is not to the login path nor a GET or HEAD of `openapi.json`. */
   calls: number;
   /** Calls refused with 403. */
   rejectedCalls: number;
@@ -116,14 +117,14 @@ const maxRecorded = 1000;
 /**
  * Starts a real HTTP server with Resolver Core's session-token semantics:
  * `POST {prefix}/user/authenticate` issues tokens, every other call needs a bearer token
- * or an API key, else 403.
+ * or an API key, else 403; `GET {prefix}/openapi.json` serves the OpenAPI 3.1 document.
  *
  * @example
  * ```ts
  * const mock = await startMockUpstream();
  * const client = createApiClient({
  *   baseUrl: mock.baseUrl,
- *   auth: { email: DEMO_USER.email, password: DEMO_USER.password, orgId: 1 },
+ *   auth: { email: demoUser.email, password: demoUser.password, orgId: 1 },
  * });
  * // …
  * await mock.close();
@@ -134,6 +135,8 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
   const tokens = new TokenRegistry(config.now);
   const widgets = new WidgetStore(config.now);
   const loginPath = `${config.prefix}/user/authenticate`;
+  const documentPath = `${config.prefix}/openapi.json`;
+  const document = openApiDocument(config.prefix);
   const stats: MockUpstreamStats = {
     loginAttempts: 0,
     successfulLogins: 0,
@@ -260,6 +263,10 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       return sendJson(res, 400, { error: 'malformed request target' });
     }
     if (url.pathname === loginPath) return handleLogin(req, res);
+    if (url.pathname === documentPath && (req.method === 'GET' || req.method === 'HEAD')) {
+      req.resume();
+      return sendJson(res, 200, document);
+    }
     return handleCall(req, res, url);
   }
 

@@ -37,7 +37,7 @@ export interface Route extends RouteSpec {
 }
 
 /** Documented for routes that answer any method. */
-const commonMethods = ['get', 'head', 'post', 'put', 'patch', 'delete'] as const;
+export const commonMethods = ['get', 'head', 'post', 'put', 'patch', 'delete'] as const;
 
 /** The routes answered without credentials; the server handles them before `routes`. */
 export const publicRoutes = [
@@ -115,6 +115,14 @@ export const routes = [
     },
   }),
 ] as const;
+
+/** Every path the server answers, public or not, with the methods it is documented with. */
+export type DocumentedRoutes = {
+  [R in (typeof publicRoutes)[number] | (typeof routes)[number] as R['path']]: R['methods'][number];
+};
+
+/** The methods documented for a route that answers any method. */
+export type CommonMethod = (typeof commonMethods)[number];
 
 /**
  * Answers an authenticated call with the first route whose path and method match; every
