@@ -96,7 +96,13 @@ const schemas: Readonly<Record<string, Schema>> = {
     properties: {
       name: { type: 'string', minLength: 1, maxLength: widgetLimits.nameMaxLength },
       color: ref('WidgetColor'),
-      quantity: { type: 'integer', minimum: 0, maximum: widgetLimits.quantityMax, default: 1 },
+      // No `default` keyword: openapi-typescript makes a property with one required.
+      quantity: {
+        type: 'integer',
+        minimum: 0,
+        maximum: widgetLimits.quantityMax,
+        description: '1 when left out.',
+      },
     },
   },
   Widget: {
