@@ -7,6 +7,9 @@ const source = (pkg: string) =>
 // Inside the workspace the tests run against the sources; the packed tarballs are
 // checked separately (publint, attw, consumer fixtures in .ci/run).
 export const alias = {
+  '@tokenfetch/core/adapter': fileURLToPath(
+    new URL('./packages/core/src/adapter.ts', import.meta.url),
+  ),
   '@tokenfetch/core': source('core'),
   '@tokenfetch/mock-upstream': source('mock-upstream'),
   '@tokenfetch/express': source('express'),

@@ -22,7 +22,13 @@ export interface Contender {
   create(baseUrl: string, credentials: Credentials): Promise<ContenderClient>;
 }
 
-export type ContenderName = 'tokenfetch' | 'floor' | 'axios' | 'badgateway' | 'hand-written';
+export type ContenderName =
+  | 'tokenfetch'
+  | 'floor'
+  | 'axios'
+  | 'badgateway'
+  | 'hand-written'
+  | 'undici-limit';
 
 /** A call failed if it threw or did not end in a 2xx answer. */
 export function failed(outcome: Outcome | undefined): boolean {

@@ -4,6 +4,7 @@ import type { Contender, ContenderName } from './contender.js';
 import { floor } from './floor.js';
 import { handWritten } from './hand-written.js';
 import { tokenfetch } from './tokenfetch.js';
+import { undiciLimit } from './undici-limit.js';
 
 export type {
   Contender,
@@ -20,6 +21,7 @@ export const contenders: Record<ContenderName, Contender> = {
   axios: axiosAuthRefresh,
   badgateway,
   'hand-written': handWritten,
+  'undici-limit': undiciLimit,
 };
 
 /** The contenders that manage a token (the floor has a constant one). */

@@ -82,7 +82,7 @@ export interface PairRound {
 }
 
 /**
- * The steady figure on a shared machine (DESIGN, "Measuring"): both apps of a pair pinned
+ * The steady figure on a shared machine (bench/README.md, "Method"): both apps of a pair pinned
  * to the same core, loaded at the same time; each app's CPU time (user+sys from
  * /proc/PID/stat) divided by the requests it answered. The pairs take turns round by
  * round, so a change in the machine's other load spreads over all of them: `warmups`

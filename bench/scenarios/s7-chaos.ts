@@ -96,7 +96,7 @@ export const chaos: Scenario = {
           notes: [
             'The login failures and delays are drawn per login inside the mock upstream (a login hook), which is what `failNextLogins(500)` and `setLoginDelay(0–2000)` would do if re-armed before every login.',
             'Contenders ran at the same time, each in its own process against its own mock upstream.',
-            'tokenfetch retries a failed login twice (DESIGN, behaviour 6), so its calls fail only when three attempts in a row fail (0.2³ ≈ 0.8 % of login sequences); every caller waiting on that login then gets the same E_LOGIN_FAILED.',
+            'tokenfetch retries a failed login twice (guarantee 6, docs/guarantees.md), so its calls fail only when three attempts in a row fail (0.2³ ≈ 0.8 % of login sequences); every caller waiting on that login then gets the same E_LOGIN_FAILED.',
             'badgateway never re-authenticates on 403; hand-written fails a call whenever its own login fails (no retry); axios-auth-refresh rejects 403s that arrive while a refresh is running.',
           ],
         },

@@ -1,12 +1,8 @@
 import { once } from 'node:events';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  ConfigError,
-  createApiClient,
-  type ApiClientOptions,
-  type AuthMiddlewareOptions,
-} from '@tokenfetch/core';
+import { ConfigError, createApiClient, type ApiClientOptions } from '@tokenfetch/core';
+import type { AuthMiddlewareOptions } from '@tokenfetch/core/adapter';
 import { DEMO_USER, startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';

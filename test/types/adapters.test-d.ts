@@ -1,6 +1,7 @@
 // Checked against the built packages' .d.ts (no path mapping here): importing an adapter
 // is what makes `req.apiFetch` / `ctx.apiFetch` known to TypeScript.
-import type { ApiClient, ApiFetch, AuthMiddlewareOptions } from '@tokenfetch/core';
+import type { ApiClient, ApiFetch } from '@tokenfetch/core';
+import type { AuthMiddlewareOptions } from '@tokenfetch/core/adapter';
 import { authMiddleware as expressAuth, problemDetails } from '@tokenfetch/express';
 import { authMiddleware as koaAuth } from '@tokenfetch/koa';
 import express from 'express';

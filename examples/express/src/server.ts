@@ -4,7 +4,7 @@ import { DEMO_USER, startMockUpstream } from '@tokenfetch/mock-upstream';
 import { authMiddleware, problemDetails, type AuthMiddlewareOptions } from '@tokenfetch/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 
-const port = Number(process.env.PORT ?? 3000);
+const port = Number(process.env.PORT || 3000);
 const configured = Object.keys(process.env).some((name) => name.startsWith('API_'));
 const mock = configured ? undefined : await startMockUpstream();
 const options: AuthMiddlewareOptions | undefined = mock && {

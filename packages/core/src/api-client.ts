@@ -1,16 +1,25 @@
-import { secretsOf } from './auth-strategies.js';
-import { settle, startCall, type AbortGroup } from './call-signal.js';
+import { settle, startCall, type AbortGroup, type AbortLike } from './abort.js';
+import { secretsOf, type ApiKeyAuthStrategy } from './auth-strategies.js';
+import { defaults } from './defaults.js';
 import { ClientClosedError, ConfigError, InvalidResponseError, UpstreamError } from './errors.js';
 import { createEmitter } from './events.js';
-import { credentialHeaders, parseOptions, type ApiClientOptions } from './options.js';
-import { createUrlScope, isInside, resolveUrl } from './resolve-url.js';
+import { parseOptions, type ApiClientOptions } from './options.js';
+import { scrubSecrets } from './redact.js';
+import { bufferRequestBody } from './request-body.js';
+import { createUrlScope, isInside, resolveUrl, type UrlScope } from './resolve-url.js';
 import { createTokenManager, type TokenManager } from './token-manager.js';
 import { storeKey } from './store-key.js';
+import { createFetchTransport, toTarget, type Target, type Transport } from './transport.js';
+import { createUndiciTransport } from './undici-transport.js';
+import { UpstreamResponse } from './upstream-response.js';
 
 /** A schema `client.json()` can validate with: any zod schema (or anything with `parse`). */
 export interface ResponseSchema<T> {
   parse(data: unknown): T;
 }
+
+/** `fetch`, authenticated: the signature of `client.fetch`, `req.apiFetch` and `ctx.apiFetch`. */
+export type ApiFetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
 /** An authenticated fetch bound to one upstream. */
 export interface ApiClient {
@@ -19,13 +28,13 @@ export interface ApiClient {
    * added, a 401/403 on the current token triggers one re-login and one replay.
    * Returns the WHATWG `Response`, whatever its status.
    */
-  fetch(input: string | URL, init?: RequestInit): Promise<Response>;
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
   /**
    * Fetches and parses JSON; a non-2xx answer is an `UpstreamError`. With `schema`, the
    * data is validated (`schema.parse`) and typed by it.
    */
   json<T = unknown>(
-    input: string | URL,
+    input: string | URL | Request,
     init?: RequestInit & { schema?: ResponseSchema<T> },
   ): Promise<T>;
   /** The current session token (logging in if needed). Session auth only. */
@@ -37,6 +46,7 @@ export interface ApiClient {
 const redirectStatuses = new Set([301, 302, 303, 307, 308]);
 const maxRedirects = 5;
 const excerptLength = 300;
+const replayBufferBytes = defaults.replayBufferBytes;
 const inspect = Symbol.for('nodejs.util.inspect.custom');
 
 /**
@@ -53,14 +63,21 @@ const inspect = Symbol.for('nodejs.util.inspect.custom');
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const resolved = parseOptions(options);
   const { auth, timeoutMs, reauthStatuses } = resolved;
-  const fetchImpl = resolved.fetch ?? globalThis.fetch;
   const now = resolved.now ?? Date.now;
   const emit = createEmitter(resolved.onEvent);
   const scope = createUrlScope(resolved.baseUrl, resolved.allowedOrigins);
   const defaultHeaders = resolved.headers === undefined ? undefined : new Headers(resolved.headers);
-  const forbidden = credentialHeaders(auth);
   const reauth = new Set(reauthStatuses);
   const secrets = secretsOf(auth);
+  // undici's dispatcher unless the caller brings a fetch of their own (then every call and
+  // the login go through it, as before).
+  const undici =
+    resolved.fetch === undefined
+      ? createUndiciTransport({ timeoutMs, dispatcher: resolved.dispatcher })
+      : undefined;
+  const transport = undici?.send ?? createFetchTransport(resolved.fetch!, timeoutMs);
+  const baseHeaders = fetchDefaultHeaders(defaultHeaders, undici !== undefined);
+  const targets = createTargetCache(scope);
 
   const manager: TokenManager | undefined =
     auth.kind === 'session'
@@ -68,7 +85,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           login: ({ signal }) =>
             auth.login({
               baseUrl: scope.base,
-              fetch: fetchImpl,
+              fetch: resolved.fetch ?? transportFetch(transport),
               signal,
               headers: new Headers(defaultHeaders),
               now,
@@ -84,34 +101,26 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           now,
         })
       : undefined;
+  const apiKeyHeaders =
+    auth.kind === 'apiKey' ? headersRecord(applied(auth, new Headers())) : undefined;
   let closed = false;
 
   /** Sends once, following redirects that stay inside the base URL; returns the last answer. */
-  async function send(
-    url: URL,
-    init: RequestInit,
-    headers: Headers,
-    signal: AbortSignal,
-    replayable: boolean,
-  ): Promise<Response> {
-    let method = (init.method ?? 'GET').toUpperCase();
-    let body = init.body;
+  async function send(target: Target, call: Call, token: string | undefined): Promise<Response> {
+    let method = call.method;
+    let body = call.body;
+    let headers = withCredentials(call.headers, token);
     for (let hops = 0; ; hops++) {
-      const response = await fetchImpl(url, {
-        ...init,
-        method,
-        body: body ?? null,
-        headers,
-        signal,
-        redirect: 'manual',
-      });
-      if (!redirectStatuses.has(response.status) || init.redirect === 'manual') return response;
-      if (init.redirect === 'error') {
+      const response = await transport(target, { method, headers, body, signal: call.signal });
+      if (!redirectStatuses.has(response.status) || call.redirect === 'manual') {
+        return hops === 0 ? response : UpstreamResponse.redirected(response);
+      }
+      if (call.redirect === 'error') {
         await response.body?.cancel();
         throw new TypeError(`fetch failed: redirect (${response.status}) with redirect: 'error'`);
       }
       const location = response.headers.get('location');
-      const next = location === null ? undefined : safeUrl(location, url);
+      const next = location === null ? undefined : safeUrl(location, target.url);
       const switchesToGet =
         response.status === 303 ||
         ((response.status === 301 || response.status === 302) && method === 'POST');
@@ -119,7 +128,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         next === undefined ||
         hops >= maxRedirects ||
         !isInside(scope, next) ||
-        (!switchesToGet && !replayable)
+        (!switchesToGet && !call.replayable)
       ) {
         return response;
       }
@@ -127,87 +136,145 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       if (switchesToGet) {
         if (method !== 'HEAD') method = 'GET';
         body = undefined;
-        // A copy: a replay after re-login starts over with the caller's headers.
-        headers = new Headers(headers);
-        headers.delete('content-type');
-        headers.delete('content-length');
+        headers = { ...headers };
+        delete headers['content-type'];
+        delete headers['content-length'];
       }
-      url = next;
+      target = toTarget(next);
     }
   }
 
-  function withCredentials(headers: Headers, token: string | undefined): Headers {
-    if (token !== undefined) headers.set('authorization', `Bearer ${token}`);
-    else if (auth.kind === 'apiKey') auth.apply(headers);
-    return headers;
+  function withCredentials(
+    headers: Record<string, string>,
+    token: string | undefined,
+  ): Record<string, string> {
+    if (token !== undefined) return { ...headers, authorization: `Bearer ${token}` };
+    return apiKeyHeaders === undefined ? headers : { ...headers, ...apiKeyHeaders };
+  }
+
+  /** One call: the token, the request, and one replay after a re-login. */
+  async function attempt(
+    target: Target,
+    call: Call,
+    token: string | undefined,
+    sentWith: string[] | undefined,
+  ): Promise<Response> {
+    if (manager === undefined) return send(target, call, undefined);
+    token ??= await waitForToken(manager, call);
+    sentWith?.push(token);
+    const first = await send(target, call, token);
+    if (!reauth.has(first.status)) return first;
+
+    manager.invalidate(token);
+    emit({ type: 'reauth', status: first.status, replayed: call.replayable });
+    if (!call.replayable) return first;
+    await first.body?.cancel();
+    const fresh = manager.peekToken() ?? (await waitForToken(manager, call));
+    sentWith?.push(fresh);
+    return send(target, call, fresh);
+  }
+
+  /** The wait for a login, ended by the caller's signal or after `timeoutMs`. */
+  async function waitForToken(engine: TokenManager, call: Call): Promise<string> {
+    const caller = call.signal instanceof AbortSignal ? call.signal : undefined;
+    const wait = startCall(timeoutMs, caller, caller === undefined ? call.signal : undefined);
+    try {
+      return await engine.getToken({ signal: wait.signal });
+    } finally {
+      settle(wait);
+    }
   }
 
   /**
    * `client.fetch`; `sentWith` collects the tokens the call was sent with, for redaction;
-   * an adapter's `group` aborts the call when its downstream client leaves.
+   * an adapter's `group` aborts the call when its downstream client leaves. Not `async`:
+   * with a fresh token and a string path, nothing is awaited before the request is sent.
    */
-  async function clientFetch(
-    input: string | URL,
-    init: RequestInit = {},
+  function clientFetch(
+    input: string | URL | Request,
+    init: RequestInit | undefined,
     sentWith?: string[],
     group?: AbortGroup,
   ): Promise<Response> {
-    if (closed) throw new ClientClosedError();
-    const url = resolveUrl(scope, input);
-    const headers = mergeHeaders(defaultHeaders, init.headers);
-    for (const name of forbidden) {
-      if (headers.has(name)) {
-        throw new ConfigError(
-          [{ path: `init.headers.${name}`, message: 'is set by tokenfetch; remove it' }],
-          'invalid call',
-        );
-      }
+    if (closed) return Promise.reject(new ClientClosedError());
+    if (isRequest(input)) {
+      return fromRequest(input, init, replayBufferBytes).then((request) =>
+        clientFetch(request.url, request.init, sentWith, group),
+      );
     }
-    const replayable = isReplayable(init.body);
-    // Not AbortSignal.timeout/any per call: on Node 20 they cost more than the rest of the
-    // call together (see bench/README.md). The timeout covers the token wait, the request,
-    // redirects and the replay, until the answer's headers are in.
-    const call = startCall(timeoutMs, init.signal, group);
-    const { signal } = call;
+    let target: Target;
+    let call: Call;
     try {
-      if (manager === undefined) {
-        return await send(url, init, withCredentials(headers, undefined), signal, replayable);
-      }
-      const token = await manager.getToken({ signal });
-      sentWith?.push(token);
-      const first = await send(url, init, withCredentials(headers, token), signal, replayable);
-      if (!reauth.has(first.status)) return first;
-
-      manager.invalidate(token);
-      emit({ type: 'reauth', status: first.status, replayed: replayable });
-      if (!replayable) return first;
-      await first.body?.cancel();
-      const fresh = await manager.getToken({ signal });
-      sentWith?.push(fresh);
-      return await send(url, init, withCredentials(headers, fresh), signal, replayable);
-    } finally {
-      settle(call);
+      target = targets.resolve(input);
+      call = prepareCall(init, group);
+    } catch (error) {
+      return Promise.reject(error);
     }
+    return attempt(target, call, manager?.peekToken(), sentWith);
+  }
+
+  /** Method, headers, body and signal of a call, checked; the caller's headers copied only if given. */
+  function prepareCall(init: RequestInit | undefined, group: AbortGroup | undefined): Call {
+    if (init === undefined) {
+      return {
+        method: 'GET',
+        headers: baseHeaders,
+        body: undefined,
+        signal: group,
+        redirect: 'follow',
+        replayable: true,
+      };
+    }
+    let headers = baseHeaders;
+    if (init.headers !== undefined) {
+      const given = new Headers(init.headers);
+      for (const name of auth.headerNames) {
+        if (given.has(name)) {
+          throw new ConfigError(
+            [{ path: `init.headers.${name}`, message: 'is set by tokenfetch; remove it' }],
+            'invalid call',
+          );
+        }
+      }
+      headers = { ...baseHeaders, ...headersRecord(given) };
+    }
+    const caller = init.signal ?? undefined;
+    return {
+      method: normalizeMethod(init.method),
+      headers,
+      body: init.body,
+      signal:
+        caller === undefined
+          ? group
+          : group === undefined
+            ? caller
+            : AbortSignal.any([caller, group.signal]),
+      redirect: init.redirect ?? 'follow',
+      replayable: isReplayable(init.body),
+    };
   }
 
   function redact(text: string, tokens: readonly string[] = []): string {
-    let out = text;
-    for (const secret of [...secrets, ...tokens]) {
-      if (secret !== '') out = out.split(secret).join('[redacted]');
-    }
-    return out.replace(/(bearer\s+)[\x21-\x7E]+/gi, '$1[redacted]');
+    return scrubSecrets(text, [...secrets, ...tokens]).replace(
+      /(bearer\s+)[\x21-\x7E]+/gi,
+      '$1[redacted]',
+    );
   }
 
   const client: ApiClient = {
     fetch: (input, init) => clientFetch(input, init),
-    async json<T>(input: string | URL, init: RequestInit & { schema?: ResponseSchema<T> } = {}) {
+    async json<T>(
+      input: string | URL | Request,
+      init: RequestInit & { schema?: ResponseSchema<T> } = {},
+    ) {
       const { schema, ...rest } = init;
-      const headers = new Headers(rest.headers);
+      // A Request's own headers stay unless init replaces them, as with fetch.
+      const headers = new Headers(rest.headers ?? (isRequest(input) ? input.headers : undefined));
       if (!headers.has('accept')) headers.set('accept', 'application/json');
       const sentWith: string[] = [];
       const response = await clientFetch(input, { ...rest, headers }, sentWith);
       const text = await response.text();
-      const where = `${response.url === '' ? String(input) : new URL(response.url).pathname}`;
+      const where = response.url === '' ? describeInput(input) : new URL(response.url).pathname;
       if (!response.ok) {
         // Scrubbed before it is cut, so that no beginning of a secret is left at the cut.
         const excerpt = redact(text, sentWith).slice(0, excerptLength);
@@ -251,9 +318,10 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       return manager.getToken(opts);
     },
     close() {
+      if (closed) return Promise.resolve();
       closed = true;
       manager?.close();
-      return Promise.resolve();
+      return undici?.destroy(new ClientClosedError()) ?? Promise.resolve();
     },
   };
   const describe = { baseUrl: scope.base.href, auth: auth.kind };
@@ -261,31 +329,149 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     toJSON: { value: () => describe },
     [inspect]: { value: () => `ApiClient ${JSON.stringify(describe)}` },
   });
-  groupedFetch.set(client, (input, init, group) => clientFetch(input, init, undefined, group));
+  Object.defineProperty(client, grouped, {
+    value: (input: string | URL | Request, init: RequestInit | undefined, group: AbortGroup) =>
+      clientFetch(input, init, undefined, group),
+  });
   return client;
 }
 
 /** A tokenfetch client's `fetch` whose call an adapter's `AbortGroup` can abort. */
 export type GroupedFetch = (
-  input: string | URL,
+  input: string | URL | Request,
   init: RequestInit | undefined,
   group: AbortGroup,
 ) => Promise<Response>;
 
-/**
- * For `createApiFetchBinder`: the grouped `fetch` of each client made here. A client from
- * elsewhere (a wrapper, another installed copy) is not in it and gets an AbortSignal.
- */
-export const groupedFetch = new WeakMap<ApiClient, GroupedFetch>();
+/** Where a client made here keeps its grouped `fetch`; not part of the public API. */
+const grouped = Symbol('tokenfetch.groupedFetch');
 
-function mergeHeaders(defaults: Headers | undefined, extra: HeadersInit | undefined): Headers {
-  const headers = new Headers(defaults);
-  if (extra !== undefined) new Headers(extra).forEach((value, name) => headers.set(name, value));
+/**
+ * For the adapters: the grouped `fetch` of a client made by this copy of core. A client
+ * from elsewhere (a wrapper, another installed copy) has none and gets an AbortSignal.
+ */
+export function groupedFetchOf(client: ApiClient): GroupedFetch | undefined {
+  return (client as { [grouped]?: GroupedFetch })[grouped];
+}
+
+/** What one call sends, prepared once and reused by redirects and the replay. */
+interface Call {
+  method: string;
+  headers: Record<string, string>;
+  body: RequestInit['body'] | undefined;
+  signal: AbortLike | undefined;
+  redirect: RequestRedirect;
+  replayable: boolean;
+}
+
+/**
+ * The headers every call starts from: the client's `headers`, and on the undici path the
+ * ones Node's fetch adds itself, so that an upstream sees the same request either way.
+ */
+function fetchDefaultHeaders(
+  defaults: Headers | undefined,
+  addFetchHeaders: boolean,
+): Record<string, string> {
+  const headers: Record<string, string> = addFetchHeaders
+    ? { accept: '*/*', 'accept-encoding': 'gzip, deflate, br', 'user-agent': 'node' }
+    : {};
+  return Object.freeze({ ...headers, ...headersRecord(defaults) });
+}
+
+function headersRecord(headers: Headers | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  headers?.forEach((value, name) => {
+    out[name] = value;
+  });
+  return out;
+}
+
+function applied(auth: ApiKeyAuthStrategy, headers: Headers): Headers {
+  auth.apply(headers);
   return headers;
 }
 
+/** fetch's method normalization: the six standard methods upper-cased, others as given. */
+function normalizeMethod(method: string | undefined): string {
+  if (method === undefined) return 'GET';
+  const upper = method.toUpperCase();
+  return standardMethods.has(upper) ? upper : method;
+}
+
+const standardMethods = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
+
+/**
+ * Resolved targets of string paths, so that a path called again is not parsed and checked
+ * again. Bounded: it starts over when full (paths with ids in them are many).
+ */
+function createTargetCache(scope: UrlScope): { resolve(input: string | URL): Target } {
+  const cache = new Map<string, Target>();
+  return {
+    resolve(input) {
+      if (typeof input !== 'string') return toTarget(resolveUrl(scope, input));
+      let target = cache.get(input);
+      if (target === undefined) {
+        target = toTarget(resolveUrl(scope, input));
+        if (cache.size >= targetCacheSize) cache.clear();
+        cache.set(input, target);
+      }
+      return target;
+    },
+  };
+}
+
+const targetCacheSize = 1_000;
+
+/** A `fetch` over a transport, for a strategy's login: no redirects followed, no replay. */
+function transportFetch(transport: Transport): typeof fetch {
+  return (input, init = {}) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const headers = headersRecord(new Headers(init.headers));
+    return transport(toTarget(url), {
+      method: normalizeMethod(init.method),
+      headers,
+      body: init.body,
+      signal: init.signal ?? undefined,
+    });
+  };
+}
+
+function isRequest(input: unknown): input is Request {
+  return input instanceof Request;
+}
+
+/**
+ * A `Request` input, as `fetch(new Request(input, init))` would take it. Its body is
+ * buffered (up to `limit`) so that it can be replayed after a re-login.
+ */
+async function fromRequest(
+  input: Request,
+  init: RequestInit | undefined,
+  limit: number,
+): Promise<{ url: string; init: RequestInit }> {
+  const request = init === undefined ? input : new Request(input, init);
+  const body =
+    request.body === null
+      ? null
+      : ((await bufferRequestBody(request.body, limit)).body as unknown as BodyInit);
+  return {
+    url: request.url,
+    init: {
+      method: request.method,
+      headers: request.headers,
+      body,
+      signal: request.signal,
+      redirect: request.redirect,
+    },
+  };
+}
+
+function describeInput(input: string | URL | Request): string {
+  return typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+}
+
 /** Bodies fetch can send twice; a stream is read once. */
-function isReplayable(body: RequestInit['body']): boolean {
+function isReplayable(body: RequestInit['body'] | undefined): boolean {
   if (body == null || typeof body === 'string') return true;
   return (
     body instanceof URLSearchParams ||

@@ -7,7 +7,8 @@ import {
 } from './errors.js';
 import { parseLoginResponse } from './parse-login-response.js';
 import { parseRetryAfter } from './retry-after.js';
-import type { LoginResult } from './token-manager.js';
+import { defaults } from './defaults.js';
+import type { LoginResult } from './token-store.js';
 
 /** What a session strategy's login receives from the client. */
 export interface LoginContext {
@@ -23,6 +24,8 @@ export interface LoginContext {
 /** Logs in with credentials and hands out a short-lived token. */
 export interface SessionAuthStrategy {
   readonly kind: 'session';
+  /** The headers that carry the credential (`authorization`); a caller may not set them. */
+  readonly headerNames: readonly string[];
   /** The longest a token is trusted. */
   readonly ttlMs: number;
   /** Names the credentials (no secret) so that a store can key them: email and org. */
@@ -34,7 +37,7 @@ export interface SessionAuthStrategy {
 /** Sends a fixed API key on every call. */
 export interface ApiKeyAuthStrategy {
   readonly kind: 'apiKey';
-  /** The headers this strategy sets; a caller may not set them. */
+  /** The headers that carry the credential (the key, impersonation); a caller may not set them. */
   readonly headerNames: readonly string[];
   /** Sets the key (and the impersonation header) on `headers`. */
   apply(headers: Headers): void;
@@ -95,14 +98,15 @@ function withSecrets<T extends object>(strategy: T, values: readonly string[]): 
  */
 export function sessionTokenAuth(options: SessionTokenAuthOptions): SessionAuthStrategy {
   const { email, password, orgId } = options;
-  const path = (options.path ?? '/user/authenticate').replace(/^\/+/, '');
+  const path = (options.path ?? defaults.loginPath).replace(/^\/+/, '');
   const parseResponse = options.parseResponse ?? parseLoginResponse;
   const describe = { kind: 'session', orgId };
 
   return withSecrets(
     {
       kind: 'session',
-      ttlMs: options.ttlMs ?? 900_000,
+      ttlMs: options.ttlMs ?? defaults.ttlMs,
+      headerNames: ['authorization'],
       identity: `${email}|${orgId}`,
       async login({ baseUrl, fetch, signal, headers, now }) {
         const loginHeaders = new Headers(headers);
@@ -157,7 +161,7 @@ export interface ApiKeyAuthOptions {
  */
 export function apiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuthStrategy {
   const { apiKey } = options;
-  const header = (options.header ?? 'x-api-key').toLowerCase();
+  const header = (options.header ?? defaults.apiKeyHeader).toLowerCase();
   const impersonate =
     options.impersonateUserId === undefined ? undefined : String(options.impersonateUserId);
   // Checked here, once: fetch's own error for a bad header would quote the key.
@@ -211,9 +215,15 @@ function sendable(name: string, value: string): boolean {
 /** Whether `value` is a strategy built by `sessionTokenAuth`, `apiKeyAuth` or a look-alike. */
 export function isAuthStrategy(value: unknown): value is AuthStrategy {
   if (typeof value !== 'object' || value === null) return false;
-  const candidate = value as { kind?: unknown; login?: unknown; apply?: unknown };
+  const candidate = value as {
+    kind?: unknown;
+    login?: unknown;
+    apply?: unknown;
+    headerNames?: unknown;
+  };
   return (
-    (candidate.kind === 'session' && typeof candidate.login === 'function') ||
-    (candidate.kind === 'apiKey' && typeof candidate.apply === 'function')
+    Array.isArray(candidate.headerNames) &&
+    ((candidate.kind === 'session' && typeof candidate.login === 'function') ||
+      (candidate.kind === 'apiKey' && typeof candidate.apply === 'function'))
   );
 }

@@ -1,4 +1,11 @@
-export { createApiClient, type ApiClient, type ResponseSchema } from './api-client.js';
+// The public API of @tokenfetch/core. What framework adapters need lives in
+// `@tokenfetch/core/adapter` (adapter.ts).
+export {
+  createApiClient,
+  type ApiClient,
+  type ApiFetch,
+  type ResponseSchema,
+} from './api-client.js';
 export {
   apiKeyAuth,
   sessionTokenAuth,
@@ -9,6 +16,7 @@ export {
   type SessionAuthStrategy,
   type SessionTokenAuthOptions,
 } from './auth-strategies.js';
+export { defaults } from './defaults.js';
 export { loadOptionsFromEnv } from './env.js';
 export {
   ClientClosedError,
@@ -35,19 +43,15 @@ export type {
 export { MemoryTokenStore } from './memory-store.js';
 export type { ApiClientOptions, ApiKeyAuth, CredentialsAuth } from './options.js';
 export { parseLoginResponse } from './parse-login-response.js';
-export { storeKey } from './store-key.js';
 export {
   createTokenManager,
-  type LoginResult,
   type TokenManager,
   type TokenManagerOptions,
 } from './token-manager.js';
-export type { SharedFailure, StoredToken, TokenLease, TokenStore } from './token-store.js';
-export {
-  createApiFetchBinder,
-  clientFromOptions,
-  type ApiFetch,
-  type AuthMiddlewareOptions,
-  type DisconnectSource,
-} from './adapter-support.js';
-export { toProblemDetails, type ProblemDetails } from './problem-details.js';
+export type {
+  LoginResult,
+  SharedFailure,
+  StoredToken,
+  TokenLease,
+  TokenStore,
+} from './token-store.js';

@@ -1,3 +1,4 @@
+import { defaults } from './defaults.js';
 import type { SharedFailure, StoredToken, TokenLease, TokenStore } from './token-store.js';
 
 interface Lock {
@@ -19,7 +20,7 @@ export class MemoryTokenStore implements TokenStore {
   #nextLease = 0;
 
   constructor(options: { lockTtlMs?: number; now?: () => number } = {}) {
-    this.lockTtlMs = options.lockTtlMs ?? 30_000;
+    this.lockTtlMs = options.lockTtlMs ?? defaults.lockTtlMs;
     this.#now = options.now ?? Date.now;
   }
 

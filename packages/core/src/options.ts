@@ -1,3 +1,4 @@
+import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import {
   apiKeyAuth,
@@ -5,6 +6,7 @@ import {
   sessionTokenAuth,
   type AuthStrategy,
 } from './auth-strategies.js';
+import { defaults } from './defaults.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import type { TokenFetchEvent } from './events.js';
 import type { TokenStore } from './token-store.js';
@@ -90,8 +92,19 @@ export interface ApiClientOptions {
    */
   headers?: HeadersInit;
   /**
-   * The fetch to use, for tests or a custom dispatcher.
-   * @default globalThis.fetch
+   * The undici dispatcher calls go through: your own `Agent` (connection limits, TLS
+   * client certificates), a `ProxyAgent` or an `EnvHttpProxyAgent`. It stays yours:
+   * `close()` does not close it. `loadOptionsFromEnv()` sets an `EnvHttpProxyAgent` when
+   * `HTTPS_PROXY` or `HTTP_PROXY` is set.
+   * @default an undici `Agent` of this client
+   * @example dispatcher: new ProxyAgent('http://proxy.internal:3128')
+   */
+  dispatcher?: Dispatcher;
+  /**
+   * A fetch function to send every call and the login with, instead of undici's
+   * dispatcher (a test double, an instrumented fetch). Then `dispatcher` cannot be set,
+   * and `timeoutMs` times only the wait for the answer's headers.
+   * @default undici's dispatcher API, which costs less per call than `globalThis.fetch`
    */
   fetch?: typeof globalThis.fetch;
   /**
@@ -119,6 +132,14 @@ const duration = (expected = 'a positive integer of milliseconds') =>
     .positive({ error: `must be ${expected}` })
     .max(2 ** 31 - 1, { error: `must be ${expected} below 2^31` });
 
+/** An integer in [min, max]; the one message says the whole rule. */
+const integer = (min: number, max: number, expected: string) =>
+  z
+    .number({ error: messageFor(expected) })
+    .int({ error: `must be ${expected}` })
+    .min(min, { error: `must be ${expected}` })
+    .max(max, { error: `must be ${expected}` });
+
 const fn = <T>() =>
   z.custom<T>((value) => typeof value === 'function', { error: 'must be a function' });
 
@@ -128,30 +149,20 @@ export const apiClientOptionsSchema = z.strictObject({
   auth: z.custom<unknown>((value) => typeof value === 'object' && value !== null, {
     error: messageFor('sessionTokenAuth(), apiKeyAuth(), { email, password, orgId } or { apiKey }'),
   }),
-  timeoutMs: duration().default(30_000),
-  loginTimeoutMs: duration().default(10_000),
-  refreshAheadMs: z
-    .number({ error: messageFor('a non-negative integer of milliseconds') })
-    .int({ error: 'must be a non-negative integer of milliseconds' })
-    .nonnegative({ error: 'must be a non-negative integer of milliseconds' })
-    .default(120_000),
+  timeoutMs: duration().default(defaults.timeoutMs),
+  loginTimeoutMs: duration().default(defaults.loginTimeoutMs),
+  refreshAheadMs: integer(
+    0,
+    Number.MAX_SAFE_INTEGER,
+    'a non-negative integer of milliseconds',
+  ).default(defaults.refreshAheadMs),
   reauthStatuses: z
-    .array(
-      z
-        .number({ error: 'must be an HTTP status from 400 to 599' })
-        .int({ error: 'must be an HTTP status from 400 to 599' })
-        .min(400, { error: 'must be an HTTP status from 400 to 599' })
-        .max(599, { error: 'must be an HTTP status from 400 to 599' }),
-      { error: messageFor('an array of HTTP statuses') },
-    )
-    .default([401, 403]),
-  loginRetries: z
-    .number({ error: messageFor('an integer from 0 to 10') })
-    .int({ error: 'must be an integer from 0 to 10' })
-    .min(0, { error: 'must be an integer from 0 to 10' })
-    .max(10, { error: 'must be an integer from 0 to 10' })
-    .default(2),
-  loginCooldownMs: duration().default(30_000),
+    .array(integer(400, 599, 'an HTTP status from 400 to 599'), {
+      error: messageFor('an array of HTTP statuses'),
+    })
+    .default(() => [...defaults.reauthStatuses]),
+  loginRetries: integer(0, 10, 'an integer from 0 to 10').default(defaults.loginRetries),
+  loginCooldownMs: duration().default(defaults.loginCooldownMs),
   store: z
     .custom<TokenStore>(isTokenStore, {
       error: 'must be a TokenStore (get, acquire, commit, release, invalidate, getFailure)',
@@ -166,6 +177,16 @@ export const apiClientOptionsSchema = z.strictObject({
       error:
         'must be a Headers, an array of [name, value] pairs or an object of strings (valid header names and values)',
     })
+    .optional(),
+  dispatcher: z
+    .custom<Dispatcher>(
+      (value) =>
+        typeof value === 'object' &&
+        value !== null &&
+        typeof (value as { dispatch?: unknown }).dispatch === 'function' &&
+        typeof (value as { request?: unknown }).request === 'function',
+      { error: 'must be an undici Dispatcher (Agent, ProxyAgent, EnvHttpProxyAgent, …)' },
+    )
     .optional(),
   fetch: fn<typeof globalThis.fetch>().optional(),
   onEvent: fn<(event: TokenFetchEvent) => void>().optional(),
@@ -224,20 +245,17 @@ export function parseOptions(input: unknown): ResolvedOptions {
   const auth =
     typeof raw.auth === 'object' && raw.auth !== null ? toStrategy(raw.auth, issues) : undefined;
   if (result.success && auth !== undefined && isHeadersInit(raw.headers)) {
-    const names = credentialHeaders(auth);
     for (const [name] of new Headers(raw.headers)) {
-      if (names.includes(name)) {
+      if (auth.headerNames.includes(name)) {
         issues.push({ path: `headers.${name}`, message: 'is set by tokenfetch; remove it' });
       }
     }
   }
+  if (raw.fetch !== undefined && raw.dispatcher !== undefined) {
+    issues.push({ path: 'dispatcher', message: 'cannot be used together with fetch' });
+  }
   if (!result.success || auth === undefined || issues.length > 0) throw new ConfigError(issues);
   return { ...result.data, auth };
-}
-
-/** The headers that carry credentials for `auth`; a caller may not set them. */
-export function credentialHeaders(auth: AuthStrategy): readonly string[] {
-  return auth.kind === 'session' ? ['authorization'] : auth.headerNames;
 }
 
 function toStrategy(auth: object, issues: ConfigIssue[]): AuthStrategy | undefined {

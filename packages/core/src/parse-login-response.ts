@@ -1,5 +1,5 @@
 import { LoginFailedError } from './errors.js';
-import type { LoginResult } from './token-manager.js';
+import type { LoginResult } from './token-store.js';
 
 const tokenFields = ['token', 'accessToken', 'access_token', 'bearerToken', 'sessionToken', 'jwt'];
 const maxBodyBytes = 64 * 1024;

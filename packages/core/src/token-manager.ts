@@ -1,3 +1,5 @@
+import { detach, sleep, type AbortLike } from './abort.js';
+import { defaults } from './defaults.js';
 import {
   ClientClosedError,
   InvalidCredentialsError,
@@ -8,17 +10,14 @@ import {
 import { createEmitter, type StoreErrorEvent, type TokenFetchEvent } from './events.js';
 import { jwtExpiry } from './jwt.js';
 import { MemoryTokenStore } from './memory-store.js';
-import { sleep } from './sleep.js';
-import type { SharedFailure, StoredToken, TokenLease, TokenStore } from './token-store.js';
-
-/** What a login produced. Lifetimes are optional: the smallest known one wins. */
-export interface LoginResult {
-  token: string;
-  /** Lifetime the upstream announced, in ms from when the login was sent. */
-  expiresInMs?: number | undefined;
-  /** Absolute expiry the upstream announced, epoch ms. */
-  expiresAt?: number | undefined;
-}
+import { scrubSecrets } from './redact.js';
+import type {
+  LoginResult,
+  SharedFailure,
+  StoredToken,
+  TokenLease,
+  TokenStore,
+} from './token-store.js';
 
 /** Options of the token engine on its own. */
 export interface TokenManagerOptions {
@@ -65,10 +64,15 @@ export interface TokenManagerOptions {
 /** The token engine: single-flight login, refresh-ahead, invalidation, cooldown. */
 export interface TokenManager {
   /** A token that is good to send now; logs in (once, for all callers) when needed. */
-  getToken(options?: { signal?: AbortSignal | undefined }): Promise<string>;
+  getToken(options?: { signal?: AbortLike | undefined }): Promise<string>;
+  /**
+   * The current token if it may be sent now, without waiting (starting the background
+   * refresh in its window), else `undefined`: then call `getToken`.
+   */
+  peekToken(): string | undefined;
   /** Like `getToken`, with the time the token expires. */
   getTokenInfo(options?: {
-    signal?: AbortSignal | undefined;
+    signal?: AbortLike | undefined;
   }): Promise<{ token: string; expiresAt: number }>;
   /**
    * Drops `token` if it is still the current one (the upstream rejected it) and says
@@ -100,11 +104,11 @@ const lockWaitMarginMs = 2_000;
 export function createTokenManager(options: TokenManagerOptions): TokenManager {
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
-  const ttlMs = options.ttlMs ?? 900_000;
-  const refreshAheadMs = options.refreshAheadMs ?? 120_000;
-  const loginTimeoutMs = options.loginTimeoutMs ?? 10_000;
-  const loginRetries = options.loginRetries ?? 2;
-  const cooldownMs = options.loginCooldownMs ?? 30_000;
+  const ttlMs = options.ttlMs ?? defaults.ttlMs;
+  const refreshAheadMs = options.refreshAheadMs ?? defaults.refreshAheadMs;
+  const loginTimeoutMs = options.loginTimeoutMs ?? defaults.loginTimeoutMs;
+  const loginRetries = options.loginRetries ?? defaults.loginRetries;
+  const cooldownMs = options.loginCooldownMs ?? defaults.loginCooldownMs;
   const store = options.store ?? new MemoryTokenStore({ now });
   const key = options.key ?? 'default';
   const emit = createEmitter(options.onEvent);
@@ -121,7 +125,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
 
   function hold(stored: StoredToken): Held {
     const lifetime = stored.expiresAt - stored.issuedAt;
-    const useUntil = stored.expiresAt - Math.min(1_000, lifetime / 4);
+    const useUntil = lastUsableMoment(stored.issuedAt, stored.expiresAt);
     const window = Math.min(refreshAheadMs, lifetime / 3) * (1 - jitter);
     return {
       token: stored.token,
@@ -144,7 +148,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     return held;
   }
 
-  function getHeld(signal: AbortSignal | undefined): Promise<Held> {
+  function getHeld(signal: AbortLike | undefined): Promise<Held> {
     if (closed) return Promise.reject(new ClientClosedError());
     const held = usable();
     if (held !== undefined) return Promise.resolve(held);
@@ -341,8 +345,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     if (exp !== undefined) candidates.push(exp);
     const expiresAt = Math.min(...candidates);
     // Judged like a held token: one inside its last second (or quarter of life) is not sent.
-    const useUntil = expiresAt - Math.min(1_000, (expiresAt - sentAt) / 4);
-    if (expiresAt <= now() || now() >= useUntil) {
+    if (expiresAt <= now() || now() >= lastUsableMoment(sentAt, expiresAt)) {
       throw new LoginFailedError('login answered a token that has expired or is about to');
     }
     return { token, issuedAt: sentAt, expiresAt };
@@ -367,12 +370,9 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     try {
       return await call();
     } catch (error) {
-      let message = error instanceof Error ? error.message : String(error);
+      const message = error instanceof Error ? error.message : String(error);
       // A store's error may quote what it was given: no token goes on into an event.
-      for (const secret of [token, current?.token]) {
-        if (secret !== undefined) message = message.split(secret).join('[redacted]');
-      }
-      reportStoreError(operation, message);
+      reportStoreError(operation, scrubSecrets(message, [token, current?.token]));
       return storeDown;
     }
   }
@@ -388,6 +388,9 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
         if (held !== undefined) return Promise.resolve(held.token);
       }
       return getHeld(opts?.signal).then((held) => held.token);
+    },
+    peekToken() {
+      return closed ? undefined : usable()?.token;
     },
     getTokenInfo(opts) {
       return getHeld(opts?.signal).then((held) => ({
@@ -416,6 +419,14 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   return manager;
 }
 
+/**
+ * The last moment a token is sent: 1 s before its expiry, or a quarter of its lifetime
+ * before it for a token that lives less than 4 s.
+ */
+function lastUsableMoment(issuedAt: number, expiresAt: number): number {
+  return expiresAt - Math.min(1_000, (expiresAt - issuedAt) / 4);
+}
+
 /** A 401/404 login refusal: never retried, remembered for the cooldown. */
 function isRefusal(error: unknown): error is InvalidCredentialsError | NoActiveOrgError {
   return error instanceof InvalidCredentialsError || error instanceof NoActiveOrgError;
@@ -431,19 +442,5 @@ function asTokenFetchError(error: unknown): TokenFetchError {
   return new LoginFailedError('login failed: the login request did not complete', {
     cause: error,
     retryable: true,
-  });
-}
-
-/**
- * Settles with `promise`, or rejects with the abort reason when `signal` aborts first. The
- * shared promise itself is never cancelled: an abort detaches this waiter only.
- */
-export function detach<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }

@@ -1,3 +1,12 @@
+/** What a login produced. Lifetimes are optional: the smallest known one wins. */
+export interface LoginResult {
+  token: string;
+  /** Lifetime the upstream announced, in ms from when the login was sent. */
+  expiresInMs?: number | undefined;
+  /** Absolute expiry the upstream announced, epoch ms. */
+  expiresAt?: number | undefined;
+}
+
 /** A token as a store holds it. */
 export interface StoredToken {
   token: string;

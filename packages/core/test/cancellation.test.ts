@@ -11,7 +11,7 @@ import {
   startRecorder,
 } from './helpers.js';
 
-describe('cancellation (behaviour 7)', () => {
+describe('cancellation (guarantee 7)', () => {
   it("a caller's AbortSignal rejects that caller only; the login others wait on completes", async () => {
     const mock = await startMock();
     const release = deferred();

@@ -19,7 +19,7 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-describe('no leaks: close() (behaviour 11)', () => {
+describe('no leaks: close() (guarantee 11)', () => {
   it('calls after close() reject with ClientClosedError and send nothing', async () => {
     const mock = await startMock();
     const client = clientFor(mock);

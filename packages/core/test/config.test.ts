@@ -27,7 +27,7 @@ function accepts(options: Partial<ApiClientOptions>): void {
   expect(() => track(createApiClient({ ...base, ...options }))).not.toThrow();
 }
 
-describe('bad configuration fails fast (behaviour 10)', () => {
+describe('bad configuration fails fast (guarantee 10)', () => {
   it('one ConfigError lists every problem with its field: baseUrl and auth.email at once', () => {
     let caught: unknown;
     try {

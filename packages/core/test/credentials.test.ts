@@ -3,7 +3,7 @@ import { DEMO_API_KEY } from '@tokenfetch/mock-upstream';
 import { apiKeyAuth, ConfigError, createApiClient, CrossOriginError } from '../src/index.js';
 import { bearerOf, clientFor, demoAuth, rejectionOf, startMock, startRecorder } from './helpers.js';
 
-describe('credentials stay home (behaviour 8)', () => {
+describe('credentials stay home (guarantee 8)', () => {
   it('a relative path resolves under the base path', async () => {
     const mock = await startMock();
     const client = clientFor(mock);

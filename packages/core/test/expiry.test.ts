@@ -19,7 +19,7 @@ interface Answer {
   jwtExpSeconds?: number;
 }
 
-describe('expiry = send time + the smallest lifetime (behaviour 3)', () => {
+describe('expiry = send time + the smallest lifetime (guarantee 3)', () => {
   const cases: Array<[name: string, answer: Answer, ttlMs: number, lifetime: number]> = [
     ['the strategy ttlMs', { expiresIn: 600, expiresAt: T0 + 700_000 }, 300_000, 300_000],
     ['an expiresIn of the response', { expiresIn: 240, expiresAt: T0 + 700_000 }, 900_000, 240_000],

@@ -39,7 +39,7 @@ function clientWith(auth: ApiClientOptions['auth']): ApiClient {
   return closeAfterTest(createApiClient({ baseUrl: mock.baseUrl, auth, loginTimeoutMs: 2_000 }));
 }
 
-/** Every form behaviour 8 refuses, against the mock at `/api` and a server on another port. */
+/** Every form guarantee 8 (docs/guarantees.md) refuses, against the mock at `/api` and a server on another port. */
 function refusedInputs(): Array<[string, string | URL]> {
   const home = new URL(mock.origin);
   const otherHost = new URL(other.origin).host;
@@ -91,7 +91,7 @@ function refusedInputs(): Array<[string, string | URL]> {
   ];
 }
 
-describe('URL forms of behaviour 8 through client.fetch', () => {
+describe('URL forms of guarantee 8 through client.fetch', () => {
   for (const [authName, auth] of Object.entries(auths)) {
     it(`${authName}: every refused form is a CrossOriginError and nothing reaches any server`, async () => {
       const client = clientWith(auth);
@@ -144,7 +144,7 @@ describe('URL forms of behaviour 8 through client.fetch', () => {
   });
 });
 
-describe('cross-origin redirects are returned, never followed (behaviour 8)', () => {
+describe('cross-origin redirects are returned, never followed (guarantee 8)', () => {
   const statuses = [301, 302, 303, 307, 308];
 
   for (const [authName, auth] of Object.entries(auths)) {
@@ -210,7 +210,7 @@ describe('cross-origin redirects are returned, never followed (behaviour 8)', ()
   });
 });
 
-describe('options of the wrong type (behaviour 10)', () => {
+describe('options of the wrong type (guarantee 10)', () => {
   const marker = 'WRONG-7f3a9c';
   const markerNumber = 918_273_645;
   const valid: ApiClientOptions = {

@@ -88,7 +88,7 @@ describe('client.json()', () => {
     expect(error.body).toBe('e'.repeat(300));
   });
 
-  it('the UpstreamError body never holds the password, the API key or a bearer token (behaviour 9)', async () => {
+  it('the UpstreamError body never holds the password, the API key or a bearer token (guarantee 9)', async () => {
     const { baseUrl } = await plainUpstream(() => ({
       status: 400,
       body: `bad login ${PASSWORD}; header was Authorization: Bearer ${TOKEN} and key ${API_KEY}`,

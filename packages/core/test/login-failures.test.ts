@@ -27,7 +27,7 @@ function noJitter() {
   vi.spyOn(Math, 'random').mockReturnValue(0);
 }
 
-describe('login refusals: 401 and 404 (behaviour 6)', () => {
+describe('login refusals: 401 and 404 (guarantee 6)', () => {
   const refusals = [
     ['401', wrongPassword, InvalidCredentialsError, 'E_INVALID_CREDENTIALS', 401],
     ['404', otherOrg, NoActiveOrgError, 'E_NO_ACTIVE_ORG', 404],
@@ -101,7 +101,7 @@ describe('login refusals: 401 and 404 (behaviour 6)', () => {
   });
 });
 
-describe('retried login failures (behaviour 6)', () => {
+describe('retried login failures (guarantee 6)', () => {
   for (const status of [500, 502, 503, 429, 408]) {
     it(`a login answered ${status} is retried 2 times, then a LoginFailedError with the status`, async () => {
       noJitter();

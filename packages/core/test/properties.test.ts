@@ -21,7 +21,7 @@ import {
 const runs = { numRuns: 1_000 };
 
 // ---------------------------------------------------------------------------------------
-// Part a: URL resolution and the base-path guard (behaviour 8)
+// Part a: URL resolution and the base-path guard (guarantee 8)
 // ---------------------------------------------------------------------------------------
 
 /** A path segment that needs no escaping, is never `.`/`..` and has no `:` (not a scheme). */
@@ -266,7 +266,7 @@ function recordingFetch() {
   return { calls, fetch };
 }
 
-describe('URL resolution under the base path (behaviour 8, properties)', () => {
+describe('URL resolution under the base path (guarantee 8, properties)', () => {
   it('a relative path of safe segments resolves to the base path joined with it', () => {
     fc.assert(
       fc.property(baseArb, safeRelative, (base, safe) => {

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { createTokenManager } from '../src/index.js';
 import { bearerOf, clientFor, collectEvents, deferred, startMock } from './helpers.js';
 
-describe('re-authentication (behaviour 4)', () => {
+describe('re-authentication (guarantee 4)', () => {
   it('a 403 on the current token causes one login and one replay with the new token', async () => {
     const mock = await startMock();
     const { onEvent, ofType } = collectEvents();

@@ -15,7 +15,7 @@ function chain(hops: number): string {
   return path.slice('/api'.length);
 }
 
-describe('redirects (behaviour 8)', () => {
+describe('redirects (guarantee 8)', () => {
   for (const status of statuses) {
     it(`a same-origin ${status} inside the base path is followed with credentials`, async () => {
       const mock = await startMock();

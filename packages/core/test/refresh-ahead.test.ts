@@ -18,7 +18,7 @@ import {
 const LIFETIME = 900_000;
 const USE_UNTIL = T0 + LIFETIME - 1_000;
 
-describe('reuse and refresh-ahead (behaviour 2)', () => {
+describe('reuse and refresh-ahead (guarantee 2)', () => {
   it('a token is reused until its refresh window: no second login', async () => {
     const clock = createClock();
     const mock = await startMock({ now: clock.now });

@@ -29,7 +29,7 @@ function twoSends(mock: MockUpstream, first: string) {
 
 const ascii = (text: string) => new TextEncoder().encode(text);
 
-describe('replay after a re-login (behaviour 5)', () => {
+describe('replay after a re-login (guarantee 5)', () => {
   const bodies: Array<[name: string, make: () => BodyInit, text: string, type: string]> = [
     ['a string', () => '{"a":1,"b":"two"}', '{"a":1,"b":"two"}', 'application/json'],
     [

@@ -119,7 +119,7 @@ beforeEach(() => {
   clients.length = 0;
 });
 
-describe('secrets never print (behaviour 9)', () => {
+describe('secrets never print (guarantee 9)', () => {
   for (const via of ['{ email, password, orgId }', 'sessionTokenAuth()'] as const) {
     it(`login failures with the password given as ${via}`, async () => {
       const mock = await mockWithCanaries();

@@ -15,7 +15,7 @@ import {
   startMock,
 } from './helpers.js';
 
-describe('single-flight login (behaviour 1)', () => {
+describe('single-flight login (guarantee 1)', () => {
   it('200 concurrent calls that need a token cause one login and all use its token', async () => {
     const mock = await startMock();
     mock.setLoginDelay(30);

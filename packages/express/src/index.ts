@@ -4,10 +4,10 @@ import {
   toProblemDetails,
   type ApiFetch,
   type AuthMiddlewareOptions,
-} from '@tokenfetch/core';
+} from '@tokenfetch/core/adapter';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 
-export type { ApiFetch, AuthMiddlewareOptions } from '@tokenfetch/core';
+export type { ApiFetch, AuthMiddlewareOptions } from '@tokenfetch/core/adapter';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's own augmentation point

@@ -4,10 +4,10 @@ import {
   toProblemDetails,
   type ApiFetch,
   type AuthMiddlewareOptions,
-} from '@tokenfetch/core';
+} from '@tokenfetch/core/adapter';
 import type { Middleware } from 'koa';
 
-export type { ApiFetch, AuthMiddlewareOptions } from '@tokenfetch/core';
+export type { ApiFetch, AuthMiddlewareOptions } from '@tokenfetch/core/adapter';
 
 declare module 'koa' {
   interface ExtendableContext {

@@ -1,10 +1,13 @@
-import { createApiClient, groupedFetch, type ApiClient } from './api-client.js';
-import { AbortGroup } from './call-signal.js';
+import { createApiClient, groupedFetchOf, type ApiClient, type ApiFetch } from './api-client.js';
+import { AbortGroup } from './abort.js';
 import { loadOptionsFromEnv } from './env.js';
 import type { ApiClientOptions } from './options.js';
 
-/** `fetch`, authenticated, bound to one downstream request. */
-export type ApiFetch = (input: string | URL, init?: RequestInit) => Promise<Response>;
+// `@tokenfetch/core/adapter`: what a framework adapter needs, kept off the main entry.
+export { toProblemDetails, type ProblemDetails } from './problem-details.js';
+export { scrubSecrets } from './redact.js';
+
+export type { ApiFetch } from './api-client.js';
 
 /** What an adapter's `authMiddleware()` accepts: client options, or a client to share. */
 export type AuthMiddlewareOptions = ApiClientOptions | { client: ApiClient };
@@ -33,7 +36,7 @@ export function clientFromOptions(options?: AuthMiddlewareOptions): ApiClient {
  * upstream calls when the downstream client disconnects before its response is finished.
  */
 export function createApiFetchBinder(client: ApiClient): (response: DisconnectSource) => ApiFetch {
-  const grouped = groupedFetch.get(client);
+  const grouped = groupedFetchOf(client);
   if (grouped !== undefined) {
     // A client made by this copy of core: its calls join the request's group, which costs
     // far less than an AbortSignal per request plus AbortSignal.any per call.

@@ -1,0 +1,57 @@
+import { startCall, settle, type AbortLike } from './abort.js';
+
+/** Where one request goes: the URL and the parts of it the transports need, computed once. */
+export interface Target {
+  readonly url: URL;
+  readonly href: string;
+  readonly origin: string;
+  /** Path and query, as sent on the request line. */
+  readonly path: string;
+}
+
+/** One request as tokenfetch sends it: credentials added, redirects not followed. */
+export interface OutgoingCall {
+  readonly method: string;
+  /** Lower-case names. */
+  readonly headers: Record<string, string>;
+  /** As the caller gave it (a `Request`'s body arrives here buffered or as its stream). */
+  readonly body: RequestInit['body'] | undefined;
+  readonly signal: AbortLike | undefined;
+}
+
+/** Sends one request and resolves with its answer, whatever the status; follows no redirect. */
+export type Transport = (target: Target, call: OutgoingCall) => Promise<Response>;
+
+/** Makes a `Target` of a URL. */
+export function toTarget(url: URL): Target {
+  return { url, href: url.href, origin: url.origin, path: url.pathname + url.search };
+}
+
+/**
+ * The transport over a `fetch` function: the `fetch` option, or the global fetch where
+ * undici is not the transport. Each request gets an AbortController with a timer that
+ * ends it after `timeoutMs` without its answer's headers (the body is not timed).
+ */
+export function createFetchTransport(fetchImpl: typeof fetch, timeoutMs: number): Transport {
+  return async (target, call) => {
+    const caller = call.signal instanceof AbortSignal ? call.signal : undefined;
+    const group = caller === undefined ? call.signal : undefined;
+    const controller = startCall(timeoutMs, caller, group);
+    try {
+      return await fetchImpl(target.href, {
+        method: call.method,
+        headers: call.headers,
+        body: call.body ?? null,
+        signal: controller.signal,
+        redirect: 'manual',
+        ...(isStream(call.body) ? { duplex: 'half' } : {}),
+      } as RequestInit);
+    } finally {
+      settle(controller);
+    }
+  };
+}
+
+function isStream(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && Symbol.asyncIterator in body;
+}

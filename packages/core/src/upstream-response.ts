@@ -1,0 +1,39 @@
+/**
+ * The global `Response`, with the `url` and `redirected` fetch would give it (the
+ * constructor cannot set them). `instanceof Response` holds; `clone()` keeps both.
+ */
+export class UpstreamResponse extends Response {
+  readonly #url: string;
+  #redirected: boolean;
+
+  constructor(
+    body: ConstructorParameters<typeof Response>[0],
+    init: ResponseInit,
+    url: string,
+    redirected = false,
+  ) {
+    super(body, init);
+    this.#url = url;
+    this.#redirected = redirected;
+  }
+
+  override get url(): string {
+    return this.#url;
+  }
+
+  override get redirected(): boolean {
+    return this.#redirected;
+  }
+
+  override clone(): Response {
+    const copy = super.clone();
+    return new UpstreamResponse(copy.body, copy, this.#url, this.#redirected);
+  }
+
+  /** The same answer, marked as reached through redirects. */
+  static redirected(response: Response): Response {
+    if (!(response instanceof UpstreamResponse)) return response;
+    response.#redirected = true;
+    return response;
+  }
+}
