@@ -65,6 +65,7 @@ function parsePort(text: string, source: string): number {
 export function formatBanner(baseUrl: string): string {
   const org = String(demoUser.orgs[0] ?? 1);
   return `tokenfetch mock upstream listening on ${baseUrl}
+OpenAPI document: ${baseUrl}/openapi.json
 
 Demo credentials (POST ${baseUrl}/user/authenticate):
   email:    ${demoUser.email}

@@ -31,6 +31,7 @@ describe('tokenfetch-mock arguments', () => {
   it('prints the base URL, demo credentials and an API_* env block', () => {
     const banner = formatBanner('http://127.0.0.1:4010/api');
     expect(banner).toContain('listening on http://127.0.0.1:4010/api');
+    expect(banner).toContain('OpenAPI document: http://127.0.0.1:4010/api/openapi.json');
     expect(banner).toContain('API_BASE_URL=http://127.0.0.1:4010/api');
     expect(banner).toContain('API_EMAIL=demo@example.com');
     expect(banner).toContain('API_PASSWORD=demo-password');
