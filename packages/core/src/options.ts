@@ -38,8 +38,11 @@ export interface ApiClientOptions {
    */
   auth: AuthStrategy | CredentialsAuth | ApiKeyAuth;
   /**
-   * Each call (token wait, request, redirects, replay) is aborted after this long without
-   * its answer's headers; reading the body is not timed (like ky's `timeout`).
+   * Each request is aborted when its answer's headers take longer than this, and its body
+   * when it stalls longer than this between two chunks (undici's `headersTimeout` and
+   * `bodyTimeout`, kept on a coarse clock: the abort comes up to about 1 s late). A wait
+   * for a login is bounded by it too. With the `fetch` option, only the wait for the
+   * headers is timed.
    * @default 30_000
    */
   timeoutMs?: number;

@@ -159,7 +159,7 @@ describe('events', () => {
     await client.getToken();
     await vi.waitFor(() => expect(events.map((event) => event.type)).toContain('login_failed'));
 
-    expect(JSON.parse(JSON.stringify(events))).toEqual(events);
+    expect(JSON.parse(JSON.stringify(events))).toStrictEqual(events);
     expect(events.map((event) => event.type)).toEqual(['login', 'refresh_ahead', 'login_failed']);
   });
 });

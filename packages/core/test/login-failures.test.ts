@@ -162,7 +162,8 @@ describe('retried login failures (guarantee 6)', () => {
     const mock = await startMock();
     for (const [status, attempts] of [
       [400, 1],
-      [302, 2],
+      [405, 2],
+      [302, 3],
     ] as const) {
       mock.failNextLogins(status, 1, status === 302 ? { location: '/elsewhere' } : {});
       const client = clientFor(mock);
