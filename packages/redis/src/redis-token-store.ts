@@ -21,7 +21,15 @@ interface Keys {
   fail: string;
 }
 
-const failureCodes: ReadonlySet<string> = new Set(['E_INVALID_CREDENTIALS', 'E_NO_ACTIVE_ORG']);
+/**
+ * The failure codes this version shares. A failure recorded under another code (by a later
+ * version) is neither reported nor obeyed here. Typed as a record so that a code added to
+ * `SharedFailure` fails to compile until it is listed.
+ */
+const sharedCodes = Object.keys({
+  E_INVALID_CREDENTIALS: true,
+  E_NO_ACTIVE_ORG: true,
+} satisfies Record<SharedFailure['code'], true>);
 
 /**
  * A `TokenStore` in Redis: every instance of a fleet shares one token, and one instance
@@ -73,7 +81,7 @@ export class RedisTokenStore implements TokenStore {
       'acquire',
       acquireScript,
       [keys.lock, keys.gen, keys.token, keys.fail],
-      [id, String(this.lockTtlMs)],
+      [id, String(this.lockTtlMs), ...sharedCodes],
       // The lock may still be taken after we stopped waiting: give it back then.
       (late) => {
         if (toInteger(late) > 0) this.#send(releaseScript, [keys.lock, keys.fail], [id]);
@@ -106,7 +114,7 @@ export class RedisTokenStore implements TokenStore {
     const args = [lease.id];
     const ttlMs = failure === undefined ? 0 : Math.ceil(failure.until - Date.now());
     if (failure !== undefined && ttlMs > 0) {
-      args.push(JSON.stringify({ code: failure.code, until: failure.until }), String(ttlMs));
+      args.push(JSON.stringify(failure), String(ttlMs));
     }
     await this.#run('release', releaseScript, [keys.lock, keys.fail], args);
   }
@@ -118,16 +126,15 @@ export class RedisTokenStore implements TokenStore {
 
   async getFailure(key: string): Promise<SharedFailure | undefined> {
     const keys = this.#keys(key);
-    const value = text(await this.#run('getFailure', getFailureScript, [keys.fail], []));
-    if (value === undefined) return undefined;
-    try {
-      const { code, until } = JSON.parse(value) as Record<string, unknown>;
-      if (typeof code !== 'string' || !failureCodes.has(code)) return undefined;
-      if (typeof until !== 'number' || !(until > Date.now())) return undefined;
-      return { code: code as SharedFailure['code'], until };
-    } catch {
-      return undefined;
-    }
+    const reply = await this.#run('getFailure', getFailureScript, [keys.fail], sharedCodes);
+    if (!Array.isArray(reply)) return undefined;
+    // The script has judged the record (and deleted a bad one): its code is one of ours.
+    const code = text(reply[0]);
+    const ttlMs = toInteger(reply[2]);
+    if (code === undefined || !sharedCodes.includes(code) || ttlMs <= 0) return undefined;
+    // The cooldown ends when the key does: the recorder's clock is not this instance's.
+    const record = parseRecord(text(reply[1]));
+    return { ...record, code, until: Date.now() + ttlMs } as SharedFailure;
   }
 
   #keys(key: string): Keys {
@@ -201,17 +208,33 @@ function text(value: unknown): string | undefined {
   return undefined;
 }
 
+/** A safe integer from a reply, or 0 for anything else. */
 function toInteger(value: unknown): number {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'bigint') return Number(value);
-  const parsed = Number(text(value));
-  return Number.isFinite(parsed) ? parsed : 0;
+  const parsed =
+    typeof value === 'number' || typeof value === 'bigint' ? Number(value) : Number(text(value));
+  return Number.isSafeInteger(parsed) ? parsed : 0;
 }
 
-/** The first line of an error message, without any of the values that were sent. */
+/** A JSON object, or `undefined` for anything else. */
+function parseRecord(value: string | undefined): Record<string, unknown> | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const data: unknown = JSON.parse(value);
+    return typeof data === 'object' && data !== null && !Array.isArray(data)
+      ? (data as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The first line of an error message, without any of the values that were sent. Redacted
+ * before it is cut: a value cut in two would no longer be found.
+ */
 function describe(error: unknown, args: readonly string[]): string {
   let message = error instanceof Error ? error.message : String(error);
-  message = message.split('\n')[0]?.slice(0, 160) ?? '';
+  message = message.split('\n')[0] ?? '';
   for (const arg of args) if (arg.length >= 8) message = message.split(arg).join('[redacted]');
-  return message;
+  return message.slice(0, 160);
 }

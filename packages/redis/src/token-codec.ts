@@ -80,8 +80,10 @@ function parseToken(text: string): StoredToken | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
   const { token, issuedAt, expiresAt, generation } = data as Record<string, unknown>;
   if (typeof token !== 'string' || !safeToken.test(token)) return undefined;
-  if (!isTime(issuedAt) || !isTime(expiresAt)) return undefined;
-  if (typeof generation !== 'number' || !Number.isSafeInteger(generation)) return undefined;
+  if (!isTime(issuedAt) || !isTime(expiresAt) || expiresAt <= issuedAt) return undefined;
+  if (typeof generation !== 'number' || !Number.isSafeInteger(generation) || generation < 1) {
+    return undefined;
+  }
   return { token, issuedAt, expiresAt, generation };
 }
 

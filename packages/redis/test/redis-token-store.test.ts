@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import { ConfigError, type StoredToken, type TokenLease } from '@tokenfetch/core';
+import {
+  ConfigError,
+  type SharedFailure,
+  type StoredToken,
+  type TokenLease,
+} from '@tokenfetch/core';
 import { RedisTokenStore, type RedisTokenStoreOptions } from '@tokenfetch/redis';
 import { Cluster, Redis } from 'ioredis';
 import { createClient, createCluster } from 'redis';
@@ -188,7 +193,10 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTo
       const until = Date.now() + 1_000;
       await store.release(lease, { code: 'E_INVALID_CREDENTIALS', until });
 
-      expect(await store.getFailure(KEY)).toEqual({ code: 'E_INVALID_CREDENTIALS', until });
+      const shared = await store.getFailure(KEY);
+      expect(shared).toEqual({ code: 'E_INVALID_CREDENTIALS', until: expect.any(Number) });
+      expect(shared!.until).toBeGreaterThan(until - 200);
+      expect(shared!.until).toBeLessThanOrEqual(until + 5); // Redis counts whole ms
       const ttl = await raw.pttl(keys.fail);
       expect(ttl).toBeGreaterThan(800);
       expect(ttl).toBeLessThanOrEqual(1_000);
@@ -201,14 +209,37 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTo
       expect(await store.getFailure(KEY)).toBeUndefined();
     });
 
-    it('ignores a refusal whose cooldown is already over, and garbage in the fail key', async () => {
+    it('ignores a refusal whose cooldown is already over, and deletes garbage in the fail key', async () => {
       const { store, keys } = storeOn(library);
       await store.release(await leaseOf(store), { code: 'E_NO_ACTIVE_ORG', until: Date.now() - 1 });
       expect(await raw.exists(keys.fail)).toBe(0);
-      await raw.set(keys.fail, 'not json', 'PX', 1_000);
+      for (const garbage of ['not json', '[]', '{"code":"lowercase"}', '{"code":7}']) {
+        await raw.set(keys.fail, garbage, 'PX', 60_000);
+        expect(await store.getFailure(KEY)).toBeUndefined();
+        expect(await raw.exists(keys.fail)).toBe(0);
+      }
+    });
+
+    it('keeps a failure of a kind it does not share for the versions that do, and neither reports nor obeys it', async () => {
+      const { store, keys } = storeOn(library);
+      const later = JSON.stringify({ code: 'E_SOMETHING_NEW', status: 503, until: 1 });
+      await raw.set(keys.fail, later, 'PX', 60_000);
       expect(await store.getFailure(KEY)).toBeUndefined();
-      await raw.set(keys.fail, JSON.stringify({ code: 'E_OTHER', until: Date.now() + 1_000 }));
-      expect(await store.getFailure(KEY)).toBeUndefined();
+      await store.release(await leaseOf(store));
+      expect(await raw.get(keys.fail)).toBe(later);
+    });
+
+    it('records a failure with all its fields, and hands them back with the time left', async () => {
+      const { store, keys } = storeOn(library);
+      const until = Date.now() + 5_000;
+      const failure = { code: 'E_NO_ACTIVE_ORG', until, detail: 'kept' } as SharedFailure;
+      await store.release(await leaseOf(store), failure);
+      // `until` stays in the value for instances of earlier versions, which read it.
+      expect(JSON.parse((await raw.get(keys.fail)) ?? '')).toEqual(failure);
+      expect(await store.getFailure(KEY)).toMatchObject({
+        code: 'E_NO_ACTIVE_ORG',
+        detail: 'kept',
+      });
     });
 
     it('keeps generations newer than any before, even after Redis lost every key', async () => {
@@ -230,20 +261,31 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTo
       expect(next.generation).toBe(lease.generation + 1);
     });
 
-    it('reads a malformed stored value as a miss, not a crash', async () => {
+    it('reads a malformed stored value, or a token key that is not a hash, as a miss', async () => {
       const { store, keys } = storeOn(library);
+      const valid = { token: 'tok', issuedAt: 1, expiresAt: 2, generation: 3 };
+      await raw.hset(keys.token, 'g', '3', 'v', JSON.stringify(valid));
+      await raw.pexpire(keys.token, 60_000);
+      expect(await store.get(KEY)).toMatchObject({ token: 'tok', generation: 3 });
       for (const value of [
         '',
         'nope',
+        '[]',
         '{"token":1}',
-        '{"token":"a b","issuedAt":1,"expiresAt":2,"generation":3}',
+        JSON.stringify({ ...valid, token: 'a b' }),
+        JSON.stringify({ ...valid, expiresAt: 1 }),
+        JSON.stringify({ ...valid, issuedAt: -1 }),
+        JSON.stringify({ ...valid, generation: 4 }),
+        JSON.stringify({ ...valid, generation: 3.5 }),
       ]) {
-        await raw.hset(keys.token, 'g', '3', 'v', value);
+        await raw.hset(keys.token, 'v', value);
         expect(await store.get(KEY)).toBeUndefined();
       }
+      await raw.hset(keys.token, 'g', '0', 'v', JSON.stringify({ ...valid, generation: 0 }));
+      expect(await store.get(KEY)).toBeUndefined();
       await raw.del(keys.token);
       await raw.set(keys.token, 'a string, not a hash');
-      await expect(store.get(KEY)).rejects.toThrow(/redis get failed: WRONGTYPE/);
+      expect(await store.get(KEY)).toBeUndefined();
     });
 
     describe('with encryptionKeys', () => {
@@ -346,13 +388,24 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTo
     });
 
     it('says what failed without any value it sent', async () => {
-      const { store, keys } = storeOn('ioredis');
-      const lease = await leaseOf(store);
-      await raw.set(keys.token, 'a string, not a hash');
+      // A Redis error that quotes the script's arguments (the token travels in them), the
+      // value across the point where the message is cut.
+      const echoing = {
+        status: 'ready',
+        eval: (...args: unknown[]) =>
+          Promise.reject(
+            new Error(`ERR ${'x'.repeat(140)} ${args.slice(-3).join(' ')}\nsecond line`),
+          ),
+      };
+      const store = new RedisTokenStore({ redis: echoing, prefix: uniquePrefix('echo') });
+      const lease: TokenLease = { key: KEY, generation: 7, id: 'lease-id-0123456789' };
       const error: unknown = await store.commit(lease, token()).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(Error);
-      expect(String((error as Error).message)).toMatch(/^redis commit failed: WRONGTYPE/);
-      expect(inspect(error, { depth: 5 })).not.toContain(TOKEN);
+      const message = (error as Error).message;
+      expect(message).toMatch(/^redis commit failed: ERR x+ \[redacted\]/);
+      expect(message).not.toContain('second line');
+      expect(inspect(error, { depth: 5 })).not.toMatch(/SECRET|tok-/);
+      expect(inspect(error, { depth: 5 })).not.toContain(lease.id);
       expect((error as Error).cause).toBeUndefined();
     });
   });
