@@ -41,6 +41,13 @@ export interface RedisTokenStoreOptions {
    * @default 250
    */
   commandTimeoutMs?: number | undefined;
+  /**
+   * The clock the client's times are on: give the store the `now` you give the client.
+   * Cooldowns and token lifetimes are shared as Redis TTLs and turned into times on this
+   * clock when read, so instances whose clocks disagree still agree on them.
+   * @default Date.now
+   */
+  now?: (() => number) | undefined;
 }
 
 /** Options after validation. */
@@ -50,9 +57,17 @@ export interface ResolvedOptions {
   encryptionKeys: ReadonlyMap<string, KeyObject> | undefined;
   lockTtlMs: number;
   commandTimeoutMs: number;
+  now: () => number;
 }
 
-const known = new Set(['redis', 'prefix', 'encryptionKeys', 'lockTtlMs', 'commandTimeoutMs']);
+const known = new Set([
+  'redis',
+  'prefix',
+  'encryptionKeys',
+  'lockTtlMs',
+  'commandTimeoutMs',
+  'now',
+]);
 const keyIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
 const base64Pattern = /^[A-Za-z0-9+/_-]+={0,2}$/;
 
@@ -96,11 +111,13 @@ export function parseOptions(options: RedisTokenStoreOptions): ResolvedOptions {
     issues,
   );
   const encryptionKeys = parseKeys(options.encryptionKeys, issues);
+  const now = options.now ?? Date.now;
+  if (typeof now !== 'function') issues.push({ path: 'now', message: 'must be a function' });
 
   if (issues.length > 0 || runner === undefined) {
     throw new ConfigError(issues, 'invalid RedisTokenStore options');
   }
-  return { runner, prefix, encryptionKeys, lockTtlMs, commandTimeoutMs };
+  return { runner, prefix, encryptionKeys, lockTtlMs, commandTimeoutMs, now };
 }
 
 function integer(

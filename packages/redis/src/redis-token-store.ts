@@ -51,6 +51,7 @@ export class RedisTokenStore implements TokenStore {
   readonly #prefix: string;
   readonly #codec: TokenCodec;
   readonly #timeoutMs: number;
+  readonly #now: () => number;
 
   constructor(options: RedisTokenStoreOptions) {
     const resolved = parseOptions(options);
@@ -58,6 +59,7 @@ export class RedisTokenStore implements TokenStore {
     this.#redis = resolved.runner;
     this.#prefix = resolved.prefix;
     this.#timeoutMs = resolved.commandTimeoutMs;
+    this.#now = resolved.now;
     this.#codec =
       resolved.encryptionKeys === undefined ? plainCodec : encryptingCodec(resolved.encryptionKeys);
   }
@@ -68,10 +70,16 @@ export class RedisTokenStore implements TokenStore {
     if (!Array.isArray(reply)) return undefined;
     const generation = text(reply[0]);
     const value = text(reply[1]);
-    if (generation === undefined || value === undefined) return undefined;
+    const ttlMs = toInteger(reply[2]);
+    // Every write sets the key's TTL: a key without one was not written by a store.
+    if (generation === undefined || value === undefined || ttlMs <= 0) return undefined;
     const stored = this.#codec.decode(keys.token, value);
     // A value copied over from another generation is not this one.
-    return stored !== undefined && String(stored.generation) === generation ? stored : undefined;
+    if (stored === undefined || String(stored.generation) !== generation) return undefined;
+    // The key expires with the token. Its TTL puts the token's times on this instance's
+    // clock: the writer's clock may be minutes off it.
+    const expiresAt = this.#now() + ttlMs;
+    return { ...stored, issuedAt: expiresAt - (stored.expiresAt - stored.issuedAt), expiresAt };
   }
 
   async acquire(key: string): Promise<TokenLease | undefined> {
@@ -99,7 +107,7 @@ export class RedisTokenStore implements TokenStore {
       expiresAt: token.expiresAt,
       generation: lease.generation,
     };
-    const ttlMs = Math.max(1, Math.ceil(token.expiresAt - Date.now()));
+    const ttlMs = Math.max(1, Math.ceil(token.expiresAt - this.#now()));
     const reply = await this.#run(
       'commit',
       commitScript,
@@ -112,7 +120,7 @@ export class RedisTokenStore implements TokenStore {
   async release(lease: TokenLease, failure?: SharedFailure): Promise<void> {
     const keys = this.#keys(lease.key);
     const args = [lease.id];
-    const ttlMs = failure === undefined ? 0 : Math.ceil(failure.until - Date.now());
+    const ttlMs = failure === undefined ? 0 : Math.ceil(failure.until - this.#now());
     if (failure !== undefined && ttlMs > 0) {
       args.push(JSON.stringify(failure), String(ttlMs));
     }
@@ -134,7 +142,7 @@ export class RedisTokenStore implements TokenStore {
     if (code === undefined || !sharedCodes.includes(code) || ttlMs <= 0) return undefined;
     // The cooldown ends when the key does: the recorder's clock is not this instance's.
     const record = parseRecord(text(reply[1]));
-    return { ...record, code, until: Date.now() + ttlMs } as SharedFailure;
+    return { ...record, code, until: this.#now() + ttlMs } as SharedFailure;
   }
 
   #keys(key: string): Keys {

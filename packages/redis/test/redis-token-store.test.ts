@@ -109,6 +109,30 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTo
       expect(Number(await raw.get(keys.gen))).toBe(lease.generation);
     });
 
+    it('reads a token’s times on its own clock, from the key’s TTL, not the writer’s clock', async () => {
+      const {
+        store: writer,
+        prefix,
+        keys,
+      } = storeOn(library, { now: () => Date.now() - 3_600_000 });
+      const reader = storeOn(library, { prefix, now: () => Date.now() + 3_600_000 }).store;
+      const issuedAt = Date.now() - 3_600_000;
+      await writer.commit(await leaseOf(writer), {
+        token: TOKEN,
+        issuedAt,
+        expiresAt: issuedAt + 60_000,
+      });
+
+      const read = await reader.get(KEY);
+      const left = read!.expiresAt - (Date.now() + 3_600_000);
+      expect(left).toBeGreaterThan(55_000);
+      expect(left).toBeLessThanOrEqual(60_000);
+      expect(read!.expiresAt - read!.issuedAt).toBe(60_000);
+
+      await raw.persist(keys.token); // no store writes a token without its expiry
+      expect(await reader.get(KEY)).toBeUndefined();
+    });
+
     it('lends the login lock to one holder at a time, for lockTtlMs', async () => {
       const { store, keys } = storeOn(library, { lockTtlMs: 2_000 });
       const first = await leaseOf(store);
@@ -484,6 +508,7 @@ describe('RedisTokenStore options', () => {
         commandTimeoutMs: 1.5,
         encryptionKeys: { short: secretKey, '2024': randomBytes(32), 'has space': randomBytes(32) },
         ttl: 5,
+        now: 5,
       } as unknown as RedisTokenStoreOptions);
     } catch (caught) {
       error = caught;
@@ -499,6 +524,7 @@ describe('RedisTokenStore options', () => {
       'encryptionKeys.2024',
       'encryptionKeys.short',
       'encryptionKeys.has space',
+      'now',
     ]);
     expect((error as Error).message).toContain('redis: must be an ioredis instance');
     expect((error as Error).message).not.toContain(secretKey);

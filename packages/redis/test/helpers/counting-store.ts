@@ -14,11 +14,14 @@ const operations: readonly Operation[] = [
 /**
  * Wraps a store and counts each operation the client asks of it. A client waiting on a
  * lock polls `acquire` every ~100 ms, so the count says whether it waited, without a clock.
+ * `key` is the store key the client last asked `get` for.
  */
 export function countingStore(store: TokenStore): {
   store: TokenStore;
   calls: Record<Operation, number>;
+  readonly key: string | undefined;
 } {
+  let key: string | undefined;
   const calls = Object.fromEntries(operations.map((name) => [name, 0])) as Record<
     Operation,
     number
@@ -28,9 +31,16 @@ export function countingStore(store: TokenStore): {
       name,
       (...args: unknown[]) => {
         calls[name]++;
+        if (name === 'get') key = String(args[0]);
         return (store[name] as (...params: unknown[]) => Promise<unknown>).apply(store, args);
       },
     ]),
   ) as unknown as TokenStore;
-  return { store: counted, calls };
+  return {
+    store: counted,
+    calls,
+    get key() {
+      return key;
+    },
+  };
 }
