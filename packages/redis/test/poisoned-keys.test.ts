@@ -8,6 +8,7 @@ import { countingStore } from './helpers/counting-store.js';
 import {
   assertAvailable,
   deletePrefix,
+  keysOf,
   probeRedis,
   redisGate,
   redisUrl,
@@ -23,12 +24,7 @@ const up = await probeRedis(redisUrl);
 const missing = `no Redis at ${redisUrl} (start redis-server, or set REDIS_URL)`;
 const key = 'c'.repeat(64);
 
-interface Keys {
-  token: string;
-  lock: string;
-  gen: string;
-  fail: string;
-}
+type Keys = ReturnType<typeof keysOf>;
 
 /** One way a key can be bad; `apply` runs after the stored token was dropped. */
 interface Poison {
@@ -91,11 +87,6 @@ const poisons: Poison[] = [
 ];
 
 const named = poisons.map((poison) => [poison.name, poison] as const);
-
-function keysOf(prefix: string, storeKey: string): Keys {
-  const tag = `{${prefix}:${storeKey}}`;
-  return { token: `${tag}:token`, lock: `${tag}:lock`, gen: `${tag}:gen`, fail: `${tag}:fail` };
-}
 
 function token(value: string): Omit<StoredToken, 'generation'> {
   const issuedAt = Date.now();

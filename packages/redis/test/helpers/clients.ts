@@ -1,13 +1,14 @@
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
+import { createClient as createClientV4 } from 'redis-v4';
 
-/** The client libraries the store is tested on. */
-export const libraries = ['ioredis', 'node-redis'] as const;
+/** The client libraries the store is tested on: the peer range's majors. */
+export const libraries = ['ioredis', 'node-redis', 'node-redis v4'] as const;
 export type Library = (typeof libraries)[number];
 
 /** A client of one library, and how to drop it. */
 export interface Connection {
-  readonly redis: Redis | ReturnType<typeof createClient>;
+  readonly redis: Redis | ReturnType<typeof createClient> | ReturnType<typeof createClientV4>;
   close(): void;
 }
 
@@ -22,10 +23,24 @@ export async function connect(library: Library, url: string, wait = true): Promi
     await settle(redis.connect(), wait);
     return { redis, close: () => redis.disconnect() };
   }
-  const redis = createClient({ url });
+  if (library === 'node-redis') {
+    const redis = createClient({ url });
+    redis.on('error', () => {});
+    await settle(redis.connect(), wait);
+    return { redis, close: () => redis.isOpen && redis.destroy() };
+  }
+  const redis = createClientV4({ url });
   redis.on('error', () => {});
   await settle(redis.connect(), wait);
-  return { redis, close: () => redis.isOpen && redis.destroy() };
+  return { redis, close: () => redis.isOpen && void redis.disconnect().catch(() => {}) };
+}
+
+/** A node-redis client of either major that was never connected. */
+export function unconnected(
+  library: Exclude<Library, 'ioredis'>,
+  url: string,
+): Connection['redis'] {
+  return library === 'node-redis' ? createClient({ url }) : createClientV4({ url });
 }
 
 async function settle(connecting: Promise<unknown>, wait: boolean): Promise<void> {
