@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { SharedFailure, StoredToken, TokenLease, TokenStore } from '@tokenfetch/core';
+import { parseJsonObject } from './json-object.js';
 import { parseOptions, type RedisTokenStoreOptions } from './options.js';
 import type { ScriptRunner } from './redis-client.js';
 import {
@@ -141,7 +142,7 @@ export class RedisTokenStore implements TokenStore {
     const ttlMs = toInteger(reply[2]);
     if (code === undefined || !sharedCodes.includes(code) || ttlMs <= 0) return undefined;
     // The cooldown ends when the key does: the recorder's clock is not this instance's.
-    const record = parseRecord(text(reply[1]));
+    const record = parseJsonObject(text(reply[1]));
     return { ...record, code, until: this.#now() + ttlMs } as SharedFailure;
   }
 
@@ -164,48 +165,46 @@ export class RedisTokenStore implements TokenStore {
     args: string[],
     onLate?: (reply: unknown) => void,
   ): Promise<unknown> {
-    let sent: Promise<unknown>;
-    try {
-      sent = this.#redis.eval(script, keys, args);
-    } catch (error) {
-      sent = Promise.reject(error as Error);
-    }
+    const sent = this.#eval(script, keys, args);
     return new Promise((resolve, reject) => {
       let settled = false;
+      // Whichever comes first, the reply or the timeout, settles; the other is ignored.
+      const settle = (finish: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        finish();
+      };
       const timer = setTimeout(() => {
         // A reply that already arrived but waits behind this timer (a busy event loop)
         // still wins: the timeout is decided after the loop has read the sockets.
-        setImmediate(() => {
-          if (settled) return;
-          settled = true;
-          if (onLate !== undefined) sent.then(onLate, () => {});
-          reject(new Error(`redis ${operation} timed out after ${this.#timeoutMs} ms`));
-        });
+        setImmediate(() =>
+          settle(() => {
+            if (onLate !== undefined) sent.then(onLate, () => {});
+            reject(new Error(`redis ${operation} timed out after ${this.#timeoutMs} ms`));
+          }),
+        );
       }, this.#timeoutMs);
       timer.unref();
       sent.then(
-        (reply) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          resolve(reply);
-        },
-        (error: unknown) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          reject(new Error(`redis ${operation} failed: ${describe(error, args)}`));
-        },
+        (reply) => settle(() => resolve(reply)),
+        (error: unknown) =>
+          settle(() => reject(new Error(`redis ${operation} failed: ${describe(error, args)}`))),
       );
     });
   }
 
-  /** Fire and forget, for clean-up nobody waits on. */
+  /** Fire and forget, for clean-up nobody waits on (if Redis is gone, the lock expires). */
   #send(script: string, keys: string[], args: string[]): void {
+    this.#eval(script, keys, args).catch(() => {});
+  }
+
+  /** Sends a script; a client that throws instead of rejecting rejects here. */
+  #eval(script: string, keys: string[], args: string[]): Promise<unknown> {
     try {
-      this.#redis.eval(script, keys, args).catch(() => {});
-    } catch {
-      // Redis is gone; the lock expires on its own.
+      return this.#redis.eval(script, keys, args);
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
   }
 }
@@ -221,19 +220,6 @@ function toInteger(value: unknown): number {
   const parsed =
     typeof value === 'number' || typeof value === 'bigint' ? Number(value) : Number(text(value));
   return Number.isSafeInteger(parsed) ? parsed : 0;
-}
-
-/** A JSON object, or `undefined` for anything else. */
-function parseRecord(value: string | undefined): Record<string, unknown> | undefined {
-  if (value === undefined) return undefined;
-  try {
-    const data: unknown = JSON.parse(value);
-    return typeof data === 'object' && data !== null && !Array.isArray(data)
-      ? (data as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

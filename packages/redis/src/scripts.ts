@@ -23,6 +23,10 @@
  * `failure` is the code of the shared failure at `key`: a JSON object whose `code` looks
  * like `E_SOMETHING`, with a TTL. Anything else there is deleted and answers nil. Other
  * fields (`until`, and whatever a later version records) are left to the reader.
+ *
+ * `unlock` releases the lock at `key` if lease `id` still holds it (compare-and-delete).
+ *
+ * `honoured` says whether ARGV, from index `first` on, lists `code`.
  */
 const helpers = `
 local function read(...)
@@ -48,6 +52,9 @@ local function failure(key)
   end
   redis.call('DEL', key)
   return nil
+end
+local function unlock(key, id)
+  if read('GET', key) == id then redis.call('DEL', key) end
 end
 local function honoured(code, first)
   for i = first, #ARGV do
@@ -121,7 +128,7 @@ if (generation(read('HGET', KEYS[1], 'g')) or 0) < tonumber(ARGV[1]) then
   redis.call('DEL', KEYS[3])
   accepted = 1
 end
-if read('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
+unlock(KEYS[2], ARGV[2])
 return accepted
 `;
 
@@ -131,7 +138,7 @@ return accepted
  */
 export const releaseScript = `${helpers}
 if ARGV[2] then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) end
-if read('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+unlock(KEYS[1], ARGV[1])
 return 1
 `;
 
