@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { inspect } from 'node:util';
 import {
   ConfigError,
@@ -400,14 +401,28 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTo
       offline.disconnect();
     });
 
+    it('connects a lazyConnect ioredis client at its first command, failing that command at once', async () => {
+      const lazy = new Redis(redisUrl, { lazyConnect: true });
+      lazy.on('error', () => {});
+      const store = new RedisTokenStore({ redis: lazy, prefix: uniquePrefix('lazy') });
+      await expect(store.get(key)).rejects.toThrow(
+        'redis get failed: redis is not connected (wait)',
+      );
+      expect(lazy.status).not.toBe('wait');
+      if (lazy.status !== 'ready') await once(lazy, 'ready');
+      expect(await store.get(key)).toBeUndefined();
+      lazy.disconnect();
+    });
+
     it.each(['node-redis', 'node-redis v4'] as const)(
-      'fails at once while a %s client is not connected',
+      'fails at once while a %s client is not connected, and leaves it unconnected',
       async (library) => {
         const closed = unconnected(library, redisUrl);
         const store = new RedisTokenStore({ redis: closed, prefix: uniquePrefix('off') });
         await expect(store.get(key)).rejects.toThrow(
           'redis get failed: redis is not connected (closed)',
         );
+        expect((closed as { isOpen: boolean }).isOpen).toBe(false);
       },
     );
 
