@@ -42,16 +42,37 @@ export interface StoreErrorEvent {
 export type TokenFetchEvent =
   LoginEvent | LoginFailedEvent | RefreshAheadEvent | ReauthEvent | StoreErrorEvent;
 
-/** Calls the user's listener; a listener that throws never breaks a call. */
+/**
+ * A listener of `onEvent`. What it returns is ignored; it may be async (a rejection is
+ * ignored like a throw).
+ */
+export type TokenFetchListener = (event: TokenFetchEvent) => unknown;
+
+/**
+ * Calls the user's listener; a listener that throws, or an async one that rejects, never
+ * breaks a call.
+ */
 export function createEmitter(
-  listener: ((event: TokenFetchEvent) => void) | undefined,
+  listener: TokenFetchListener | undefined,
 ): (event: TokenFetchEvent) => void {
   if (listener === undefined) return () => {};
   return (event) => {
     try {
-      listener(event);
+      const result: unknown = listener(event);
+      // An async listener's rejection would otherwise be unhandled, and end the process.
+      if (isThenable(result)) result.then(undefined, ignore);
     } catch {
       // A broken listener is the caller's bug; it must not fail a request.
     }
   };
 }
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+function ignore(): void {}

@@ -31,6 +31,7 @@ export type {
   RefreshAheadEvent,
   StoreErrorEvent,
   TokenFetchEvent,
+  TokenFetchListener,
 } from './events.js';
 export { MemoryTokenStore } from './memory-store.js';
 export type { ApiClientOptions, ApiKeyAuth, CredentialsAuth } from './options.js';

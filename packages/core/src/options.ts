@@ -6,7 +6,7 @@ import {
   type AuthStrategy,
 } from './auth-strategies.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
-import type { TokenFetchEvent } from './events.js';
+import type { TokenFetchListener } from './events.js';
 import type { TokenStore } from './token-store.js';
 
 /** Email, password and org: shorthand for `sessionTokenAuth({ email, password, orgId })`. */
@@ -99,7 +99,7 @@ export interface ApiClientOptions {
    * for logs and metrics. tokenfetch prints nothing by itself.
    * @example onEvent: (event) => logger.info(event, 'tokenfetch')
    */
-  onEvent?: (event: TokenFetchEvent) => void;
+  onEvent?: TokenFetchListener;
   /**
    * The clock, for tests.
    * @default Date.now
@@ -168,7 +168,7 @@ export const apiClientOptionsSchema = z.strictObject({
     })
     .optional(),
   fetch: fn<typeof globalThis.fetch>().optional(),
-  onEvent: fn<(event: TokenFetchEvent) => void>().optional(),
+  onEvent: fn<TokenFetchListener>().optional(),
   now: fn<() => number>().optional(),
 });
 

@@ -5,7 +5,7 @@ import {
   NoActiveOrgError,
   TokenFetchError,
 } from './errors.js';
-import { createEmitter, type StoreErrorEvent, type TokenFetchEvent } from './events.js';
+import { createEmitter, type StoreErrorEvent, type TokenFetchListener } from './events.js';
 import { jwtExpiry } from './jwt.js';
 import { MemoryTokenStore } from './memory-store.js';
 import { sleep } from './sleep.js';
@@ -55,7 +55,7 @@ export interface TokenManagerOptions {
   /** The key of this set of credentials in the store. @default 'default' */
   key?: string;
   /** Receives `login`, `login_failed`, `refresh_ahead` and `store_error` events. */
-  onEvent?: ((event: TokenFetchEvent) => void) | undefined;
+  onEvent?: TokenFetchListener | undefined;
   /** The clock. @default Date.now */
   now?: () => number;
   /** Source of jitter in [0, 1). @default Math.random */

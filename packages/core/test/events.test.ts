@@ -1,6 +1,14 @@
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryTokenStore, createTokenManager, type TokenStore } from '../src/index.js';
-import { clientFor, collectEvents, createClock, startMock, T0 } from './helpers.js';
+import {
+  clientFor,
+  collectEvents,
+  createClock,
+  pause,
+  startMock,
+  T0,
+  watchUnhandledRejections,
+} from './helpers.js';
 
 /** A store whose listed methods throw (or reject). */
 function brokenStore(broken: Array<keyof TokenStore>, inner = new MemoryTokenStore()): TokenStore {
@@ -146,6 +154,26 @@ describe('events', () => {
 
     expect((await client.fetch('/data')).status).toBe(200);
     expect(onEvent).toHaveBeenCalledTimes(3);
+  });
+
+  it('an async listener that rejects never breaks a call nor leaves an unhandled rejection', async () => {
+    const unhandled = watchUnhandledRejections();
+    const mock = await startMock();
+    const seen: string[] = [];
+    const client = clientFor(mock, {
+      onEvent: async (event) => {
+        seen.push(event.type);
+        await Promise.resolve();
+        throw new Error('broken async logger');
+      },
+    });
+    await client.getToken();
+    mock.revokeTokens();
+
+    expect((await client.fetch('/data')).status).toBe(200);
+    await pause(20);
+    expect(seen).toEqual(['login', 'reauth', 'login']);
+    expect(unhandled.reasons).toEqual([]);
   });
 
   it('events are plain objects that survive JSON', async () => {
