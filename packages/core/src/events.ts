@@ -49,20 +49,23 @@ export type TokenFetchEvent =
 export type TokenFetchListener = (event: TokenFetchEvent) => unknown;
 
 /**
- * Calls the user's listener; a listener that throws, or an async one that rejects, never
- * breaks a call.
+ * Calls the user's listeners in turn; a listener that throws, or an async one that
+ * rejects, never breaks a call nor keeps the others from the event.
  */
 export function createEmitter(
-  listener: TokenFetchListener | undefined,
+  listeners: TokenFetchListener | readonly TokenFetchListener[] | undefined,
 ): (event: TokenFetchEvent) => void {
-  if (listener === undefined) return () => {};
+  if (listeners === undefined) return () => {};
+  const all = typeof listeners === 'function' ? [listeners] : [...listeners];
   return (event) => {
-    try {
-      const result: unknown = listener(event);
-      // An async listener's rejection would otherwise be unhandled, and end the process.
-      if (isThenable(result)) result.then(undefined, ignore);
-    } catch {
-      // A broken listener is the caller's bug; it must not fail a request.
+    for (const listener of all) {
+      try {
+        const result = listener(event);
+        // An async listener's rejection would otherwise be unhandled, and end the process.
+        if (isThenable(result)) result.then(undefined, ignore);
+      } catch {
+        // A broken listener is the caller's bug; it must not fail a request.
+      }
     }
   };
 }

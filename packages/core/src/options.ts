@@ -96,10 +96,12 @@ export interface ApiClientOptions {
   fetch?: typeof globalThis.fetch;
   /**
    * Receives `login`, `login_failed`, `refresh_ahead`, `reauth` and `store_error` events,
-   * for logs and metrics. tokenfetch prints nothing by itself.
+   * for logs and metrics: one listener, or several, each called in turn. tokenfetch prints
+   * nothing by itself.
    * @example onEvent: (event) => logger.info(event, 'tokenfetch')
+   * @example onEvent: [openTelemetry(), (event) => logger.info(event, 'tokenfetch')]
    */
-  onEvent?: TokenFetchListener;
+  onEvent?: TokenFetchListener | TokenFetchListener[];
   /**
    * The clock, for tests.
    * @default Date.now
@@ -168,7 +170,11 @@ export const apiClientOptionsSchema = z.strictObject({
     })
     .optional(),
   fetch: fn<typeof globalThis.fetch>().optional(),
-  onEvent: fn<TokenFetchListener>().optional(),
+  onEvent: z
+    .union([fn<TokenFetchListener>(), z.array(fn<TokenFetchListener>())], {
+      error: 'must be a function or an array of functions',
+    })
+    .optional(),
   now: fn<() => number>().optional(),
 });
 

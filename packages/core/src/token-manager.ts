@@ -55,7 +55,7 @@ export interface TokenManagerOptions {
   /** The key of this set of credentials in the store. @default 'default' */
   key?: string;
   /** Receives `login`, `login_failed`, `refresh_ahead` and `store_error` events. */
-  onEvent?: TokenFetchListener | undefined;
+  onEvent?: TokenFetchListener | readonly TokenFetchListener[] | undefined;
   /** The clock. @default Date.now */
   now?: () => number;
   /** Source of jitter in [0, 1). @default Math.random */

@@ -156,6 +156,25 @@ describe('events', () => {
     expect(onEvent).toHaveBeenCalledTimes(3);
   });
 
+  it('an array of listeners: each gets every event, in order, even after one before it threw', async () => {
+    const mock = await startMock();
+    const seen: string[] = [];
+    const client = clientFor(mock, {
+      onEvent: [
+        (event) => seen.push(`a:${event.type}`),
+        () => {
+          throw new Error('broken logger');
+        },
+        (event) => seen.push(`c:${event.type}`),
+      ],
+    });
+    await client.getToken();
+    mock.revokeTokens();
+
+    expect((await client.fetch('/data')).status).toBe(200);
+    expect(seen).toEqual(['a:login', 'c:login', 'a:reauth', 'c:reauth', 'a:login', 'c:login']);
+  });
+
   it('an async listener that rejects never breaks a call nor leaves an unhandled rejection', async () => {
     const unhandled = watchUnhandledRejections();
     const mock = await startMock();
