@@ -1,7 +1,7 @@
 import { secretsOf } from './auth-strategies.js';
 import { settle, startCall, type AbortGroup } from './call-signal.js';
 import { ClientClosedError, ConfigError, InvalidResponseError, UpstreamError } from './errors.js';
-import { createEmitter } from './events.js';
+import { createEmitter, type TokenFetchEvent } from './events.js';
 import { credentialHeaders, parseOptions, type ApiClientOptions } from './options.js';
 import { createUrlScope, isInside, resolveUrl } from './resolve-url.js';
 import { createTokenManager, type TokenManager } from './token-manager.js';
@@ -55,12 +55,17 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const { auth, timeoutMs, reauthStatuses } = resolved;
   const fetchImpl = resolved.fetch ?? globalThis.fetch;
   const now = resolved.now ?? Date.now;
-  const emit = createEmitter(resolved.onEvent);
   const scope = createUrlScope(resolved.baseUrl, resolved.allowedOrigins);
   const defaultHeaders = resolved.headers === undefined ? undefined : new Headers(resolved.headers);
   const forbidden = credentialHeaders(auth);
   const reauth = new Set(reauthStatuses);
   const secrets = secretsOf(auth);
+  const key = auth.kind === 'session' ? storeKey(scope.base.href, auth.identity) : '';
+  // Every event says which client it comes from (an API-key client has no token, so no
+  // events); events are rare, never on the hot path.
+  const origin = { serverAddress: scope.base.hostname, clientId: key.slice(0, 16) };
+  const report = createEmitter(resolved.onEvent);
+  const emit = (event: TokenFetchEvent) => report({ ...event, ...origin });
 
   const manager: TokenManager | undefined =
     auth.kind === 'session'
@@ -79,8 +84,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           loginRetries: resolved.loginRetries,
           loginCooldownMs: resolved.loginCooldownMs,
           ...(resolved.store === undefined ? {} : { store: resolved.store }),
-          key: storeKey(scope.base.href, auth.identity),
-          onEvent: resolved.onEvent,
+          key,
+          onEvent: emit,
           now,
         })
       : undefined;

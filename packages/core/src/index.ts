@@ -25,8 +25,10 @@ export {
   type TokenFetchErrorCode,
 } from './errors.js';
 export type {
+  EventOrigin,
   LoginEvent,
   LoginFailedEvent,
+  LoginRetryEvent,
   ReauthEvent,
   RefreshAheadEvent,
   StoreErrorEvent,

@@ -95,9 +95,9 @@ export interface ApiClientOptions {
    */
   fetch?: typeof globalThis.fetch;
   /**
-   * Receives `login`, `login_failed`, `refresh_ahead`, `reauth` and `store_error` events,
-   * for logs and metrics: one listener, or several, each called in turn. tokenfetch prints
-   * nothing by itself.
+   * Receives `login`, `login_retry`, `login_failed`, `refresh_ahead`, `reauth` and
+   * `store_error` events, for logs and metrics: one listener, or several, each called in
+   * turn. tokenfetch prints nothing by itself.
    * @example onEvent: (event) => logger.info(event, 'tokenfetch')
    * @example onEvent: [openTelemetry(), (event) => logger.info(event, 'tokenfetch')]
    */

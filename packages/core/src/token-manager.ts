@@ -54,7 +54,7 @@ export interface TokenManagerOptions {
   store?: TokenStore;
   /** The key of this set of credentials in the store. @default 'default' */
   key?: string;
-  /** Receives `login`, `login_failed`, `refresh_ahead` and `store_error` events. */
+  /** Receives `login`, `login_retry`, `login_failed`, `refresh_ahead` and `store_error` events: one listener, or several. */
   onEvent?: TokenFetchListener | readonly TokenFetchListener[] | undefined;
   /** The clock. @default Date.now */
   now?: () => number;
@@ -118,6 +118,8 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   let refusal: { error: TokenFetchError; until: number } | undefined;
   let nextBackgroundAt = 0;
   let closed = false;
+  // When the login in flight began, for its events (one login is in flight at a time).
+  let startedAt = 0;
 
   function hold(stored: StoredToken): Held {
     const lifetime = stored.expiresAt - stored.issuedAt;
@@ -167,6 +169,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   function obtain(background: boolean): Promise<Held> {
     if (inflight !== undefined) return inflight;
     if (refusal !== undefined && now() < refusal.until) return Promise.reject(refusal.error);
+    startedAt = now();
     const promise = run(background).then(
       (held) => {
         if (closed) throw new ClientClosedError();
@@ -184,6 +187,8 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
             type: 'login_failed',
             code: failure.code,
             ...(status === undefined ? {} : { status }),
+            startedAt,
+            durationMs: now() - startedAt,
             background,
           });
         }
@@ -238,7 +243,14 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     }
     const held = hold(stored);
     if (now() >= (background ? held.refreshAt : held.useUntil)) return undefined;
-    emit({ type: 'login', source: 'store', durationMs: 0, expiresAt: held.expiresAt });
+    emit({
+      type: 'login',
+      source: 'store',
+      startedAt,
+      durationMs: now() - startedAt,
+      expiresAt: held.expiresAt,
+      background,
+    });
     return held;
   }
 
@@ -302,8 +314,10 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
           emit({
             type: 'login',
             source: 'login',
-            durationMs: now() - sentAt,
+            startedAt,
+            durationMs: now() - startedAt,
             expiresAt: obtained.expiresAt,
+            background,
           });
           return obtained;
         } catch (error) {
@@ -316,6 +330,15 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
           const backoff = random() * backoffBaseMs * 2 ** attempt;
           const delay = Math.max(backoff, Math.min(failure.retryAfterMs ?? 0, retryAfterCapMs));
           if (now() + delay >= deadline) throw failure;
+          emit({
+            type: 'login_retry',
+            attempt: attempt + 1,
+            code: failure.code,
+            ...(failure.status === undefined ? {} : { status: failure.status }),
+            delayMs: delay,
+            startedAt,
+            background,
+          });
           await sleep(delay, budget.signal, !background).catch(() => {
             throw closed ? new ClientClosedError() : asTokenFetchError(budget.signal.reason);
           });
