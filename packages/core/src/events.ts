@@ -45,6 +45,7 @@ export interface LoginRetryEvent extends EventOrigin {
 export interface LoginFailedEvent extends EventOrigin {
   type: 'login_failed';
   code: TokenFetchErrorCode;
+  /** The login answer's status (401, 404, 429, 5xx); absent after a network error or a timeout. */
   status?: number;
   /** Epoch ms when this login began. */
   startedAt: number;

@@ -182,7 +182,8 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
           remember(failure, now() + cooldownMs);
         }
         if (!closed) {
-          const status = failure instanceof LoginFailedError ? failure.status : undefined;
+          const status =
+            isRefusal(failure) || failure instanceof LoginFailedError ? failure.status : undefined;
           emit({
             type: 'login_failed',
             code: failure.code,

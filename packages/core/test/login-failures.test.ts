@@ -51,6 +51,7 @@ describe('login refusals: 401 and 404 (behaviour 6)', () => {
         {
           type: 'login_failed',
           code,
+          status: errorStatus,
           startedAt: expect.any(Number),
           durationMs: expect.any(Number),
           background: false,
