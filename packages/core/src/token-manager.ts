@@ -54,7 +54,10 @@ export interface TokenManagerOptions {
   store?: TokenStore;
   /** The key of this set of credentials in the store. @default 'default' */
   key?: string;
-  /** Receives `login`, `login_retry`, `login_failed`, `refresh_ahead` and `store_error` events: one listener, or several. */
+  /**
+   * Receives `login`, `login_retry`, `login_failed`, `refresh_ahead` and `store_error`
+   * events: one listener, or several.
+   */
   onEvent?: TokenFetchListener | readonly TokenFetchListener[] | undefined;
   /** The clock. @default Date.now */
   now?: () => number;
