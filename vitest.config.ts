@@ -16,6 +16,7 @@ export const alias = {
   '@tokenfetch/koa': source('koa'),
   '@tokenfetch/redis': source('redis'),
   '@tokenfetch/cli': source('cli'),
+  '@tokenfetch/opentelemetry': source('opentelemetry'),
 };
 
 export default defineConfig({
@@ -35,6 +36,7 @@ export default defineConfig({
       reporter: ['text', 'text-summary'],
       thresholds: {
         'packages/core/src/**': { lines: 90, branches: 90 },
+        'packages/opentelemetry/src/**': { lines: 90, branches: 90 },
       },
     },
   },

@@ -8,7 +8,7 @@ import {
 } from './auth-strategies.js';
 import { defaults } from './defaults.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
-import type { TokenFetchEvent } from './events.js';
+import type { TokenFetchListener } from './events.js';
 import type { TokenStore } from './token-store.js';
 
 /** Email, password and org: shorthand for `sessionTokenAuth({ email, password, orgId })`. */
@@ -111,11 +111,13 @@ export interface ApiClientOptions {
    */
   fetch?: typeof globalThis.fetch;
   /**
-   * Receives `login`, `login_failed`, `refresh_ahead`, `reauth` and `store_error` events,
-   * for logs and metrics. tokenfetch prints nothing by itself.
+   * Receives `login`, `login_retry`, `login_failed`, `refresh_ahead`, `reauth` and
+   * `store_error` events, for logs and metrics: one listener, or several, each called in
+   * turn. tokenfetch prints nothing by itself.
    * @example onEvent: (event) => logger.info(event, 'tokenfetch')
+   * @example onEvent: [openTelemetry(), (event) => logger.info(event, 'tokenfetch')]
    */
-  onEvent?: (event: TokenFetchEvent) => void;
+  onEvent?: TokenFetchListener | TokenFetchListener[];
   /**
    * The clock, for tests.
    * @default Date.now
@@ -192,7 +194,11 @@ export const apiClientOptionsSchema = z.strictObject({
     )
     .optional(),
   fetch: fn<typeof globalThis.fetch>().optional(),
-  onEvent: fn<(event: TokenFetchEvent) => void>().optional(),
+  onEvent: z
+    .union([fn<TokenFetchListener>(), z.array(fn<TokenFetchListener>())], {
+      error: 'must be a function or an array of functions',
+    })
+    .optional(),
   now: fn<() => number>().optional(),
 });
 

@@ -99,7 +99,7 @@ describe('cancellation (guarantee 7)', () => {
     expect((errors[0] as Error).message).toMatch(/timed out after 100 ms/);
     expect(performance.now() - started).toBeLessThan(2_000);
     expect(mock.stats.loginAttempts).toBe(1);
-    expect(ofType('login_failed')).toEqual([
+    expect(ofType('login_failed')).toMatchObject([
       { type: 'login_failed', code: 'E_LOGIN_FAILED', background: false },
     ]);
     // The hanging login request was aborted, not left open.

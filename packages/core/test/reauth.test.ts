@@ -21,7 +21,7 @@ describe('re-authentication (guarantee 4)', () => {
     expect(sent[0]).toBe(first);
     expect(sent[1]).toBe(await client.getToken());
     expect(sent[1]).not.toBe(first);
-    expect(ofType('reauth')).toEqual([{ type: 'reauth', status: 403, replayed: true }]);
+    expect(ofType('reauth')).toMatchObject([{ type: 'reauth', status: 403, replayed: true }]);
   });
 
   it('a 401 on the current token also causes one login and one replay', async () => {

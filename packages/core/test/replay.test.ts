@@ -187,7 +187,7 @@ describe('replay after a re-login (guarantee 5)', () => {
     expect(mock.requests).toHaveLength(1);
     expect(mock.requests[0]?.body).toBe('streamed-body');
     expect(bearerOf(mock.requests[0]?.headers ?? {})).toBe(first);
-    expect(ofType('reauth')).toEqual([{ type: 'reauth', status: 403, replayed: false }]);
+    expect(ofType('reauth')).toMatchObject([{ type: 'reauth', status: 403, replayed: false }]);
     // The rejected token was still dropped: the next call logs in and succeeds.
     expect((await client.fetch('/data')).status).toBe(200);
     expect(mock.stats.loginAttempts).toBe(1);

@@ -76,7 +76,7 @@ describe('single-flight login (guarantee 1)', () => {
     expect((errors[0] as LoginFailedError).status).toBe(503);
     expect(errors.every((error) => error === errors[0])).toBe(true);
     expect(mock.stats.loginAttempts).toBe(1);
-    expect(ofType('login_failed')).toEqual([
+    expect(ofType('login_failed')).toMatchObject([
       { type: 'login_failed', code: 'E_LOGIN_FAILED', status: 503, background: false },
     ]);
   });

@@ -97,11 +97,13 @@ describe.runIf(redisGate('@tokenfetch/redis latency tests', up, missing))(
 
         // One command, given up after the timeout; then a login without Redis.
         expect(beforeHot - beforeCold).toBe(1);
-        expect(slow.events).toContainEqual({
-          type: 'store_error',
-          operation: 'get',
-          message: `redis get timed out after ${timeoutMs} ms`,
-        });
+        expect(slow.events).toContainEqual(
+          expect.objectContaining({
+            type: 'store_error',
+            operation: 'get',
+            message: `redis get timed out after ${timeoutMs} ms`,
+          }),
+        );
         expect(slow.events).toContainEqual(
           expect.objectContaining({ type: 'login', source: 'login' }),
         );
