@@ -39,7 +39,7 @@ const isSet = (value: string | undefined): value is string =>
  * `loadOptionsFromEnv`. With session credentials and no `API_PASSWORD`, the password is
  * asked for on a terminal, once everything else is known to be valid.
  */
-export async function resolveOptions(sources: ConfigSources): Promise<ApiClientOptions> {
+export async function buildClientOptions(sources: ConfigSources): Promise<ApiClientOptions> {
   const { flags, auth, askPassword, onSecret } = sources;
   const env: Record<string, string | undefined> = { ...sources.env };
   if (flags['base-url'] !== undefined) env.API_BASE_URL = flags['base-url'];

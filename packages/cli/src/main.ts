@@ -4,7 +4,7 @@ import { refuseSecretFlags } from './args.js';
 import { runRequest } from './commands/request.js';
 import { runToken } from './commands/token.js';
 import { readEnvFile } from './env-file.js';
-import { ExitCode, exitCodeFor } from './exit-codes.js';
+import { exitCodeFor, exitCodes } from './exit-codes.js';
 import { requestHelp, tokenHelp, topHelp } from './help.js';
 import { write, type CliIo, type CommandContext } from './io.js';
 import { promptSecret } from './prompt.js';
@@ -49,18 +49,18 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     if (command === undefined) {
       if (leading.includes('--version') || leading.includes('-v')) {
         await write(io.stdout, `${version()}\n`);
-        return ExitCode.ok;
+        return exitCodes.ok;
       }
       if (leading.includes('--help') || leading.includes('-h')) {
         await write(io.stdout, topHelp);
-        return ExitCode.ok;
+        return exitCodes.ok;
       }
       throw new UsageError('missing command: token or request', { command: '' });
     }
     if (command === 'help') {
       const topic = rest[0];
       await write(io.stdout, topic === undefined ? topHelp : (helps[topic] ?? topHelp));
-      return ExitCode.ok;
+      return exitCodes.ok;
     }
     const run = commands[command];
     if (run === undefined) {
@@ -69,7 +69,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
     if (leading.includes('--version') || leading.includes('-v')) {
       await write(io.stdout, `${version()}\n`);
-      return ExitCode.ok;
+      return exitCodes.ok;
     }
     return await run([...leading, ...rest], context);
   } catch (error) {

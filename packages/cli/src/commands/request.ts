@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import { createApiClient, UpstreamError } from '@tokenfetch/core';
 import { connectionOptions, parseCommandArgs } from '../args.js';
-import { resolveOptions } from '../config.js';
+import { buildClientOptions } from '../config.js';
 import { requestHelp } from '../help.js';
 import { write, type CommandContext } from '../io.js';
-import { ExitCode } from '../exit-codes.js';
+import { exitCodes } from '../exit-codes.js';
 import { UsageError } from '../usage-error.js';
 
 const methodPattern = /^[A-Za-z]+$/;
@@ -33,7 +33,7 @@ export async function runRequest(args: string[], context: CommandContext): Promi
   const { io } = context;
   if (values.help === true) {
     await write(io.stdout, requestHelp);
-    return ExitCode.ok;
+    return exitCodes.ok;
   }
   const [rawMethod, path, ...extra] = positionals;
   if (rawMethod === undefined || path === undefined) {
@@ -64,7 +64,7 @@ export async function runRequest(args: string[], context: CommandContext): Promi
     if (!headers.has('content-type')) headers.set('content-type', contentTypeOf(body));
   }
 
-  const options = await resolveOptions({
+  const options = await buildClientOptions({
     env: await context.loadEnv(values['env-file']),
     flags: values,
     auth: 'any',
@@ -92,7 +92,7 @@ export async function runRequest(args: string[], context: CommandContext): Promi
     const where = response.url === '' ? path : new URL(response.url).pathname;
     throw new UpstreamError(response.status, '', `${method} ${where}`);
   }
-  return ExitCode.ok;
+  return exitCodes.ok;
 }
 
 /** `-H 'name: value'` lines as Headers; repeated names are combined. */

@@ -1,9 +1,9 @@
 import { createApiClient } from '@tokenfetch/core';
 import { connectionOptions, parseCommandArgs } from '../args.js';
-import { resolveOptions } from '../config.js';
+import { buildClientOptions } from '../config.js';
 import { tokenHelp } from '../help.js';
 import { write, type CommandContext } from '../io.js';
-import { ExitCode } from '../exit-codes.js';
+import { exitCodes } from '../exit-codes.js';
 import { UsageError } from '../usage-error.js';
 
 /**
@@ -23,7 +23,7 @@ export async function runToken(args: string[], context: CommandContext): Promise
   });
   if (values.help === true) {
     await write(context.io.stdout, tokenHelp);
-    return ExitCode.ok;
+    return exitCodes.ok;
   }
   if (positionals.length > 0) {
     throw new UsageError('token takes no arguments', { command: 'token' });
@@ -32,7 +32,7 @@ export async function runToken(args: string[], context: CommandContext): Promise
     throw new UsageError('--json and --header cannot be used together', { command: 'token' });
   }
 
-  const options = await resolveOptions({
+  const options = await buildClientOptions({
     env: await context.loadEnv(values['env-file']),
     flags: values,
     auth: 'session',
@@ -65,5 +65,5 @@ export async function runToken(args: string[], context: CommandContext): Promise
   } else {
     await write(context.io.stdout, `${token}\n`);
   }
-  return ExitCode.ok;
+  return exitCodes.ok;
 }
