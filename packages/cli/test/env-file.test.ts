@@ -33,6 +33,14 @@ describe('parseEnvFile', () => {
     });
   });
 
+  it('keeps a value that starts with #; a # after whitespace starts a comment', () => {
+    expect(parseEnvFile('API_PASSWORD=#hunter2\nSPACED= #a comment\nTAB=\t#too\n')).toEqual({
+      API_PASSWORD: '#hunter2',
+      SPACED: '',
+      TAB: '',
+    });
+  });
+
   it('reads quoted values: single literal, double with escapes, across lines', () => {
     const text = [
       `SINGLE='it has # and \\n and "quotes"' # comment`,
