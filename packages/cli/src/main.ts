@@ -6,7 +6,7 @@ import { runToken } from './commands/token.js';
 import { readEnvFile } from './env-file.js';
 import { exitCodeFor, exitCodes } from './exit-codes.js';
 import { requestHelp, tokenHelp, topHelp } from './help.js';
-import { write, type CliIo, type CommandContext } from './io.js';
+import { guardWrites, write, type CliIo, type CommandContext } from './io.js';
 import { promptSecret } from './prompt.js';
 import { UsageError } from './usage-error.js';
 
@@ -43,6 +43,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   // Core's timers (login backoff, timeouts) are unref'd so that servers can exit; a command
   // line tool must stay up while it waits on them.
   const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
+  const unguard = guardWrites(io.stdout, io.stderr);
   try {
     refuseSecretFlags(argv);
     const { leading, command, rest } = splitCommand(argv);
@@ -77,6 +78,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return exitCodeFor(error);
   } finally {
     clearInterval(keepAlive);
+    unguard();
   }
 }
 

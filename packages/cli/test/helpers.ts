@@ -72,6 +72,43 @@ export function runCli(
   });
 }
 
+/**
+ * Runs `tokenfetch … | head -c BYTES`: the bin's stdout is a pipe into `head`, which exits
+ * after BYTES bytes. Resolves with the bin's exit code and stderr and what head printed.
+ */
+export function runCliIntoHead(
+  args: readonly string[],
+  bytes: number,
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [binPath, ...args], {
+      env: childEnv(options.env ?? {}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const head = spawn('head', ['-c', String(bytes)], { stdio: [child.stdout, 'pipe', 'inherit'] });
+    // head reads the pipe from here on; this process lets go of its end.
+    child.stdout.destroy();
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      head.kill('SIGKILL');
+      reject(new Error(`tokenfetch ${args.join(' ')} | head: no exit within the timeout`));
+    }, options.timeoutMs ?? 10_000);
+    head.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const headClosed = new Promise((done) => head.on('close', done));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      void headClosed.then(() => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+    });
+  });
+}
+
 export interface PtyResult {
   code: number | null;
   /** Everything the terminal showed (stdout and stderr), `\r\n` turned into `\n`. */

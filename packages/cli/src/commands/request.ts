@@ -10,8 +10,9 @@ import { UsageError } from '../usage-error.js';
 
 const methodPattern = /^[A-Za-z]+$/;
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// A header value is a ByteString (Latin-1) without NUL or a line break.
 // eslint-disable-next-line no-control-regex -- a header value may not carry these
-const badHeaderValue = /[\u0000\r\n]/;
+const badHeaderValue = /[\u0000\r\n]|[^\u0000-\u00ff]/;
 const jsonType = /^[^;]*[/+]json\s*(?:;|$)/i;
 
 /**
@@ -102,10 +103,17 @@ function parseHeaders(lines: readonly string[]): Headers {
     const colon = line.indexOf(':');
     const name = colon === -1 ? '' : line.slice(0, colon).trim();
     const value = colon === -1 ? '' : line.slice(colon + 1).trim();
-    if (!headerName.test(name) || badHeaderValue.test(value)) {
+    if (!headerName.test(name)) {
       throw new UsageError("-H needs 'NAME: VALUE' with a valid header name", {
         command: 'request',
       });
+    }
+    // The value is not shown: it may be a secret.
+    if (badHeaderValue.test(value)) {
+      throw new UsageError(
+        `-H ${name}: the value must be Latin-1 text without line breaks (not shown here)`,
+        { command: 'request' },
+      );
     }
     headers.append(name, value);
   }
