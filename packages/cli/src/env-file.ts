@@ -32,7 +32,10 @@ export function parseEnvFile(text: string, source = 'env file'): Record<string, 
     let rest = afterEquals.replace(/^[ \t]+/, '');
     const quote = rest[0];
     if (quote !== '"' && quote !== "'" && quote !== '`') {
-      values[key] = afterEquals.replace(/[ \t]#.*$/, '').replace(/^[ \t]+/, '').trimEnd();
+      values[key] = afterEquals
+        .replace(/[ \t]#.*$/, '')
+        .replace(/^[ \t]+/, '')
+        .trimEnd();
       continue;
     }
     // A quoted value: read on, across lines, up to the closing quote.
