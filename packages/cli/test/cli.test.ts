@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
 import { main } from '../src/index.js';
@@ -139,5 +139,30 @@ describe('main() in-process', () => {
     const failed = io({ ...sessionEnv(mock), API_PASSWORD: 'wrong' });
     expect(await main(['token'], failed.io)).toBe(3);
     expect(failed.output().err).toBe('tokenfetch: login refused: invalid credentials (401)\n');
+  });
+
+  it('resolves with 1, not a rejection, when stdout and stderr both fail and the environment throws', async () => {
+    const broken = () =>
+      new Writable({
+        write(_chunk, _encoding, callback) {
+          callback(Object.assign(new Error('disk gone'), { code: 'EIO' }));
+        },
+      });
+    // The token is fetched, then writing it fails; so does writing the error line.
+    const env = apiKeyEnv(mock);
+    const failingOutput = { env, stdin: new PassThrough(), stdout: broken(), stderr: broken() };
+    expect(await main(['request', 'GET', '/user/users/me'], failingOutput)).toBe(1);
+
+    const throwingEnv = new Proxy(env, {
+      ownKeys() {
+        throw new Error('no environment');
+      },
+    });
+    const stderr = io().io.stderr;
+    let err = '';
+    stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const hostile = { env: throwingEnv, stdin: new PassThrough(), stdout: broken(), stderr };
+    expect(await main(['token'], hostile)).toBe(1);
+    expect(err).toBe('tokenfetch: unexpected error: Error: no environment\n');
   });
 });
