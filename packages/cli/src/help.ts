@@ -70,9 +70,10 @@ set, otherwise with a session login (re-logging in once if the token is refused)
 
 Options:
   -d, --data DATA    the request body: text, @file, or @- for stdin. Sent as
-                     application/json when it parses as JSON (unless -H sets one)
-  -H, --header 'NAME: VALUE'   add a header (repeatable), but not the credential header
-                     tokenfetch sets (Authorization, or x-api-key with API_KEY)
+                     application/json when it parses as JSON, text/plain when it is
+                     other UTF-8, else application/octet-stream (unless -H sets one)
+  -H, --header 'NAME: VALUE'   add a header (repeatable), but not a credential header
+                     tokenfetch sets (Authorization; x-api-key, impersonate-user-id)
   -i, --include      print the status line and the headers before the body
 ${connection}
 

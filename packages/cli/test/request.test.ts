@@ -86,6 +86,17 @@ describe('tokenfetch request', () => {
     expect(echo.headers['content-type']).toBe('text/plain;charset=utf-8');
   });
 
+  it('-d with bytes that are not UTF-8 goes as application/octet-stream', async () => {
+    const file = join(dir, 'blob.bin');
+    await writeFile(file, Buffer.from([0xff, 0xfe, 0x00, 0x80]));
+    const result = await runCli(['request', 'POST', '/blobs', '-d', `@${file}`], {
+      env: apiKeyEnv(mock),
+    });
+    expect(result.code).toBe(0);
+    const echo = JSON.parse(result.stdout) as Echo;
+    expect(echo.headers['content-type']).toBe('application/octet-stream');
+  });
+
   it('-H adds headers (repeatable) and a -H content-type wins over the JSON guess', async () => {
     const result = await runCli(
       [
@@ -198,6 +209,23 @@ describe('tokenfetch request', () => {
       expect(result.code, args.join(' ')).toBe(2);
       expect(oneErrorLine(result.stderr)).toContain(message);
     }
+    expect(mock.stats.calls).toBe(0);
+  });
+
+  it('refuses Authorization with a session, impersonate-user-id with API_IMPERSONATE_USER_ID', async () => {
+    mock.resetStats();
+    const session = await runCli(['request', 'GET', '/a', '-H', 'Authorization: Bearer x'], {
+      env: sessionEnv(mock),
+    });
+    expect(session.code).toBe(2);
+    expect(oneErrorLine(session.stderr)).toContain('authorization: is set by tokenfetch');
+    const impersonating = await runCli(['request', 'GET', '/a', '-H', 'impersonate-user-id: 9'], {
+      env: { ...apiKeyEnv(mock), API_IMPERSONATE_USER_ID: '1' },
+    });
+    expect(impersonating.code).toBe(2);
+    expect(oneErrorLine(impersonating.stderr)).toContain(
+      'impersonate-user-id: is set by tokenfetch',
+    );
     expect(mock.stats.calls).toBe(0);
   });
 
