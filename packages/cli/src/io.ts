@@ -20,6 +20,8 @@ export interface CommandContext {
   askPassword: ((email: string) => Promise<string>) | undefined;
   /** Remembers a secret so that no message can print it. */
   onSecret(secret: string): void;
+  /** One `tokenfetch: warning: …` line on stderr (each message once, scrubbed of secrets). */
+  warn(message: string): void;
 }
 
 /**

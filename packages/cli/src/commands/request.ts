@@ -4,6 +4,7 @@ import { createApiClient, UpstreamError } from '@tokenfetch/core';
 import { connectionOptions, parseCommandArgs } from '../args.js';
 import { buildClientOptions } from '../config.js';
 import { requestHelp } from '../help.js';
+import { openTokenCache, storeErrorWarning } from '../token-cache.js';
 import { write, type CommandContext } from '../io.js';
 import { exitCodes } from '../exit-codes.js';
 import { UsageError } from '../usage-error.js';
@@ -24,6 +25,7 @@ export async function runRequest(args: string[], context: CommandContext): Promi
     args,
     options: {
       ...connectionOptions,
+      'no-cache': { type: 'boolean' },
       data: { type: 'string', short: 'd' },
       header: { type: 'string', short: 'H', multiple: true },
       include: { type: 'boolean', short: 'i' },
@@ -65,15 +67,26 @@ export async function runRequest(args: string[], context: CommandContext): Promi
     if (!headers.has('content-type')) headers.set('content-type', contentTypeOf(body));
   }
 
-  const options = await buildClientOptions({
-    env: await context.loadEnv(values['env-file']),
+  const env = await context.loadEnv(values['env-file']);
+  const { options, session } = await buildClientOptions({
+    env,
     flags: values,
     auth: 'any',
     // stdin already held the body: there is nothing left to type a password on.
     askPassword: bodyFromStdin ? undefined : context.askPassword,
     onSecret: context.onSecret,
   });
-  const client = createApiClient(options);
+  const store = await openTokenCache({
+    env,
+    noCache: values['no-cache'],
+    session,
+    warn: context.warn,
+  });
+  const client = createApiClient({
+    ...options,
+    ...(store === undefined ? {} : { store }),
+    onEvent: storeErrorWarning(context.warn),
+  });
   let response: Response;
   let answer: Uint8Array;
   try {
