@@ -100,7 +100,8 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
         if (uid !== undefined && info.uid !== uid) {
           return ignore(`owned by uid ${info.uid}, not by this user (uid ${uid})`);
         }
-        if ((info.mode & 0o077) !== 0) {
+        // Mode bits mean nothing on Windows (no uid there either).
+        if (uid !== undefined && (info.mode & 0o077) !== 0) {
           return ignore(`others may read or write it (mode ${(info.mode & 0o777).toString(8)})`);
         }
         if (info.size > maxFileBytes) return ignore('too large to be a tokenfetch cache file');
