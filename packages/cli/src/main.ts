@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, isTokenFetchError } from '@tokenfetch/core';
+import { scrubSecrets } from '@tokenfetch/core/adapter';
 import { refuseSecretFlags } from './args.js';
 import { runLogout } from './commands/logout.js';
 import { runRequest } from './commands/request.js';
@@ -47,7 +48,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       if (secret !== '') secrets.add(secret);
     },
     warn: (message) => {
-      const line = oneLine(scrub(message, secrets));
+      const line = oneLine(scrubSecrets(message, secrets));
       if (warned.has(line)) return;
       warned.add(line);
       write(io.stderr, `tokenfetch: warning: ${line}\n`).catch(() => {});
@@ -151,13 +152,7 @@ function describe(error: unknown, secrets: ReadonlySet<string>): string {
   } else {
     line = `unexpected error: ${String(error)}`;
   }
-  return oneLine(scrub(line, secrets));
-}
-
-function scrub(text: string, secrets: ReadonlySet<string>): string {
-  let scrubbed = text;
-  for (const secret of secrets) scrubbed = scrubbed.split(secret).join('[redacted]');
-  return scrubbed;
+  return oneLine(scrubSecrets(line, secrets));
 }
 
 function oneLine(text: string): string {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { chmod, lstat, mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import type { TokenFetchEvent, TokenStore } from '@tokenfetch/core';
+import { defaults, type TokenFetchEvent, type TokenStore } from '@tokenfetch/core';
 import type { SessionIdentity } from './config.js';
 import { createFileTokenStore } from './file-token-store.js';
 import { createPasswordSeal } from './password-seal.js';
@@ -13,7 +13,7 @@ import { UsageError } from './usage-error.js';
  * of the token's life): `tokenfetch token` prints a cached token only until it starts.
  */
 export function refreshWindowMs(lifetimeMs: number): number {
-  return Math.min(120_000, lifetimeMs / 3);
+  return Math.min(defaults.refreshAheadMs, lifetimeMs / 3);
 }
 
 /**
