@@ -202,16 +202,18 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     group?: AbortGroup,
   ): Promise<Response> {
     if (closed) return Promise.reject(new ClientClosedError());
-    if (isRequest(input)) {
-      return fromRequest(input, init, replayBufferBytes).then((request) =>
-        clientFetch(request.url, request.init, sentWith, group),
-      );
-    }
     let target: Target;
     let call: Call;
     try {
+      if (isRequest(input)) {
+        // The URL is checked before the body is read: a refused call reads nothing.
+        targets.resolve(input.url);
+        return fromRequest(input, init ?? undefined, replayBufferBytes).then((request) =>
+          clientFetch(request.url, request.init, sentWith, group),
+        );
+      }
       target = targets.resolve(input);
-      call = prepareCall(init, group);
+      call = prepareCall(init ?? undefined, group);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -241,11 +243,17 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           );
         }
       }
+      // fetch does not let a caller address another virtual host over this connection.
+      given.delete('host');
       headers = { ...baseHeaders, ...headersRecord(given) };
+    }
+    const method = normalizeMethod(init.method);
+    if (init.body != null && (method === 'GET' || method === 'HEAD')) {
+      throw new TypeError('Request with GET/HEAD method cannot have body.');
     }
     const caller = init.signal ?? undefined;
     return {
-      method: normalizeMethod(init.method),
+      method,
       headers,
       body: init.body,
       signal:
@@ -378,7 +386,13 @@ function fetchDefaultHeaders(
   addFetchHeaders: boolean,
 ): Record<string, string> {
   const headers: Record<string, string> = addFetchHeaders
-    ? { accept: '*/*', 'accept-encoding': 'gzip, deflate, br', 'user-agent': 'node' }
+    ? {
+        accept: '*/*',
+        'accept-language': '*',
+        'sec-fetch-mode': 'cors',
+        'user-agent': 'node',
+        'accept-encoding': 'gzip, deflate',
+      }
     : {};
   return Object.freeze({ ...headers, ...headersRecord(defaults) });
 }
@@ -399,11 +413,16 @@ function applied(auth: ApiKeyAuthStrategy, headers: Headers): Headers {
 /** fetch's method normalization: the six standard methods upper-cased, others as given. */
 function normalizeMethod(method: string | undefined): string {
   if (method === undefined) return 'GET';
+  if (!methodToken.test(method)) throw new TypeError(`'${method}' is not a valid HTTP method.`);
   const upper = method.toUpperCase();
+  // fetch refuses these: TRACE/TRACK echo the request (the token with it), CONNECT tunnels.
+  if (forbiddenMethods.has(upper)) throw new TypeError(`'${method}' HTTP method is unsupported.`);
   return standardMethods.has(upper) ? upper : method;
 }
 
 const standardMethods = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
+const forbiddenMethods = new Set(['CONNECT', 'TRACE', 'TRACK']);
+const methodToken = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
  * Resolved targets of string paths, so that a path called again is not parsed and checked
@@ -458,7 +477,8 @@ async function fromRequest(
   const body =
     request.body === null
       ? null
-      : ((await bufferRequestBody(request.body, limit)).body as unknown as BodyInit);
+      : ((await bufferRequestBody(request.body, limit, request.signal))
+          .body as unknown as BodyInit);
   return {
     url: request.url,
     init: {

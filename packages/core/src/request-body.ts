@@ -1,3 +1,5 @@
+import { detach } from './abort.js';
+
 /**
  * A fetch body as undici's `dispatcher.request()` takes it, with the content type fetch
  * would have sent for it (fetch's "extract a body", for the body types fetch accepts).
@@ -68,12 +70,19 @@ async function encodeFormData(form: FormData): Promise<SendableBody> {
 export async function bufferRequestBody(
   stream: ReadableStream<Uint8Array>,
   limit: number,
+  signal: AbortSignal,
 ): Promise<{ body: Uint8Array | ReadableStream<Uint8Array>; replayable: boolean }> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
+  // The Request's signal ends the wait for a body that does not end.
+  const read = () =>
+    detach(reader.read(), signal).catch((error: unknown) => {
+      void reader.cancel(error).catch(() => {});
+      throw error;
+    });
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await read();
     if (done) return { body: concat(chunks, size), replayable: true };
     chunks.push(value);
     size += value.byteLength;

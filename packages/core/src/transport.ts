@@ -24,7 +24,9 @@ export type Transport = (target: Target, call: OutgoingCall) => Promise<Response
 
 /** Makes a `Target` of a URL. */
 export function toTarget(url: URL): Target {
-  return { url, href: url.href, origin: url.origin, path: url.pathname + url.search };
+  // A response's URL has no fragment, and none is sent.
+  const href = url.hash === '' ? url.href : url.href.slice(0, url.href.indexOf('#'));
+  return { url, href, origin: url.origin, path: url.pathname + url.search };
 }
 
 /**

@@ -2,7 +2,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import zlib from 'node:zlib';
 import { Agent, type Dispatcher } from 'undici';
-import { timeoutError } from './abort.js';
+import { settle, startCall, timeoutError, type AbortLike } from './abort.js';
+import { TokenFetchError } from './errors.js';
 import { toSendable, type SendableBody } from './request-body.js';
 import type { OutgoingCall, Target, Transport } from './transport.js';
 import { UpstreamResponse } from './upstream-response.js';
@@ -35,6 +36,17 @@ export function createUndiciTransport(options: {
   async function send(target: Target, call: OutgoingCall): Promise<Response> {
     const prepared = toSendable(call.body);
     const body = prepared instanceof Promise ? await prepared : prepared;
+    // undici times the wait for the headers from the end of the upload: a stream body that
+    // stalls needs a timer of its own (only these calls pay for it).
+    const upload =
+      body.body !== null && typeof body.body === 'object' && !(body.body instanceof Uint8Array)
+        ? startCall(
+            timeoutMs,
+            call.signal instanceof AbortSignal ? call.signal : undefined,
+            call.signal instanceof AbortSignal ? undefined : call.signal,
+          )
+        : undefined;
+    const signal = upload?.signal ?? call.signal;
     let data: Dispatcher.ResponseData;
     try {
       data = await dispatcher.request({
@@ -43,14 +55,16 @@ export function createUndiciTransport(options: {
         method: call.method as Dispatcher.HttpMethod,
         headers: withBodyHeaders(call.headers, body),
         body: body.body as Exclude<Dispatcher.DispatchOptions['body'], undefined>,
-        signal: call.signal ?? null,
+        signal: signal ?? null,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
     } catch (error) {
-      throw asFetchError(error, call);
+      throw asFetchError(error, signal);
+    } finally {
+      if (upload !== undefined) settle(upload);
     }
-    return toResponse(data, call.method, target.href);
+    return toResponse(data, call.method, target.href, signal);
   }
 
   return {
@@ -72,43 +86,58 @@ function withBodyHeaders(
 }
 
 /** What fetch rejects with: the abort reason, a `TimeoutError`, or `TypeError('fetch failed')`. */
-function asFetchError(error: unknown, call: OutgoingCall): unknown {
-  if (call.signal?.aborted && error === call.signal.reason) return error;
+function asFetchError(error: unknown, signal: AbortLike | undefined): unknown {
+  if (signal?.aborted && (error === signal.reason || isAbortCode(error))) return signal.reason;
+  if (error instanceof TokenFetchError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return timeoutError(error);
   }
-  if (code === 'UND_ERR_ABORTED' && call.signal?.aborted) return call.signal.reason;
   return new TypeError('fetch failed', { cause: error });
+}
+
+function isAbortCode(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'UND_ERR_ABORTED';
 }
 
 const nullBodyStatuses = new Set([101, 103, 204, 205, 304]);
 
-function toResponse(data: Dispatcher.ResponseData, method: string, url: string): Response {
-  const headers = new Headers();
-  for (const name in data.headers) {
-    const value = data.headers[name];
-    if (typeof value === 'string') headers.append(name, value);
-    else if (value !== undefined) for (const each of value) headers.append(name, each);
+function toResponse(
+  data: Dispatcher.ResponseData,
+  method: string,
+  url: string,
+  signal: AbortLike | undefined,
+): Response {
+  const { statusCode, headers } = data;
+  // An error before anyone reads (a reset, an abort) must not be an unhandled 'error'.
+  data.body.on('error', ignore);
+  if (statusCode < 200 || statusCode > 599) {
+    data.body.destroy();
+    throw new TypeError('fetch failed', {
+      cause: new RangeError(`the upstream answered status ${statusCode}`),
+    });
   }
   let body: Readable | null = data.body;
-  if (method === 'HEAD' || nullBodyStatuses.has(data.statusCode)) {
+  if (method === 'HEAD' || nullBodyStatuses.has(statusCode)) {
     data.body.resume();
     body = null;
-  } else if (data.headers['content-encoding'] !== undefined) {
-    body = decode(data.body, headers.get('content-encoding')!);
+  } else if (headers['content-encoding'] !== undefined) {
+    body = decode(data.body, String(headers['content-encoding']));
   }
-  try {
-    return new UpstreamResponse(
-      body,
-      { status: data.statusCode, statusText: data.statusText ?? '', headers },
-      url,
-    );
-  } catch (error) {
-    // A status or reason phrase the Response class refuses (e.g. 600 or a control byte).
-    data.body.destroy();
-    throw new TypeError('fetch failed', { cause: error });
-  }
+  return new UpstreamResponse(
+    body,
+    { status: statusCode, statusText: reasonPhrase(data.statusText) },
+    headers,
+    url,
+    { signal },
+  );
+}
+
+function ignore(): void {}
+
+/** A reason phrase the Response class accepts; anything else is dropped, not fatal. */
+function reasonPhrase(text: string | undefined): string {
+  return text !== undefined && /^[\t\x20-\x7E\x80-\xFF]*$/.test(text) ? text : '';
 }
 
 /**
@@ -120,8 +149,16 @@ function decode(body: Readable, contentEncoding: string): Readable {
     .toLowerCase()
     .split(',')
     .map((coding) => coding.trim())
-    .filter((coding) => coding !== '' && coding !== 'identity')
+    .filter((coding) => coding !== '')
     .reverse();
+  if (codings.length > maxContentCodings) {
+    body.destroy();
+    throw new TypeError('fetch failed', {
+      cause: new Error(
+        `too many content-encodings in response: ${codings.length}, maximum allowed is ${maxContentCodings}`,
+      ),
+    });
+  }
   const decoders: NodeJS.ReadWriteStream[] = [];
   for (const coding of codings) {
     if (coding === 'gzip' || coding === 'x-gzip') {
@@ -137,6 +174,9 @@ function decode(body: Readable, contentEncoding: string): Readable {
   if (decoders.length === 0) return body;
   return pipeline([body, ...decoders], () => {}) as unknown as Readable;
 }
+
+/** As fetch: more codings than this is a hostile answer (a decoder each costs memory). */
+const maxContentCodings = 5;
 
 const zlibFlush = {
   flush: zlib.constants.Z_SYNC_FLUSH,
