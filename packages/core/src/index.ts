@@ -17,6 +17,7 @@ export {
   type SessionTokenAuthOptions,
 } from './auth-strategies.js';
 export { defaults } from './defaults.js';
+export type { AsOptions } from './identity.js';
 export { loadOptionsFromEnv } from './env.js';
 export {
   ClientClosedError,
