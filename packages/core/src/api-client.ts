@@ -439,6 +439,11 @@ export type GroupedFetch = (
 /** Where a client made here keeps its grouped `fetch`; not part of the public API. */
 const grouped = Symbol('tokenfetch.groupedFetch');
 
+/** Gives a client that wraps core's clients (the pool's, `as()` at request time) a grouped `fetch`. */
+export function setGroupedFetch(client: ApiClient, fetch: GroupedFetch): void {
+  Object.defineProperty(client, grouped, { value: fetch });
+}
+
 /**
  * For the adapters: the grouped `fetch` of a client made by this copy of core. A client
  * from elsewhere (a wrapper, another installed copy) has none and gets an AbortSignal.
