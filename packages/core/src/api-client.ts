@@ -70,6 +70,8 @@ interface Family {
   /** `as()` clients by org (few per user, kept) and by impersonated user (bounded). */
   readonly orgs: Map<string, ApiClient>;
   readonly impersonations: Map<string, ApiClient>;
+  /** The root client: `as()` its own org answers it. */
+  client: ApiClient | undefined;
   closed: boolean;
 }
 
@@ -129,6 +131,7 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
     scope,
     orgs: new Map(),
     impersonations: new Map(),
+    client: undefined,
     closed: false,
   };
 
@@ -394,6 +397,7 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
     value: (input: string | URL | Request, init: RequestInit | undefined, group: AbortGroup) =>
       clientFetch(input, init, undefined, group),
   });
+  root.client ??= client;
   return client;
 }
 
@@ -401,6 +405,11 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
 function clientAs(family: Family, options: AsOptions): ApiClient {
   if (family.closed) throw new ClientClosedError();
   const { strategy, cacheKey, impersonating } = deriveIdentity(family.resolved.auth, options);
+  // The same user in the org it logged in to is the root itself, with its token.
+  const rootAuth = family.resolved.auth;
+  if (strategy.kind === 'session' && rootAuth.kind === 'session') {
+    if (strategy.identity === rootAuth.identity) return family.client!;
+  }
   const cache = impersonating ? family.impersonations : family.orgs;
   let client = cache.get(cacheKey);
   if (client === undefined) {

@@ -55,6 +55,9 @@ describe('client.as({ orgId }): the same user in another org', () => {
     expect(client.as({ orgId: '43' })).toBe(in43);
     expect(in43.as({ orgId: 44 })).toBe(client.as({ orgId: 44 }));
     expect(in43.as({ orgId: 43 })).toBe(in43);
+    // Its own org is the client itself, with its token.
+    expect(client.as({ orgId: 42 })).toBe(client);
+    expect(in43.as({ orgId: 42 })).toBe(client);
   });
 
   it('keeps each org’s token apart: a revocation re-logs in only the org whose call was refused', async () => {
