@@ -58,6 +58,10 @@ interface Entry {
   client: ApiClient | undefined;
   pending: Promise<ApiClient> | undefined;
   lastUsed: number;
+  /** Calls started and not yet settled: a client is closed only when it has none. */
+  inFlight: number;
+  /** Evicted or idle: closed when its last call settles. */
+  dropped: boolean;
 }
 
 /** How often, at most, idle clients are looked for when no call comes. */
@@ -96,17 +100,22 @@ export function createClientPool(options: ClientPoolOptions): ClientPool {
     if (entry !== undefined) {
       entries.delete(tenant);
     } else {
-      entry = {
+      const created: Entry = {
         tenant,
-        facade: createLazyClient(
-          () => use(tenant),
-          () => closeTenant(tenant),
-          { pool: 'tenant' },
-        ),
+        facade: undefined as unknown as ApiClient,
         client: undefined,
         pending: undefined,
         lastUsed: 0,
+        inFlight: 0,
+        dropped: false,
       };
+      (created as { facade: ApiClient }).facade = createLazyClient(
+        () => use(tenant),
+        () => closeTenant(tenant),
+        { pool: 'tenant' },
+        (run) => tracked(created, run),
+      );
+      entry = created;
     }
     entry.lastUsed = now();
     entries.set(tenant, entry);
@@ -119,6 +128,23 @@ export function createClientPool(options: ClientPoolOptions): ClientPool {
     if (closed) throw new ClientClosedError();
     const entry = entryOf(tenant);
     return entry.client ?? (entry.pending ??= build(entry));
+  }
+
+  /**
+   * A call of the tenant `entry` was made for, counted from start to end. A dropped
+   * entry's facade works on: its call goes to the tenant's current entry (made again).
+   */
+  function tracked<T>(entry: Entry, run: () => Promise<T>): Promise<T> {
+    const promise = run();
+    // `run` took the tenant's entry synchronously: it is the one in the map now.
+    const current = entries.get(entry.tenant);
+    if (current === undefined) return promise;
+    current.inFlight++;
+    const settle = () => {
+      if (--current.inFlight === 0 && current.dropped) void current.client?.close();
+    };
+    promise.then(settle, settle);
+    return promise;
   }
 
   async function build(entry: Entry): Promise<ApiClient> {
@@ -142,10 +168,10 @@ export function createClientPool(options: ClientPoolOptions): ClientPool {
 
   function drop(entry: Entry): void {
     entries.delete(entry.tenant);
-    // The pool's (or the tenant's own) dispatcher is not the client's: closing it ends the
-    // token's background work and later calls, and lets calls already sent finish.
-    void entry.client?.close();
-    entry.client = undefined;
+    entry.dropped = true;
+    // Calls in flight (waiting for a login, sent, or replaying) finish first; the pool's
+    // (or the tenant's own) dispatcher is not the client's, so closing it aborts nothing.
+    if (entry.inFlight === 0) void entry.client?.close();
   }
 
   function evictPastMax(current: Entry): void {

@@ -214,6 +214,26 @@ describe('createClientPool: bounds', () => {
     expect(recorder.requests[0]?.body).toBe('part 1,part 2');
   });
 
+  it('an evicted client’s call waiting for its login finishes, then the client is closed', async () => {
+    const mock = await startMock({ users: [acme] });
+    mock.setLoginDelay(100);
+    const pool = poolOf({
+      maxClients: 1,
+      resolve: (tenant) =>
+        tenant === 'a'
+          ? {
+              baseUrl: mock.baseUrl,
+              auth: { email: acme.email, password: acme.password, orgId: 42 },
+            }
+          : { baseUrl: mock.baseUrl, auth: { apiKey: 'k' } },
+    });
+    const waiting = pool.client('a').fetch('/x');
+    await vi.waitFor(() => expect(mock.stats.inFlightLogins).toBe(1));
+    await pool.client('b').fetch('/y'); // evicts a while its call waits for the login
+    expect(pool.size).toBe(1);
+    expect((await waiting).status).toBe(200);
+  });
+
   it('a client unused for idleTimeoutMs is closed (injected clock)', async () => {
     const mock = await startMock({ users: [acme] });
     const clock = createClock();
