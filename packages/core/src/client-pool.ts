@@ -219,7 +219,8 @@ export function createClientPool(options: ClientPoolOptions): ClientPool {
       const all = [...entries.values()];
       entries.clear();
       await Promise.all(all.map((entry) => entry.client?.close() ?? Promise.resolve()));
-      await agent?.close();
+      // As a client's close() does with its own Agent: calls still in flight fail.
+      await agent?.destroy(new ClientClosedError());
     },
   };
 }

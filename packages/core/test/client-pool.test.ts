@@ -289,6 +289,17 @@ describe('createClientPool: bounds', () => {
     expect(await rejectionOf(pool.client('b').fetch('/x'))).toBeInstanceOf(ClientClosedError);
   });
 
+  it('pool.close() ends a call that hangs instead of waiting for it', async () => {
+    const recorder = await startRecorder(() => 'hang');
+    const pool = createClientPool({
+      resolve: () => ({ baseUrl: `${recorder.origin}/api`, auth: { apiKey: 'k' } }),
+    });
+    const hanging = pool.client('a').fetch('/hang');
+    await vi.waitFor(() => expect(recorder.requests).toHaveLength(1));
+    await pool.close();
+    expect(await rejectionOf(hanging)).toBeInstanceOf(Error);
+  });
+
   it('a tenant’s client.as() acts in another org of that tenant', async () => {
     const mock = await startMock({ users: [acme] });
     const pool = poolOf({
