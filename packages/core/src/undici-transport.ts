@@ -84,6 +84,8 @@ function asFetchError(error: unknown, call: OutgoingCall): unknown {
 
 const nullBodyStatuses = new Set([101, 103, 204, 205, 304]);
 
+function ignore(): void {}
+
 function toResponse(data: Dispatcher.ResponseData, method: string, url: string): Response {
   const headers = new Headers();
   for (const name in data.headers) {
@@ -106,7 +108,8 @@ function toResponse(data: Dispatcher.ResponseData, method: string, url: string):
     );
   } catch (error) {
     // A status or reason phrase the Response class refuses (e.g. 600 or a control byte).
-    data.body.destroy();
+    // Destroyed undici bodies emit an error: without a listener it would crash the process.
+    data.body.on('error', ignore).destroy();
     throw new TypeError('fetch failed', { cause: error });
   }
 }

@@ -489,4 +489,21 @@ describe('fetch fidelity: the undici path', () => {
     expect(await second.text()).toBe(text);
     await expect.poll(() => fixture.closedSockets).toBe(1);
   });
+
+  it('a status outside 200–599 is TypeError("fetch failed"), and the process does not crash', async () => {
+    const raw = await startRawServer((head) =>
+      head.startsWith('GET /api/600 ')
+        ? 'HTTP/1.1 600 Weird\r\ncontent-length: 2\r\n\r\nok'
+        : okAnswer,
+    );
+    const client = clientOf(raw.baseUrl);
+
+    const error = await rejectionOf(client.fetch('/600'));
+
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as TypeError).message).toBe('fetch failed');
+    expect((error as TypeError).cause).toBeInstanceOf(RangeError);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await (await client.fetch('/ok')).text()).toBe('ok');
+  });
 });
