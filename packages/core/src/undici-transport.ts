@@ -100,15 +100,23 @@ function toResponse(data: Dispatcher.ResponseData, method: string, url: string):
   } else if (data.headers['content-encoding'] !== undefined) {
     body = decode(data.body, headers.get('content-encoding')!);
   }
+  const init = { status: data.statusCode, statusText: data.statusText ?? '', headers };
   try {
-    return new UpstreamResponse(
-      body as unknown as BodyInit | null,
-      { status: data.statusCode, statusText: data.statusText ?? '', headers },
-      url,
-    );
+    return new UpstreamResponse(body as unknown as BodyInit | null, init, url);
   } catch (error) {
-    // A status or reason phrase the Response class refuses (e.g. 600 or a control byte).
-    // Destroyed undici bodies emit an error: without a listener it would crash the process.
+    if (init.statusText !== '') {
+      // A reason phrase the Response class refuses (a control byte, a character above
+      // U+00FF) says nothing the status does not: the answer goes on without it, where
+      // fetch would keep it.
+      init.statusText = '';
+      try {
+        return new UpstreamResponse(body as unknown as BodyInit | null, init, url);
+      } catch {
+        // The status itself is refused.
+      }
+    }
+    // A status the Response class refuses (e.g. 600). Destroyed undici bodies emit an
+    // error: without a listener it would crash the process.
     data.body.on('error', ignore).destroy();
     throw new TypeError('fetch failed', { cause: error });
   }

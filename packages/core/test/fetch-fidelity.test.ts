@@ -506,4 +506,22 @@ describe('fetch fidelity: the undici path', () => {
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(await (await client.fetch('/ok')).text()).toBe('ok');
   });
+
+  it('a reason phrase the Response class refuses is dropped; the answer is delivered', async () => {
+    const raw = await startRawServer((head) =>
+      head.startsWith('GET /api/control ')
+        ? 'HTTP/1.1 200 O\u0001K\r\ncontent-length: 2\r\n\r\nok'
+        : Buffer.from('HTTP/1.1 201 Cr\u00e9\u00e9\r\ncontent-length: 2\r\n\r\nok', 'latin1'),
+    );
+    const client = clientOf(raw.baseUrl);
+
+    const control = await client.fetch('/control');
+    const latin1 = await client.fetch('/latin1');
+
+    expect(control.status).toBe(200);
+    expect(control.statusText).toBe('');
+    expect(await control.text()).toBe('ok');
+    expect(latin1.status).toBe(201);
+    expect(await latin1.text()).toBe('ok');
+  });
 });
