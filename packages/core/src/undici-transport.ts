@@ -1,8 +1,7 @@
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream';
-import zlib from 'node:zlib';
 import { Agent, type Dispatcher } from 'undici';
 import { timeoutError } from './abort.js';
+import { decodeBody } from './content-decoding.js';
 import { toSendable, type SendableBody } from './request-body.js';
 import type { OutgoingCall, Target, Transport } from './transport.js';
 import { UpstreamResponse } from './upstream-response.js';
@@ -98,7 +97,7 @@ function toResponse(data: Dispatcher.ResponseData, method: string, url: string):
     data.body.resume();
     body = null;
   } else if (data.headers['content-encoding'] !== undefined) {
-    body = decode(data.body, headers.get('content-encoding')!);
+    body = decodeBody(data.body, headers.get('content-encoding')!);
   }
   const init = { status: data.statusCode, statusText: data.statusText ?? '', headers };
   try {
@@ -121,39 +120,3 @@ function toResponse(data: Dispatcher.ResponseData, method: string, url: string):
     throw new TypeError('fetch failed', { cause: error });
   }
 }
-
-/**
- * Decodes gzip, deflate and br bodies as fetch does (codings in reverse order; an unknown
- * coding leaves the body as it is). Only answers that carry `content-encoding` pay for it.
- */
-function decode(body: Readable, contentEncoding: string): Readable {
-  const codings = contentEncoding
-    .toLowerCase()
-    .split(',')
-    .map((coding) => coding.trim())
-    .filter((coding) => coding !== '' && coding !== 'identity')
-    .reverse();
-  const decoders: NodeJS.ReadWriteStream[] = [];
-  for (const coding of codings) {
-    if (coding === 'gzip' || coding === 'x-gzip') {
-      decoders.push(zlib.createGunzip(zlibFlush));
-    } else if (coding === 'deflate') {
-      decoders.push(zlib.createInflate(zlibFlush));
-    } else if (coding === 'br') {
-      decoders.push(zlib.createBrotliDecompress(brotliFlush));
-    } else {
-      return body;
-    }
-  }
-  if (decoders.length === 0) return body;
-  return pipeline([body, ...decoders], () => {}) as unknown as Readable;
-}
-
-const zlibFlush = {
-  flush: zlib.constants.Z_SYNC_FLUSH,
-  finishFlush: zlib.constants.Z_SYNC_FLUSH,
-};
-const brotliFlush = {
-  flush: zlib.constants.BROTLI_OPERATION_FLUSH,
-  finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH,
-};

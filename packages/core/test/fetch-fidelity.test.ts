@@ -239,6 +239,14 @@ describe.each(transports)('fetch fidelity: %s', (_name, transport) => {
     });
   }
 
+  it('a deflate answer without the zlib wrapper (raw deflate) is decoded, as fetch does', async () => {
+    const { client } = await setup();
+
+    const response = await client.fetch('/encoded?coding=deflate&raw=1');
+
+    expect(await response.text()).toBe(text);
+  });
+
   it('an unknown content coding leaves the body as it came', async () => {
     const { client } = await setup();
 
