@@ -1,8 +1,8 @@
-import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import { timeoutError } from './abort.js';
 import { decodeBody } from './content-decoding.js';
 import { toSendable, type SendableBody } from './request-body.js';
+import { ResponseBody } from './response-body.js';
 import type { OutgoingCall, Target, Transport } from './transport.js';
 import { UpstreamResponse } from './upstream-response.js';
 
@@ -49,7 +49,7 @@ export function createUndiciTransport(options: {
     } catch (error) {
       throw asFetchError(error, call);
     }
-    return toResponse(data, call.method, target.href);
+    return toResponse(data, call, target.href);
   }
 
   return {
@@ -85,19 +85,22 @@ const nullBodyStatuses = new Set([101, 103, 204, 205, 304]);
 
 function ignore(): void {}
 
-function toResponse(data: Dispatcher.ResponseData, method: string, url: string): Response {
+function toResponse(data: Dispatcher.ResponseData, call: OutgoingCall, url: string): Response {
   const headers = new Headers();
   for (const name in data.headers) {
     const value = data.headers[name];
     if (typeof value === 'string') headers.append(name, value);
     else if (value !== undefined) for (const each of value) headers.append(name, each);
   }
-  let body: Readable | null = data.body;
-  if (method === 'HEAD' || nullBodyStatuses.has(data.statusCode)) {
+  let body: ResponseBody | null = null;
+  if (call.method === 'HEAD' || nullBodyStatuses.has(data.statusCode)) {
     data.body.resume();
-    body = null;
-  } else if (data.headers['content-encoding'] !== undefined) {
-    body = decodeBody(data.body, headers.get('content-encoding')!);
+  } else {
+    const source =
+      data.headers['content-encoding'] === undefined
+        ? data.body
+        : decodeBody(data.body, headers.get('content-encoding')!);
+    body = new ResponseBody(source);
   }
   const init = { status: data.statusCode, statusText: data.statusText ?? '', headers };
   try {

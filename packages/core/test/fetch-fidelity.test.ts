@@ -498,6 +498,82 @@ describe('fetch fidelity: the undici path', () => {
     await expect.poll(() => fixture.closedSockets).toBe(1);
   });
 
+  it('cancelling a body before reading any of it frees its connection', async () => {
+    const fixture = await startFixture();
+    const dispatcher = track(new Agent({ connections: 1 }));
+    const client = clientOf(fixture.baseUrl, { dispatcher });
+
+    const response = await client.fetch('/endless');
+    await response.body!.cancel();
+
+    const second = await client.fetch('/plain');
+    expect(await second.text()).toBe(text);
+    await expect.poll(() => fixture.closedSockets).toBe(1);
+  });
+
+  it('a 403 whose body is still streaming is cancelled before the replay, and its connection given back', async () => {
+    const server = createServer((req, res) => {
+      if (req.url === '/api/user/authenticate') {
+        logins++;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ token: `token-${logins}` }));
+      } else if (req.headers.authorization === 'Bearer token-1') {
+        res.writeHead(403, { 'content-type': 'application/octet-stream' });
+        const timer = setInterval(() => res.write(Buffer.alloc(16 * 1024)), 5);
+        res.on('close', () => clearInterval(timer));
+      } else {
+        res.end('replayed');
+      }
+    });
+    let logins = 0;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    track({
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    });
+    const dispatcher = track(new Agent({ connections: 1 }));
+    const client = track(
+      createApiClient({
+        baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`,
+        auth: { email: 'a@example.com', password: 'pw', orgId: 1 },
+        dispatcher,
+      }),
+    );
+
+    const response = await client.fetch('/data');
+
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('replayed');
+    expect(logins).toBe(2);
+  });
+
+  it('cancelling a decoded body mid-stream frees its connection', async () => {
+    const raw = await startRawServer((head) =>
+      head.startsWith('GET /api/gzip ')
+        ? Buffer.concat([
+            Buffer.from(
+              'HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ntransfer-encoding: chunked\r\n\r\n',
+            ),
+            Buffer.from('10\r\n'),
+            zlib.gzipSync(Buffer.from(text)).subarray(0, 16),
+            Buffer.from('\r\n'),
+          ])
+        : okAnswer,
+    );
+    const dispatcher = track(new Agent({ connections: 1 }));
+    const client = clientOf(raw.baseUrl, { dispatcher });
+
+    const response = await client.fetch('/gzip');
+    await response.body!.cancel();
+
+    const second = await client.fetch('/plain');
+    expect(await second.text()).toBe('ok');
+    expect(raw.heads).toHaveLength(2);
+  });
+
   it('a status outside 200–599 is TypeError("fetch failed"), and the process does not crash', async () => {
     const raw = await startRawServer((head) =>
       head.startsWith('GET /api/600 ')
