@@ -1,6 +1,6 @@
 import { Agent, type Dispatcher } from 'undici';
-import { timeoutError } from './abort.js';
 import { decodeBody } from './content-decoding.js';
+import { asFetchError } from './fetch-error.js';
 import { toSendable, type SendableBody } from './request-body.js';
 import { ResponseBody } from './response-body.js';
 import type { OutgoingCall, Target, Transport } from './transport.js';
@@ -47,7 +47,7 @@ export function createUndiciTransport(options: {
         bodyTimeout: timeoutMs,
       });
     } catch (error) {
-      throw asFetchError(error, call);
+      throw asFetchError(error, call.signal, 'fetch failed');
     }
     return toResponse(data, call, target.href);
   }
@@ -70,17 +70,6 @@ function withBodyHeaders(
   return out;
 }
 
-/** What fetch rejects with: the abort reason, a `TimeoutError`, or `TypeError('fetch failed')`. */
-function asFetchError(error: unknown, call: OutgoingCall): unknown {
-  if (call.signal?.aborted && error === call.signal.reason) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-    return timeoutError(error);
-  }
-  if (code === 'UND_ERR_ABORTED' && call.signal?.aborted) return call.signal.reason;
-  return new TypeError('fetch failed', { cause: error });
-}
-
 const nullBodyStatuses = new Set([101, 103, 204, 205, 304]);
 
 function ignore(): void {}
@@ -100,7 +89,7 @@ function toResponse(data: Dispatcher.ResponseData, call: OutgoingCall, url: stri
       data.headers['content-encoding'] === undefined
         ? data.body
         : decodeBody(data.body, headers.get('content-encoding')!);
-    body = new ResponseBody(source);
+    body = new ResponseBody(source, call.signal);
   }
   const init = { status: data.statusCode, statusText: data.statusText ?? '', headers };
   try {

@@ -256,6 +256,16 @@ describe.each(transports)('fetch fidelity: %s', (_name, transport) => {
     expect(await response.text()).toBe(text);
   });
 
+  it('a body that does not decode rejects its read with a TypeError', async () => {
+    const { client } = await setup();
+
+    const response = await client.fetch('/corrupt-gzip');
+
+    expect(response.status).toBe(200);
+    const error = await rejectionOf(response.text());
+    expect(error).toBeInstanceOf(TypeError);
+  });
+
   it('set-cookie values stay separate; other repeated headers are combined', async () => {
     const { client } = await setup();
 
@@ -282,6 +292,18 @@ describe.each(transports)('fetch fidelity: %s', (_name, transport) => {
     expect(notModified.headers.get('etag')).toBe('"v1"');
     // The connection is still good for the next call.
     expect(await (await client.fetch('/plain')).text()).toBe(text);
+  });
+
+  it('a body cut off mid-stream rejects its read with TypeError("terminated")', async () => {
+    const { client } = await setup();
+
+    const response = await client.fetch('/reset');
+
+    expect(response.status).toBe(200);
+    const error = await rejectionOf(response.text());
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as TypeError).message).toBe('terminated');
+    expect((error as TypeError).cause).toBeInstanceOf(Error);
   });
 
   it('connection refused rejects with TypeError("fetch failed") and the socket error as cause', async () => {
@@ -482,6 +504,39 @@ describe.each(transports)('fetch fidelity: %s', (_name, transport) => {
 });
 
 describe('fetch fidelity: the undici path', () => {
+  it('a body that stalls longer than timeoutMs rejects its read with a TimeoutError', async () => {
+    const fixture = await startFixture();
+    const client = clientOf(fixture.baseUrl, { timeoutMs: 100 });
+
+    const response = await client.fetch('/stall');
+    const reader = response.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+
+    const error = await rejectionOf(reader.read());
+    expect(error).toBeInstanceOf(DOMException);
+    expect(error).toMatchObject({ name: 'TimeoutError' });
+  });
+
+  it('a decoded body that stalls is timed out too', async () => {
+    const gzip = zlib.gzipSync(Buffer.from(text));
+    const raw = await startRawServer(() =>
+      Buffer.concat([
+        Buffer.from(
+          'HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ntransfer-encoding: chunked\r\n\r\n',
+        ),
+        Buffer.from(`${(gzip.length - 8).toString(16)}\r\n`),
+        gzip.subarray(0, gzip.length - 8),
+        Buffer.from('\r\n'),
+      ]),
+    );
+    const client = clientOf(raw.baseUrl, { timeoutMs: 100 });
+
+    const response = await client.fetch('/gzip-stall');
+
+    const error = await rejectionOf(response.text());
+    expect(error).toMatchObject({ name: 'TimeoutError' });
+  });
+
   it('cancelling a body mid-stream frees its connection', async () => {
     const fixture = await startFixture();
     const dispatcher = track(new Agent({ connections: 1 }));
