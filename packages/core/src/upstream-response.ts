@@ -30,10 +30,14 @@ export class UpstreamResponse extends Response {
     return new UpstreamResponse(copy.body, copy, this.#url, this.#redirected);
   }
 
-  /** The same answer, marked as reached through redirects. */
+  /**
+   * The same answer, marked as reached through redirects. tokenfetch follows redirects
+   * itself, so an answer from a `fetch` option is marked too (an own property over the
+   * prototype's getter; its `clone()` does not keep it).
+   */
   static redirected(response: Response): Response {
-    if (!(response instanceof UpstreamResponse)) return response;
-    response.#redirected = true;
+    if (response instanceof UpstreamResponse) response.#redirected = true;
+    else Object.defineProperty(response, 'redirected', { value: true, enumerable: true });
     return response;
   }
 }

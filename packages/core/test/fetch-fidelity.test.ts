@@ -228,6 +228,17 @@ describe.each(transports)('fetch fidelity: %s', (_name, transport) => {
     await response.body?.cancel();
   });
 
+  it('after a same-origin redirect inside the base path, url is the final URL and redirected is true', async () => {
+    const { fixture, client } = await setup();
+
+    const response = await client.fetch('/redirect');
+
+    expect(response.status).toBe(200);
+    expect(response.url).toBe(`${fixture.baseUrl}/plain?via=redirect`);
+    expect(response.redirected).toBe(true);
+    expect(await response.text()).toBe(text);
+  });
+
   for (const [coding] of encodings) {
     it(`a ${coding} answer is decoded, its content-encoding header kept`, async () => {
       const { client } = await setup();
@@ -504,6 +515,20 @@ describe.each(transports)('fetch fidelity: %s', (_name, transport) => {
 });
 
 describe('fetch fidelity: the undici path', () => {
+  it('a clone of a redirected answer keeps its url and redirected, and both bodies read', async () => {
+    const fixture = await startFixture();
+    const client = clientOf(fixture.baseUrl);
+
+    const response = await client.fetch('/redirect');
+    const copy = response.clone();
+
+    expect(copy).toBeInstanceOf(Response);
+    expect(copy.url).toBe(`${fixture.baseUrl}/plain?via=redirect`);
+    expect(copy.redirected).toBe(true);
+    expect(await copy.text()).toBe(text);
+    expect(await response.text()).toBe(text);
+  });
+
   it('a body that stalls longer than timeoutMs rejects its read with a TimeoutError', async () => {
     const fixture = await startFixture();
     const client = clientOf(fixture.baseUrl, { timeoutMs: 100 });

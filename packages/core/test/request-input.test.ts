@@ -161,6 +161,21 @@ describe.each(transports)('a Request input: %s', (_name, transport) => {
     expect(await rejectionOf(call)).toBe(reason);
   });
 
+  it("its redirect mode is honoured: 'manual' returns the 3xx, 'error' rejects", async () => {
+    const mock = await startMock();
+    const client = clientFor(mock, transport);
+    const url = `${mock.baseUrl}/redirect?to=/api/data&status=302`;
+
+    const followed = await client.fetch(new Request(url));
+    const manual = await client.fetch(new Request(url, { redirect: 'manual' }));
+    const error = await rejectionOf(client.fetch(new Request(url, { redirect: 'error' })));
+
+    expect(followed.status).toBe(200);
+    expect(followed.redirected).toBe(true);
+    expect(manual.status).toBe(302);
+    expect(error).toBeInstanceOf(TypeError);
+  });
+
   it('a credential header inside it is refused like one in init, and nothing is sent', async () => {
     const mock = await startMock();
     const session = clientFor(mock, transport);
