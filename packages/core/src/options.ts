@@ -38,8 +38,10 @@ export interface ApiClientOptions {
    */
   auth: AuthStrategy | CredentialsAuth | ApiKeyAuth;
   /**
-   * Each call (token wait, request, redirects, replay) is aborted after this long without
-   * its answer's headers; reading the body is not timed (like ky's `timeout`).
+   * Each call (token wait, request, redirects, replay) fails with a `TimeoutError` after
+   * this long without its answer's headers, and its body when it stalls this long between
+   * two chunks (undici's `headersTimeout` and `bodyTimeout`, which it checks about twice a
+   * second). With the `fetch` option, only the wait for the headers is timed.
    * @default 30_000
    */
   timeoutMs?: number;
