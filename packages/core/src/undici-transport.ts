@@ -32,6 +32,10 @@ export function createUndiciTransport(options: {
   const dispatcher = options.dispatcher ?? own!;
 
   async function send(target: Target, call: OutgoingCall): Promise<Response> {
+    if (call.body != null && (call.method === 'GET' || call.method === 'HEAD')) {
+      // fetch's own refusal; undici would send the body.
+      throw new TypeError('Request with GET/HEAD method cannot have body.');
+    }
     const prepared = toSendable(call.body);
     const body = prepared instanceof Promise ? await prepared : prepared;
     let data: Dispatcher.ResponseData;

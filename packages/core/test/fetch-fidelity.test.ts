@@ -496,6 +496,19 @@ describe.each(transports)('fetch fidelity: %s', (_name, transport) => {
     expect(fixture.echoed[0]?.body.length).toBe(0);
   });
 
+  it('a GET or HEAD with a body rejects with a TypeError and sends nothing', async () => {
+    const { fixture, client } = await setup();
+
+    for (const method of [undefined, 'get', 'HEAD']) {
+      const error = await rejectionOf(
+        client.fetch('/echo', { ...(method === undefined ? {} : { method }), body: 'a body' }),
+      );
+      expect(error, method).toBeInstanceOf(TypeError);
+    }
+
+    expect(fixture.echoed).toEqual([]);
+  });
+
   it("a ReadableStream upload (duplex: 'half') arrives intact, chunked", async () => {
     const { fixture, client } = await setup();
     const parts = ['first part,', ' second part,', ' ünïcödé ✓'];
