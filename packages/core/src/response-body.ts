@@ -43,3 +43,27 @@ export class ResponseBody implements AsyncIterableIterator<Buffer> {
 }
 
 function ignore(): void {}
+
+/**
+ * Releases the connection of an answer whose body is dropped unread, when the `Response`
+ * is garbage-collected, as fetch does for its own answers: undici stops reading a body
+ * nobody consumes once its buffer is full, and that request would hold its connection
+ * for good. Only a body that can fill the buffer pays for the registration: one without a
+ * `content-length`, or with one above the buffer (a smaller one is read to its end by
+ * undici, and its connection freed, whether or not anyone reads it).
+ */
+export function releaseWhenCollected(
+  response: Response,
+  body: ResponseBody,
+  contentLength: string | string[] | undefined,
+): void {
+  if (typeof contentLength === 'string' && Number(contentLength) <= undiciBodyBuffer) return;
+  unread.register(response, body);
+}
+
+/** undici's default `highWaterMark` of an answer body. */
+const undiciBodyBuffer = 64 * 1024;
+
+const unread = new FinalizationRegistry<ResponseBody>((body) => {
+  void body.return();
+});

@@ -2,7 +2,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { decodeBody } from './content-decoding.js';
 import { asFetchError } from './fetch-error.js';
 import { toSendable, type SendableBody } from './request-body.js';
-import { ResponseBody } from './response-body.js';
+import { releaseWhenCollected, ResponseBody } from './response-body.js';
 import type { OutgoingCall, Target, Transport } from './transport.js';
 import { UpstreamResponse } from './upstream-response.js';
 
@@ -96,23 +96,30 @@ function toResponse(data: Dispatcher.ResponseData, call: OutgoingCall, url: stri
     body = new ResponseBody(source, call.signal);
   }
   const init = { status: data.statusCode, statusText: data.statusText ?? '', headers };
+  let response: Response;
   try {
-    return new UpstreamResponse(body as unknown as BodyInit | null, init, url);
+    response = new UpstreamResponse(body as unknown as BodyInit | null, init, url);
   } catch (error) {
-    if (init.statusText !== '') {
-      // A reason phrase the Response class refuses (a control byte, a character above
-      // U+00FF) says nothing the status does not: the answer goes on without it, where
-      // fetch would keep it.
-      init.statusText = '';
-      try {
-        return new UpstreamResponse(body as unknown as BodyInit | null, init, url);
-      } catch {
-        // The status itself is refused.
-      }
+    if (init.statusText === '') throw refused(data, error);
+    // A reason phrase the Response class refuses (a control byte, a character above
+    // U+00FF) says nothing the status does not: the answer goes on without it, where
+    // fetch would keep it.
+    init.statusText = '';
+    try {
+      response = new UpstreamResponse(body as unknown as BodyInit | null, init, url);
+    } catch {
+      throw refused(data, error);
     }
-    // A status the Response class refuses (e.g. 600). Destroyed undici bodies emit an
-    // error: without a listener it would crash the process.
-    data.body.on('error', ignore).destroy();
-    throw new TypeError('fetch failed', { cause: error });
   }
+  if (body !== null) releaseWhenCollected(response, body, data.headers['content-length']);
+  return response;
+}
+
+/**
+ * A status the Response class refuses (e.g. 600) fails the call. Destroyed undici bodies
+ * emit an error: without a listener it would crash the process.
+ */
+function refused(data: Dispatcher.ResponseData, error: unknown): TypeError {
+  data.body.on('error', ignore).destroy();
+  return new TypeError('fetch failed', { cause: error });
 }

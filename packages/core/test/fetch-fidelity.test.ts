@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import zlib from 'node:zlib';
 import { Agent } from 'undici';
 import { describe, expect, it } from 'vitest';
@@ -665,6 +667,46 @@ describe('fetch fidelity: the undici path', () => {
     const second = await client.fetch('/plain');
     expect(await second.text()).toBe('ok');
     expect(raw.heads).toHaveLength(2);
+  });
+
+  it('an answer whose body is never read gives its connection back once garbage-collected', async () => {
+    const big = Buffer.alloc(4 * 1024 * 1024, 'x');
+    let closed = 0;
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': big.length });
+      res.end(big);
+    });
+    server.on('connection', (socket) => socket.on('close', () => closed++));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    track({
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    });
+    const dispatcher = track(new Agent({ connections: 1 }));
+    const client = clientOf(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api`, {
+      dispatcher,
+    });
+    // The answer is dropped unread: nothing refers to it once this returns.
+    const statusOnly = async () => (await client.fetch('/big')).status;
+    expect(await statusOnly()).toBe(200);
+
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    await expect
+      .poll(
+        async () => {
+          gc();
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          return closed;
+        },
+        { timeout: 5_000 },
+      )
+      .toBeGreaterThanOrEqual(1);
+    const second = await client.fetch('/big');
+    expect((await second.arrayBuffer()).byteLength).toBe(big.length);
   });
 
   it('a status outside 200–599 is TypeError("fetch failed"), and the process does not crash', async () => {
