@@ -230,6 +230,18 @@ describe.each(transports)('fetch fidelity: %s', (_name, transport) => {
     await response.body?.cancel();
   });
 
+  it('response.url leaves out the fragment, which is never sent', async () => {
+    const { fixture, client } = await setup();
+
+    const response = await client.fetch('/echo?x=1#section');
+    const bare = await client.fetch('/echo#');
+
+    expect(response.url).toBe(`${fixture.baseUrl}/echo?x=1`);
+    expect(bare.url).toBe(`${fixture.baseUrl}/echo`);
+    await response.text();
+    await bare.text();
+  });
+
   it('after a same-origin redirect inside the base path, url is the final URL and redirected is true', async () => {
     const { fixture, client } = await setup();
 
