@@ -16,12 +16,13 @@ export const alias = {
   '@tokenfetch/koa': source('koa'),
   '@tokenfetch/redis': source('redis'),
   '@tokenfetch/cli': source('cli'),
+  '@tokenfetch/opentelemetry': source('opentelemetry'),
 };
 
 export default defineConfig({
   resolve: { alias },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     testTimeout: 20_000,
     typecheck: {
       enabled: true,
@@ -35,6 +36,7 @@ export default defineConfig({
       reporter: ['text', 'text-summary'],
       thresholds: {
         'packages/core/src/**': { lines: 90, branches: 90 },
+        'packages/opentelemetry/src/**': { lines: 90, branches: 90 },
       },
     },
   },

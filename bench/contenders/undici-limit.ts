@@ -18,7 +18,11 @@ export const undiciLimit: Contender = {
     const headers = { authorization: `Bearer ${token}` };
     return {
       async fetch(path) {
-        const { statusCode, headers: raw, body } = await agent.request({
+        const {
+          statusCode,
+          headers: raw,
+          body,
+        } = await agent.request({
           origin: base.origin,
           path: `${base.pathname}${path}`,
           method: 'GET',

@@ -121,7 +121,8 @@ export const proxyThroughput: Scenario = {
       const limit = cpu.get('undici-limit')!;
       verdict({
         scenario: 1,
-        figure: 'proxy: floor CPU/req ÷ undici-limit CPU/req (the limit of a fetch-compatible path)',
+        figure:
+          'proxy: floor CPU/req ÷ undici-limit CPU/req (the limit of a fetch-compatible path)',
         value: fixed(1 / limit.ratio, 3),
         target: 'report',
         met: undefined,

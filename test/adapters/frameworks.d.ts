@@ -1,6 +1,10 @@
-// The framework majors the contract runs against are installed under aliases; their types
+// The framework versions the contract runs against are installed under aliases; their types
 // are the current majors' (@types/express 5, @types/koa 3), which cover what the harnesses use.
 declare module 'express-v4' {
+  import express from 'express';
+  export default express;
+}
+declare module 'express-v4-17' {
   import express from 'express';
   export default express;
 }

@@ -1,16 +1,23 @@
 // A small service in front of the upstream API. With API_* set it talks to that API; with
 // none it starts the mock upstream in-process, so `pnpm start` works on a fresh clone.
+// With METRICS=1 it serves Prometheus metrics of tokenfetch at /metrics.
+import type { AddressInfo } from 'node:net';
+import { loadOptionsFromEnv, type ApiClientOptions } from '@tokenfetch/core';
+import { authMiddleware, problemDetails } from '@tokenfetch/express';
 import { DEMO_USER, startMockUpstream } from '@tokenfetch/mock-upstream';
-import { authMiddleware, problemDetails, type AuthMiddlewareOptions } from '@tokenfetch/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { prometheusMetrics } from './metrics.js';
 
 const port = Number(process.env.PORT || 3000);
 const configured = Object.keys(process.env).some((name) => name.startsWith('API_'));
 const mock = configured ? undefined : await startMockUpstream();
-const options: AuthMiddlewareOptions | undefined = mock && {
-  baseUrl: mock.baseUrl,
-  auth: { email: DEMO_USER.email, password: DEMO_USER.password, orgId: DEMO_USER.orgs[0] ?? 1 },
-};
+const options: ApiClientOptions = mock
+  ? {
+      baseUrl: mock.baseUrl,
+      auth: { email: DEMO_USER.email, password: DEMO_USER.password, orgId: DEMO_USER.orgs[0] ?? 1 },
+    }
+  : loadOptionsFromEnv();
+const metrics = process.env.METRICS === '1' ? prometheusMetrics() : undefined;
 
 /** Express 4 needs this to see a rejected handler; Express 5 would catch it by itself. */
 const route =
@@ -26,7 +33,8 @@ async function relay(upstream: globalThis.Response, res: Response): Promise<void
 }
 
 const app = express();
-app.use(authMiddleware(options));
+if (metrics) app.get('/metrics', metrics.handler);
+app.use(authMiddleware(metrics ? { ...options, onEvent: metrics.onEvent } : options));
 
 app.get(
   '/me',
@@ -41,10 +49,12 @@ app.get(
 app.use(problemDetails());
 
 const server = app.listen(port, () => {
-  const where = mock ? `the mock upstream at ${mock.baseUrl}` : process.env.API_BASE_URL;
+  const { port } = server.address() as AddressInfo; // the real one, also for PORT=0
+  const where = mock ? `the mock upstream at ${mock.baseUrl}` : options.baseUrl;
   console.log(`tokenfetch Express example on http://localhost:${port}, calling ${where}`);
   console.log(`  try: curl localhost:${port}/me`);
   console.log(`       curl localhost:${port}/objects/42`);
+  if (metrics) console.log(`       curl localhost:${port}/metrics`);
 });
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -2,7 +2,7 @@ import { settle, startCall, type AbortGroup, type AbortLike } from './abort.js';
 import { secretsOf, type ApiKeyAuthStrategy } from './auth-strategies.js';
 import { defaults } from './defaults.js';
 import { ClientClosedError, ConfigError, InvalidResponseError, UpstreamError } from './errors.js';
-import { createEmitter } from './events.js';
+import { createEmitter, type TokenFetchEvent } from './events.js';
 import { parseOptions, type ApiClientOptions } from './options.js';
 import { scrubSecrets } from './redact.js';
 import { bufferRequestBody } from './request-body.js';
@@ -64,11 +64,16 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const resolved = parseOptions(options);
   const { auth, timeoutMs, reauthStatuses } = resolved;
   const now = resolved.now ?? Date.now;
-  const emit = createEmitter(resolved.onEvent);
   const scope = createUrlScope(resolved.baseUrl, resolved.allowedOrigins);
   const defaultHeaders = resolved.headers === undefined ? undefined : new Headers(resolved.headers);
   const reauth = new Set(reauthStatuses);
   const secrets = secretsOf(auth);
+  const key = auth.kind === 'session' ? storeKey(scope.base.href, auth.identity) : '';
+  // Every event says which client it comes from (an API-key client has no token, so no
+  // events); events are rare, never on the hot path.
+  const origin = { serverAddress: scope.base.hostname, clientId: key.slice(0, 16) };
+  const report = createEmitter(resolved.onEvent);
+  const emit = (event: TokenFetchEvent) => report({ ...event, ...origin });
   // undici's dispatcher unless the caller brings a fetch of their own (then every call and
   // the login go through it, as before).
   const undici =
@@ -96,8 +101,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           loginRetries: resolved.loginRetries,
           loginCooldownMs: resolved.loginCooldownMs,
           ...(resolved.store === undefined ? {} : { store: resolved.store }),
-          key: storeKey(scope.base.href, auth.identity),
-          onEvent: resolved.onEvent,
+          key,
+          onEvent: emit,
           now,
         })
       : undefined;
@@ -116,7 +121,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         return hops === 0 ? response : UpstreamResponse.redirected(response);
       }
       if (call.redirect === 'error') {
-        await response.body?.cancel();
+        await UpstreamResponse.discard(response);
         throw new TypeError(`fetch failed: redirect (${response.status}) with redirect: 'error'`);
       }
       const location = response.headers.get('location');
@@ -132,7 +137,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       ) {
         return response;
       }
-      await response.body?.cancel();
+      await UpstreamResponse.discard(response);
       if (switchesToGet) {
         if (method !== 'HEAD') method = 'GET';
         body = undefined;
@@ -168,7 +173,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     manager.invalidate(token);
     emit({ type: 'reauth', status: first.status, replayed: call.replayable });
     if (!call.replayable) return first;
-    await first.body?.cancel();
+    await UpstreamResponse.discard(first);
     const fresh = manager.peekToken() ?? (await waitForToken(manager, call));
     sentWith?.push(fresh);
     return send(target, call, fresh);

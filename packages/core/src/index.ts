@@ -33,12 +33,15 @@ export {
   type TokenFetchErrorCode,
 } from './errors.js';
 export type {
+  EventOrigin,
   LoginEvent,
   LoginFailedEvent,
+  LoginRetryEvent,
   ReauthEvent,
   RefreshAheadEvent,
   StoreErrorEvent,
   TokenFetchEvent,
+  TokenFetchListener,
 } from './events.js';
 export { MemoryTokenStore } from './memory-store.js';
 export type { ApiClientOptions, ApiKeyAuth, CredentialsAuth } from './options.js';

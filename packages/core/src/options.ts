@@ -8,7 +8,7 @@ import {
 } from './auth-strategies.js';
 import { defaults } from './defaults.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
-import type { TokenFetchEvent } from './events.js';
+import type { TokenFetchListener } from './events.js';
 import type { TokenStore } from './token-store.js';
 
 /** Email, password and org: shorthand for `sessionTokenAuth({ email, password, orgId })`. */
@@ -38,10 +38,11 @@ export interface ApiClientOptions {
    */
   auth: AuthStrategy | CredentialsAuth | ApiKeyAuth;
   /**
-   * Each call (token wait, request, redirects, replay) fails with a `TimeoutError` after
-   * this long without its answer's headers, and its body when it stalls this long between
-   * two chunks (undici's `headersTimeout` and `bodyTimeout`, which it checks about twice a
-   * second). With the `fetch` option, only the wait for the headers is timed.
+   * Each request is aborted when its answer's headers take longer than this, and its body
+   * when it stalls longer than this between two chunks (undici's `headersTimeout` and
+   * `bodyTimeout`, kept on a coarse clock: the abort comes up to about 1 s late). A wait
+   * for a login is bounded by it too. With the `fetch` option, only the wait for the
+   * headers is timed.
    * @default 30_000
    */
   timeoutMs?: number;
@@ -110,11 +111,13 @@ export interface ApiClientOptions {
    */
   fetch?: typeof globalThis.fetch;
   /**
-   * Receives `login`, `login_failed`, `refresh_ahead`, `reauth` and `store_error` events,
-   * for logs and metrics. tokenfetch prints nothing by itself.
+   * Receives `login`, `login_retry`, `login_failed`, `refresh_ahead`, `reauth` and
+   * `store_error` events, for logs and metrics: one listener, or several, each called in
+   * turn. tokenfetch prints nothing by itself.
    * @example onEvent: (event) => logger.info(event, 'tokenfetch')
+   * @example onEvent: [openTelemetry(), (event) => logger.info(event, 'tokenfetch')]
    */
-  onEvent?: (event: TokenFetchEvent) => void;
+  onEvent?: TokenFetchListener | TokenFetchListener[];
   /**
    * The clock, for tests.
    * @default Date.now
@@ -191,7 +194,11 @@ export const apiClientOptionsSchema = z.strictObject({
     )
     .optional(),
   fetch: fn<typeof globalThis.fetch>().optional(),
-  onEvent: fn<(event: TokenFetchEvent) => void>().optional(),
+  onEvent: z
+    .union([fn<TokenFetchListener>(), z.array(fn<TokenFetchListener>())], {
+      error: 'must be a function or an array of functions',
+    })
+    .optional(),
   now: fn<() => number>().optional(),
 });
 

@@ -3,67 +3,75 @@ import type { AbortLike } from './abort.js';
 import { asFetchError } from './fetch-error.js';
 
 /**
- * An undici answer body (or its decoder) as the source of a global `Response`'s body,
- * behaving as the body of a fetch answer does:
- * - an error while it is read rejects the read with `TypeError('terminated')` (undici's
- *   error as the cause), the caller's abort reason, or a `TimeoutError` when the body
- *   stalled longer than the timeout;
- * - cancelling it destroys the stream, which ends the request and gives its connection
- *   back, also before the first read (a `Readable`'s own async iterator, which `Response`
- *   would use, does nothing when returned before it has started).
+ * An undici answer body (or its decoder) as the web stream of `response.body`, made only
+ * when someone asks for it, behaving as the body of a fetch answer does:
+ * - a byte stream (a BYOB reader can read it);
+ * - an error while it is read errors it with `TypeError('terminated')` (undici's error as
+ *   the cause), the caller's abort reason, or a `TimeoutError` when the body stalled
+ *   longer than the timeout;
+ * - cancelling it destroys the Node stream, which ends the request and gives its
+ *   connection back, also before the first read.
  */
-export class ResponseBody implements AsyncIterableIterator<Buffer> {
-  readonly #readable: Readable;
-  readonly #signal: AbortLike | undefined;
-  #iterator: AsyncIterator<Buffer> | undefined;
-
-  constructor(readable: Readable, signal: AbortLike | undefined) {
-    this.#readable = readable;
-    this.#signal = signal;
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  async next(): Promise<IteratorResult<Buffer>> {
-    this.#iterator ??= this.#readable[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-    try {
-      return await this.#iterator.next();
-    } catch (error) {
-      throw asFetchError(error, this.#signal, 'terminated');
-    }
-  }
-
-  return(): Promise<IteratorResult<Buffer>> {
-    // undici's body reports its destruction as an error; nobody is reading any more.
-    if (!this.#readable.destroyed) this.#readable.on('error', ignore).destroy();
-    return Promise.resolve({ done: true, value: undefined });
-  }
+export function webStreamOf(
+  readable: Readable,
+  signal: AbortLike | undefined,
+): ReadableStream<Uint8Array<ArrayBuffer>> {
+  let chunks: AsyncIterator<Buffer> | undefined;
+  return new ReadableStream({
+    type: 'bytes',
+    async pull(controller) {
+      chunks ??= readable[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await chunks.next();
+      } catch (error) {
+        throw asFetchError(error, signal, 'terminated');
+      }
+      if (next.done === true) {
+        controller.close();
+        controller.byobRequest?.respond(0);
+      } else {
+        // A copy: a byte stream takes over the chunk's ArrayBuffer, which Node may share
+        // between buffers.
+        controller.enqueue(new Uint8Array(next.value));
+      }
+    },
+    cancel() {
+      release(readable);
+    },
+  });
 }
 
-function ignore(): void {}
-
 /**
- * Releases the connection of an answer whose body is dropped unread, when the `Response`
- * is garbage-collected, as fetch does for its own answers: undici stops reading a body
- * nobody consumes once its buffer is full, and that request would hold its connection
- * for good. Only a body that can fill the buffer pays for the registration: one without a
+ * Releases the connection of an answer dropped unread, when its `Response` is
+ * garbage-collected, as fetch does for its own answers: undici stops reading a body
+ * nobody consumes once its buffer is full, and that request would hold its connection for
+ * good. Only a body that can fill the buffer pays for the registration: one without a
  * `content-length`, or with one above the buffer (a smaller one is read to its end by
  * undici, and its connection freed, whether or not anyone reads it).
  */
 export function releaseWhenCollected(
   response: Response,
-  body: ResponseBody,
+  readable: Readable,
   contentLength: string | string[] | undefined,
 ): void {
   if (typeof contentLength === 'string' && Number(contentLength) <= undiciBodyBuffer) return;
-  unread.register(response, body);
+  unread.register(response, readable, response);
+}
+
+/** The body has been handed to the caller as a web stream: it is theirs to read or cancel. */
+export function keepWhenCollected(response: Response): void {
+  unread.unregister(response);
 }
 
 /** undici's default `highWaterMark` of an answer body. */
 const undiciBodyBuffer = 64 * 1024;
 
-const unread = new FinalizationRegistry<ResponseBody>((body) => {
-  void body.return();
-});
+const unread = new FinalizationRegistry<Readable>(release);
+
+function release(readable: Readable): void {
+  // undici's body reports its destruction as an error; nobody is reading any more.
+  if (!readable.destroyed) readable.on('error', ignore).destroy();
+}
+
+function ignore(): void {}

@@ -7,7 +7,7 @@ import {
   NoActiveOrgError,
   TokenFetchError,
 } from './errors.js';
-import { createEmitter, type StoreErrorEvent, type TokenFetchEvent } from './events.js';
+import { createEmitter, type StoreErrorEvent, type TokenFetchListener } from './events.js';
 import { jwtExpiry } from './jwt.js';
 import { MemoryTokenStore } from './memory-store.js';
 import { scrubSecrets } from './redact.js';
@@ -53,8 +53,11 @@ export interface TokenManagerOptions {
   store?: TokenStore;
   /** The key of this set of credentials in the store. @default 'default' */
   key?: string;
-  /** Receives `login`, `login_failed`, `refresh_ahead` and `store_error` events. */
-  onEvent?: ((event: TokenFetchEvent) => void) | undefined;
+  /**
+   * Receives `login`, `login_retry`, `login_failed`, `refresh_ahead` and `store_error`
+   * events: one listener, or several.
+   */
+  onEvent?: TokenFetchListener | readonly TokenFetchListener[] | undefined;
   /** The clock. @default Date.now */
   now?: () => number;
   /** Source of jitter in [0, 1). @default Math.random */
@@ -122,6 +125,8 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   let refusal: { error: TokenFetchError; until: number } | undefined;
   let nextBackgroundAt = 0;
   let closed = false;
+  // When the login in flight began, for its events (one login is in flight at a time).
+  let startedAt = 0;
 
   function hold(stored: StoredToken): Held {
     const lifetime = stored.expiresAt - stored.issuedAt;
@@ -171,6 +176,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   function obtain(background: boolean): Promise<Held> {
     if (inflight !== undefined) return inflight;
     if (refusal !== undefined && now() < refusal.until) return Promise.reject(refusal.error);
+    startedAt = now();
     const promise = run(background).then(
       (held) => {
         if (closed) throw new ClientClosedError();
@@ -183,11 +189,14 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
           remember(failure, now() + cooldownMs);
         }
         if (!closed) {
-          const status = failure instanceof LoginFailedError ? failure.status : undefined;
+          const status =
+            isRefusal(failure) || failure instanceof LoginFailedError ? failure.status : undefined;
           emit({
             type: 'login_failed',
             code: failure.code,
             ...(status === undefined ? {} : { status }),
+            startedAt,
+            durationMs: now() - startedAt,
             background,
           });
         }
@@ -242,7 +251,14 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     }
     const held = hold(stored);
     if (now() >= (background ? held.refreshAt : held.useUntil)) return undefined;
-    emit({ type: 'login', source: 'store', durationMs: 0, expiresAt: held.expiresAt });
+    emit({
+      type: 'login',
+      source: 'store',
+      startedAt,
+      durationMs: now() - startedAt,
+      expiresAt: held.expiresAt,
+      background,
+    });
     return held;
   }
 
@@ -306,8 +322,10 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
           emit({
             type: 'login',
             source: 'login',
-            durationMs: now() - sentAt,
+            startedAt,
+            durationMs: now() - startedAt,
             expiresAt: obtained.expiresAt,
+            background,
           });
           return obtained;
         } catch (error) {
@@ -320,6 +338,15 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
           const backoff = random() * backoffBaseMs * 2 ** attempt;
           const delay = Math.max(backoff, Math.min(failure.retryAfterMs ?? 0, retryAfterCapMs));
           if (now() + delay >= deadline) throw failure;
+          emit({
+            type: 'login_retry',
+            attempt: attempt + 1,
+            code: failure.code,
+            ...(failure.status === undefined ? {} : { status: failure.status }),
+            delayMs: delay,
+            startedAt,
+            background,
+          });
           await sleep(delay, budget.signal, !background).catch(() => {
             throw closed ? new ClientClosedError() : asTokenFetchError(budget.signal.reason);
           });

@@ -1,8 +1,9 @@
+import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import { decodeBody } from './content-decoding.js';
 import { asFetchError } from './fetch-error.js';
 import { toSendable, type SendableBody } from './request-body.js';
-import { releaseWhenCollected, ResponseBody } from './response-body.js';
+import { releaseWhenCollected } from './response-body.js';
 import type { OutgoingCall, Target, Transport } from './transport.js';
 import { UpstreamResponse } from './upstream-response.js';
 
@@ -85,20 +86,18 @@ function toResponse(data: Dispatcher.ResponseData, call: OutgoingCall, url: stri
     if (typeof value === 'string') headers.append(name, value);
     else if (value !== undefined) for (const each of value) headers.append(name, each);
   }
-  let body: ResponseBody | null = null;
+  let body: Readable | null = null;
   if (call.method === 'HEAD' || nullBodyStatuses.has(data.statusCode)) {
     data.body.resume();
+  } else if (data.headers['content-encoding'] === undefined) {
+    body = data.body;
   } else {
-    const source =
-      data.headers['content-encoding'] === undefined
-        ? data.body
-        : decodeBody(data.body, headers.get('content-encoding')!);
-    body = new ResponseBody(source, call.signal);
+    body = decodeBody(data.body, headers.get('content-encoding')!);
   }
   const init = { status: data.statusCode, statusText: data.statusText ?? '', headers };
   let response: Response;
   try {
-    response = new UpstreamResponse(body as unknown as BodyInit | null, init, url);
+    response = new UpstreamResponse(body, init, url, false, call.signal);
   } catch (error) {
     if (init.statusText === '') throw refused(data, error);
     // A reason phrase the Response class refuses (a control byte, a character above
@@ -106,7 +105,7 @@ function toResponse(data: Dispatcher.ResponseData, call: OutgoingCall, url: stri
     // fetch would keep it.
     init.statusText = '';
     try {
-      response = new UpstreamResponse(body as unknown as BodyInit | null, init, url);
+      response = new UpstreamResponse(body, init, url, false, call.signal);
     } catch {
       throw refused(data, error);
     }

@@ -1,20 +1,49 @@
+import { Readable } from 'node:stream';
+import type { AbortLike } from './abort.js';
+import { asFetchError } from './fetch-error.js';
+import { keepWhenCollected, webStreamOf } from './response-body.js';
+
+type WebBody = ReadableStream<Uint8Array<ArrayBuffer>>;
+
+/** What an answer's body can be read from: undici's stream, a web stream, or nothing. */
+export type BodySource = Readable | WebBody | null;
+
 /**
- * The global `Response`, with the `url` and `redirected` fetch would give it (the
- * constructor cannot set them). `instanceof Response` holds; `clone()` keeps both.
+ * The global `Response` (`instanceof Response` holds), as fetch would return it, with
+ * two differences a caller cannot see:
+ *
+ * - `url` and `redirected` are fetch's (the constructor cannot set them);
+ * - the body stays undici's Node stream until someone asks for `response.body`. On Node
+ *   20 a web `ReadableStream` costs more to create than the rest of a proxied call
+ *   (bench/README.md), so `text()`, `json()`, `arrayBuffer()`, `bytes()` and `blob()`
+ *   read the Node stream directly, and the web stream is made only for `body` and
+ *   `clone()`. They fail like fetch's on a body already read.
  */
 export class UpstreamResponse extends Response {
   readonly #url: string;
   #redirected: boolean;
+  /** The body while no web stream has been made of it. */
+  #readable: Readable | null;
+  /** The body as a web stream, once `body` or `clone()` asked for one. */
+  #web: WebBody | null;
+  /** Read through one of the methods. */
+  #used = false;
+  /** The call's signal: an abort while the body is read rejects with its reason. */
+  readonly #signal: AbortLike | undefined;
 
   constructor(
-    body: ConstructorParameters<typeof Response>[0],
+    source: BodySource,
     init: ResponseInit,
     url: string,
     redirected = false,
+    signal?: AbortLike,
   ) {
-    super(body, init);
+    super(null, init);
     this.#url = url;
     this.#redirected = redirected;
+    this.#readable = source instanceof Readable ? source : null;
+    this.#web = source instanceof Readable ? null : source;
+    this.#signal = signal;
   }
 
   override get url(): string {
@@ -25,9 +54,59 @@ export class UpstreamResponse extends Response {
     return this.#redirected;
   }
 
+  override get body(): WebBody | null {
+    if (this.#readable !== null) {
+      this.#web = webStreamOf(this.#readable, this.#signal);
+      this.#readable = null;
+      keepWhenCollected(this);
+    } else if (this.#used && this.#web === null) {
+      // Read already: what fetch hands out then is a stream with nothing left in it.
+      this.#web = new ReadableStream({ start: (controller) => controller.close() });
+    }
+    return this.#web;
+  }
+
+  override get bodyUsed(): boolean {
+    return this.#used || (this.#web?.locked ?? false);
+  }
+
+  override async text(): Promise<string> {
+    return utf8(await this.#bytes());
+  }
+
+  override async json(): Promise<unknown> {
+    return JSON.parse(utf8(await this.#bytes())) as unknown;
+  }
+
+  override async arrayBuffer(): Promise<ArrayBuffer> {
+    const bytes = await this.#bytes();
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  }
+
+  override async bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    return new Uint8Array(await this.arrayBuffer());
+  }
+
+  override async blob(): Promise<Blob> {
+    return new Blob([await this.arrayBuffer()], { type: this.headers.get('content-type') ?? '' });
+  }
+
+  override async formData(): Promise<FormData> {
+    const bytes = await this.arrayBuffer();
+    return new Response(bytes, { headers: this.headers }).formData();
+  }
+
   override clone(): Response {
-    const copy = super.clone();
-    return new UpstreamResponse(copy.body, copy, this.#url, this.#redirected);
+    if (this.bodyUsed) {
+      throw new TypeError('Response.clone: Body has already been consumed.');
+    }
+    const web = this.body;
+    if (web === null) {
+      return new UpstreamResponse(null, this, this.#url, this.#redirected);
+    }
+    const [mine, theirs] = web.tee();
+    this.#web = mine;
+    return new UpstreamResponse(theirs, this, this.#url, this.#redirected);
   }
 
   /**
@@ -40,4 +119,57 @@ export class UpstreamResponse extends Response {
     else Object.defineProperty(response, 'redirected', { value: true, enumerable: true });
     return response;
   }
+
+  /**
+   * Lets go of an answer that is not handed to the caller (a 401 before the replay, a 3xx
+   * that is followed): undici's stream is drained so its connection can be reused.
+   */
+  static discard(response: Response): Promise<void> {
+    if (response instanceof UpstreamResponse && response.#readable !== null) {
+      const readable = response.#readable;
+      response.#readable = null;
+      response.#used = true;
+      readable.on('error', () => {}).resume();
+      return Promise.resolve();
+    }
+    return response.body?.cancel() ?? Promise.resolve();
+  }
+
+  async #bytes(): Promise<Uint8Array> {
+    if (this.bodyUsed) {
+      throw new TypeError('Body is unusable: Body has already been read');
+    }
+    this.#used = true;
+    if (this.#readable !== null) return collect(this.#readable, this.#signal);
+    if (this.#web !== null) return new Uint8Array(await new Response(this.#web).arrayBuffer());
+    return new Uint8Array(0);
+  }
+}
+
+/**
+ * Reads a Node stream to its end, rejecting as fetch does: `TypeError('terminated')`, a
+ * `TimeoutError` for a stalled body, or the abort reason.
+ */
+function collect(readable: Readable, signal: AbortLike | undefined): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let ended = false;
+    readable
+      .on('data', (chunk: Buffer) => chunks.push(chunk))
+      .once('end', () => {
+        ended = true;
+        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      })
+      .once('error', (error) => reject(asFetchError(error, signal, 'terminated')))
+      .once('close', () => {
+        if (!ended) reject(new TypeError('terminated'));
+      });
+  });
+}
+
+/** fetch's UTF-8 decode: a leading byte order mark is dropped, bad bytes become U+FFFD. */
+function utf8(bytes: Uint8Array): string {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const start = buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
+  return buffer.toString('utf8', start);
 }

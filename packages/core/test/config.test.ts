@@ -207,6 +207,12 @@ describe('bad configuration fails fast (guarantee 10)', () => {
     );
   });
 
+  it('onEvent: an array holding a non-function is reported on onEvent', () => {
+    expect(issuesOf({ ...base, onEvent: [() => {}, 'log'] })).toEqual([
+      { path: 'onEvent', message: 'must be a function or an array of functions' },
+    ]);
+  });
+
   it('valid options of every kind are accepted', () => {
     accepts({
       timeoutMs: 1,
@@ -224,6 +230,7 @@ describe('bad configuration fails fast (guarantee 10)', () => {
       now: Date.now,
     });
     accepts({ headers: [['x-a', '1']] });
+    accepts({ onEvent: [() => {}, () => {}] });
     accepts({ auth: { ...demoAuth, orgId: 'org-1' } });
     accepts({ auth: sessionTokenAuth({ ...demoAuth, path: '/auth/login', ttlMs: 60_000 }) });
     accepts({ auth: apiKeyAuth({ apiKey: 'k', impersonateUserId: 7 }) });

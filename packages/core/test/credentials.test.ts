@@ -151,6 +151,7 @@ describe('API key auth', () => {
 
     expect(me).toMatchObject({ id: 1, email: 'demo@example.com' });
     expect(mock.stats.loginAttempts).toBe(0);
+    expect(mock.requests).toHaveLength(2);
     for (const request of mock.requests) {
       expect(request.headers['x-api-key']).toBe(DEMO_API_KEY);
       expect(request.headers['impersonate-user-id']).toBe('1');

@@ -1,6 +1,16 @@
+import { DEMO_USER } from '@tokenfetch/mock-upstream';
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryTokenStore, createTokenManager, type TokenStore } from '../src/index.js';
-import { clientFor, collectEvents, createClock, startMock, T0 } from './helpers.js';
+import {
+  clientFor,
+  demoAuth,
+  collectEvents,
+  createClock,
+  pause,
+  startMock,
+  T0,
+  watchUnhandledRejections,
+} from './helpers.js';
 
 /** A store whose listed methods throw (or reject). */
 function brokenStore(broken: Array<keyof TokenStore>, inner = new MemoryTokenStore()): TokenStore {
@@ -17,6 +27,12 @@ function brokenStore(broken: Array<keyof TokenStore>, inner = new MemoryTokenSto
   };
 }
 
+/** What every event of a client of the mock upstream carries. */
+const fromClient = {
+  serverAddress: '127.0.0.1',
+  clientId: expect.stringMatching(/^[0-9a-f]{16}$/) as unknown as string,
+};
+
 describe('events', () => {
   it('a login reports type login, source login, its duration and expiry', async () => {
     const clock = createClock();
@@ -31,7 +47,109 @@ describe('events', () => {
     await client.fetch('/data');
 
     expect(events).toEqual([
-      { type: 'login', source: 'login', durationMs: 250, expiresAt: T0 + 900_000 },
+      {
+        type: 'login',
+        source: 'login',
+        startedAt: T0,
+        durationMs: 250,
+        expiresAt: T0 + 900_000,
+        background: false,
+        ...fromClient,
+      },
+    ]);
+  });
+
+  it('every event of a client carries its server address and a client id that tells clients apart', async () => {
+    const mock = await startMock({ users: [{ ...DEMO_USER, orgs: [1, 2] }] });
+    const other = await startMock();
+    const { onEvent, ofType } = collectEvents();
+    await clientFor(mock, { onEvent }).getToken();
+    await clientFor(mock, { onEvent }).getToken();
+    await clientFor(mock, { onEvent, auth: { ...demoAuth, orgId: 2 } }).getToken();
+    await clientFor(other, { onEvent }).getToken();
+
+    const logins = ofType('login');
+    expect(logins.map((event) => event.serverAddress)).toEqual(Array(4).fill('127.0.0.1'));
+    const ids = logins.map((event) => event.clientId);
+    // The same credentials against the same base URL: the same id (on every instance, too).
+    expect(ids[1]).toBe(ids[0]);
+    expect(new Set(ids).size).toBe(3);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('a login retried after 503s reports login_retry per failed attempt; the login reports its whole duration', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const clock = createClock();
+    const mock = await startMock({ now: clock.now });
+    let attempts = 0;
+    mock.setLoginResponse(() => {
+      clock.advance(100);
+      attempts++;
+      return attempts <= 2 ? { status: 503, body: '{}' } : undefined;
+    });
+    const { onEvent, events } = collectEvents();
+    const client = clientFor(mock, { now: clock.now, onEvent });
+
+    await client.getToken();
+
+    const retry = { type: 'login_retry', code: 'E_LOGIN_FAILED', status: 503, delayMs: 0 };
+    const common = { startedAt: T0, background: false, ...fromClient };
+    expect(events).toEqual([
+      { ...retry, attempt: 1, ...common },
+      { ...retry, attempt: 2, ...common },
+      {
+        type: 'login',
+        source: 'login',
+        durationMs: 300,
+        expiresAt: T0 + 200 + 900_000,
+        ...common,
+      },
+    ]);
+  });
+
+  it('a failed login reports when it began and how long it took, retries included', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const clock = createClock();
+    const mock = await startMock({ now: clock.now });
+    mock.setLoginResponse(() => {
+      clock.advance(100);
+      return { status: 500, body: '{}' };
+    });
+    const { onEvent, ofType } = collectEvents();
+    const client = clientFor(mock, { now: clock.now, onEvent, loginRetries: 1 });
+
+    await expect(client.getToken()).rejects.toMatchObject({ code: 'E_LOGIN_FAILED' });
+
+    expect(ofType('login_retry')).toHaveLength(1);
+    expect(ofType('login_failed')).toEqual([
+      {
+        type: 'login_failed',
+        code: 'E_LOGIN_FAILED',
+        status: 500,
+        startedAt: T0,
+        durationMs: 200,
+        background: false,
+        ...fromClient,
+      },
+    ]);
+  });
+
+  it('a token read from the shared store reports source store; a background refresh says background', async () => {
+    const clock = createClock();
+    const mock = await startMock({ now: clock.now });
+    const store = new MemoryTokenStore({ now: clock.now });
+    const { onEvent, ofType } = collectEvents();
+    await clientFor(mock, { now: clock.now, store }).getToken();
+    const second = clientFor(mock, { now: clock.now, store, onEvent });
+
+    await second.getToken();
+    clock.set(T0 + 900_000 - 1_000 - 100_000);
+    await second.getToken();
+    await vi.waitFor(() => expect(ofType('login')).toHaveLength(2));
+
+    expect(ofType('login')).toMatchObject([
+      { source: 'store', startedAt: T0, durationMs: 0, background: false },
+      { source: 'login', startedAt: T0 + 799_000, background: true },
     ]);
   });
 
@@ -45,7 +163,7 @@ describe('events', () => {
     await client.fetch('/data');
 
     expect(events.map((event) => event.type)).toEqual(['login', 'reauth', 'login']);
-    expect(events[1]).toEqual({ type: 'reauth', status: 403, replayed: true });
+    expect(events[1]).toEqual({ type: 'reauth', status: 403, replayed: true, ...fromClient });
   });
 
   it('a store whose methods all throw reports store_error and calls still succeed with a local login', async () => {
@@ -59,7 +177,7 @@ describe('events', () => {
     expect(responses.map((response) => response.status)).toEqual([200, 200]);
     expect(mock.stats.loginAttempts).toBe(1);
     expect(ofType('store_error')).toEqual([
-      { type: 'store_error', operation: 'get', message: 'store get is down' },
+      { type: 'store_error', operation: 'get', message: 'store get is down', ...fromClient },
     ]);
     expect(ofType('login')).toHaveLength(1);
   });
@@ -148,6 +266,45 @@ describe('events', () => {
     expect(onEvent).toHaveBeenCalledTimes(3);
   });
 
+  it('an array of listeners: each gets every event, in order, even after one before it threw', async () => {
+    const mock = await startMock();
+    const seen: string[] = [];
+    const client = clientFor(mock, {
+      onEvent: [
+        (event) => seen.push(`a:${event.type}`),
+        () => {
+          throw new Error('broken logger');
+        },
+        (event) => seen.push(`c:${event.type}`),
+      ],
+    });
+    await client.getToken();
+    mock.revokeTokens();
+
+    expect((await client.fetch('/data')).status).toBe(200);
+    expect(seen).toEqual(['a:login', 'c:login', 'a:reauth', 'c:reauth', 'a:login', 'c:login']);
+  });
+
+  it('an async listener that rejects never breaks a call nor leaves an unhandled rejection', async () => {
+    const unhandled = watchUnhandledRejections();
+    const mock = await startMock();
+    const seen: string[] = [];
+    const client = clientFor(mock, {
+      onEvent: async (event) => {
+        seen.push(event.type);
+        await Promise.resolve();
+        throw new Error('broken async logger');
+      },
+    });
+    await client.getToken();
+    mock.revokeTokens();
+
+    expect((await client.fetch('/data')).status).toBe(200);
+    await pause(20);
+    expect(seen).toEqual(['login', 'reauth', 'login']);
+    expect(unhandled.reasons).toEqual([]);
+  });
+
   it('events are plain objects that survive JSON', async () => {
     const clock = createClock();
     const mock = await startMock({ now: clock.now });
@@ -159,7 +316,7 @@ describe('events', () => {
     await client.getToken();
     await vi.waitFor(() => expect(events.map((event) => event.type)).toContain('login_failed'));
 
-    expect(JSON.parse(JSON.stringify(events))).toEqual(events);
+    expect(JSON.parse(JSON.stringify(events))).toStrictEqual(events);
     expect(events.map((event) => event.type)).toEqual(['login', 'refresh_ahead', 'login_failed']);
   });
 });

@@ -62,7 +62,7 @@ describe('expiry = send time + the smallest lifetime (guarantee 3)', () => {
       });
 
       expect(await client.getToken()).toBe(sent);
-      expect(ofType('login')).toEqual([
+      expect(ofType('login')).toMatchObject([
         { type: 'login', source: 'login', durationMs: 5_000, expiresAt: T0 + lifetime },
       ]);
     });

@@ -207,6 +207,7 @@ describe('cross-origin redirects are returned, never followed (guarantee 8)', ()
     expect(response.status).toBe(200);
     const echo = (await response.json()) as { path: string; body: unknown; method: string };
     expect(echo).toMatchObject({ path: '/api/landing', method: 'POST', body: 'kept' });
+    expect(mock.requests.at(-1)?.headers.authorization).toBe(`Bearer ${await client.getToken()}`);
   });
 });
 

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEMO_USER, startMockUpstream, type MockLoginHook } from '@tokenfetch/mock-upstream';
 import type { MockUpstream } from '@tokenfetch/mock-upstream';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   createApiClient,
   LoginFailedError,
@@ -16,6 +16,7 @@ import {
   rejectionOf,
   startRecordingServer,
 } from './hostile-helpers.js';
+import { watchCoreTimers } from './core-timers.js';
 
 const auth = { email: DEMO_USER.email, password: DEMO_USER.password, orgId: 1 };
 
@@ -58,9 +59,46 @@ function expectReadable(error: unknown, message: RegExp): void {
 
 const json = (body: unknown) => ({ body: JSON.stringify(body) });
 
+const realSetTimeout = globalThis.setTimeout;
+
+/**
+ * Fakes `Date` and the timers for the rest of the test; sockets stay real, so HTTP flows
+ * while the clock stands still until `vi.advanceTimersByTimeAsync`. Returns the watch of
+ * the timers core starts.
+ */
+function fakeClock(): ReturnType<typeof watchCoreTimers> {
+  vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+  return watchCoreTimers();
+}
+
+/**
+ * Waits, in real time (2 s at most), until core has started a timer whose delay `matches`,
+ * and returns that delay.
+ */
+async function timerStarted(
+  timers: ReturnType<typeof watchCoreTimers>,
+  what: string,
+  matches: (ms: number) => boolean,
+): Promise<number> {
+  for (let waited = 0; ; waited += 5) {
+    const found = timers.started.find((timer) => timer.ms !== undefined && matches(timer.ms));
+    if (found?.ms !== undefined) return found.ms;
+    if (waited >= 2_000) {
+      const seen = timers.started.map((timer) => timer.ms).join(', ');
+      throw new Error(`core started no timer of ${what} (it started: ${seen})`);
+    }
+    await new Promise((resolve) => realSetTimeout(resolve, 5));
+  }
+}
+
 describe('hostile login answers (behaviours 6, 7, 9)', () => {
   beforeEach(() => {
     failOnUnhandledRejection();
+  });
+  afterEach(() => {
+    // The watch first: it wraps the fake setTimeout, which useRealTimers then replaces.
+    vi.restoreAllMocks();
+    vi.useRealTimers();
   });
 
   describe('answers that never come', () => {
@@ -271,17 +309,25 @@ describe('hostile login answers (behaviours 6, 7, 9)', () => {
     });
 
     it('429 without Retry-After is retried after a short backoff', async () => {
+      const timers = fakeClock();
       let answered = 0;
       const { client, attempts } = await setup(() =>
         ++answered === 1 ? { status: 429, body: '{}' } : undefined,
       );
-      await client.getToken();
+      const token = client.getToken();
+      token.catch(() => {}); // a failure is reported by the await below
+
+      const backoff = await timerStarted(timers, 'under 600 ms', (ms) => ms < 600);
+      await vi.advanceTimersByTimeAsync(backoff);
+      await token;
+
       expect(attempts).toHaveLength(2);
       const [first = 0, second = 0] = attempts;
       expect(second - first).toBeLessThan(600);
     });
 
-    it('429 with Retry-After in seconds: the retry waits about that long', async () => {
+    it('429 with Retry-After in seconds: the retry waits that long', async () => {
+      const timers = fakeClock();
       let answered = 0;
       const { client, attempts } = await setup(
         () =>
@@ -290,15 +336,25 @@ describe('hostile login answers (behaviours 6, 7, 9)', () => {
             : undefined,
         { loginTimeoutMs: 5_000 },
       );
-      await client.getToken();
+      const token = client.getToken();
+      token.catch(() => {}); // a failure is reported by the await below
+
+      await timerStarted(timers, '1000 ms', (ms) => ms === 1_000);
+      await vi.advanceTimersByTimeAsync(999);
+      expect(attempts).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1);
+      await token;
+
       expect(attempts).toHaveLength(2);
       const [first = 0, second = 0] = attempts;
-      expect(second - first).toBeGreaterThanOrEqual(950);
-      expect(second - first).toBeLessThan(2_500);
+      expect(second - first).toBe(1_000);
     });
 
     it('429 with Retry-After as an HTTP date: the retry waits until then (by the injected clock)', async () => {
-      const t0 = 1_700_000_000_000; // a whole second: HTTP dates have no milliseconds
+      const timers = fakeClock();
+      // A whole second, as HTTP dates have no milliseconds, and years before the (fake)
+      // Date.now(): read by Date.now(), the date would be long past and the retry immediate.
+      const t0 = 1_700_000_000_000;
       let answered = 0;
       const { client, attempts } = await setup(
         () =>
@@ -311,11 +367,18 @@ describe('hostile login answers (behaviours 6, 7, 9)', () => {
             : undefined,
         { loginTimeoutMs: 5_000, now: () => t0 },
       );
-      await client.getToken();
+      const token = client.getToken();
+      token.catch(() => {}); // a failure is reported by the await below
+
+      await timerStarted(timers, '1000 ms', (ms) => ms === 1_000);
+      await vi.advanceTimersByTimeAsync(999);
+      expect(attempts).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1);
+      await token;
+
       expect(attempts).toHaveLength(2);
       const [first = 0, second = 0] = attempts;
-      expect(second - first).toBeGreaterThanOrEqual(950);
-      expect(second - first).toBeLessThan(2_500);
+      expect(second - first).toBe(1_000);
     });
 
     it('a Retry-After longer than what is left of loginTimeoutMs fails at once instead of waiting', async () => {

@@ -47,7 +47,18 @@ describe('login refusals: 401 and 404 (guarantee 6)', () => {
       expect((error as InstanceType<typeof ErrorClass>).status).toBe(errorStatus);
       expect(mock.stats.loginAttempts).toBe(1);
       expect(mock.stats.calls).toBe(0);
-      expect(ofType('login_failed')).toEqual([{ type: 'login_failed', code, background: false }]);
+      expect(ofType('login_failed')).toEqual([
+        {
+          type: 'login_failed',
+          code,
+          status: errorStatus,
+          startedAt: expect.any(Number),
+          durationMs: expect.any(Number),
+          background: false,
+          serverAddress: '127.0.0.1',
+          clientId: expect.stringMatching(/^[0-9a-f]{16}$/),
+        },
+      ]);
     });
 
     it(`a ${status} refusal is remembered for the cooldown: a burst makes one attempt, after the cooldown a new one`, async () => {
@@ -116,7 +127,7 @@ describe('retried login failures (guarantee 6)', () => {
       expect((error as LoginFailedError).code).toBe('E_LOGIN_FAILED');
       expect((error as LoginFailedError).status).toBe(status);
       expect(mock.stats.loginAttempts).toBe(3);
-      expect(ofType('login_failed')).toEqual([
+      expect(ofType('login_failed')).toMatchObject([
         { type: 'login_failed', code: 'E_LOGIN_FAILED', status, background: false },
       ]);
     });
@@ -162,7 +173,8 @@ describe('retried login failures (guarantee 6)', () => {
     const mock = await startMock();
     for (const [status, attempts] of [
       [400, 1],
-      [302, 2],
+      [405, 2],
+      [302, 3],
     ] as const) {
       mock.failNextLogins(status, 1, status === 302 ? { location: '/elsewhere' } : {});
       const client = clientFor(mock);

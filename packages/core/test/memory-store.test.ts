@@ -234,8 +234,10 @@ describe('MemoryTokenStore', () => {
     try {
       const store = new MemoryTokenStore();
       expect(store.lockTtlMs).toBe(30_000);
-      await store.acquire('k');
-      vi.advanceTimersByTime(30_000);
+      expect(await store.acquire('k')).toBeDefined();
+      vi.advanceTimersByTime(29_999);
+      expect(await store.acquire('k')).toBeUndefined();
+      vi.advanceTimersByTime(1);
       expect(await store.acquire('k')).toBeDefined();
     } finally {
       vi.useRealTimers();

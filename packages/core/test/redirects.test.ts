@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEMO_API_KEY } from '@tokenfetch/mock-upstream';
+import type { ApiClient, ApiClientOptions } from '../src/index.js';
 import { bearerOf, clientFor, startMock, startRecorder } from './helpers.js';
 
 const statuses = [301, 302, 303, 307, 308] as const;
@@ -151,20 +152,33 @@ describe('redirects (guarantee 8)', () => {
     expect(bad.headers.get('location')).toBe('http://[not-a-host/x');
   });
 
-  const authKinds = [
-    ['session token', 'authorization'],
-    ['API key', 'x-api-key'],
-  ] as const;
+  /** Each kind of credential, and the credential headers a call of its client carries. */
+  const authKinds: Array<{
+    kind: string;
+    options: Partial<ApiClientOptions>;
+    credentials: (client: ApiClient) => Promise<Record<string, string | undefined>>;
+  }> = [
+    {
+      kind: 'session token',
+      options: {},
+      credentials: async (client) => ({
+        authorization: `Bearer ${await client.getToken()}`,
+        'x-api-key': undefined,
+      }),
+    },
+    {
+      kind: 'API key',
+      options: { auth: { apiKey: DEMO_API_KEY } },
+      credentials: () => Promise.resolve({ authorization: undefined, 'x-api-key': DEMO_API_KEY }),
+    },
+  ];
 
-  for (const [kind, credentialHeader] of authKinds) {
+  for (const { kind, options, credentials } of authKinds) {
     for (const status of statuses) {
       it(`${kind}: a ${status} to another origin is returned and the other origin receives nothing`, async () => {
         const mock = await startMock();
         const other = await startRecorder();
-        const client = clientFor(
-          mock,
-          kind === 'API key' ? { auth: { apiKey: DEMO_API_KEY } } : {},
-        );
+        const client = clientFor(mock, options);
         const to = `${other.origin}/api/steal`;
 
         const response = await client.fetch(redirect(to, status), {
@@ -175,18 +189,20 @@ describe('redirects (guarantee 8)', () => {
 
         expect(response.status).toBe(status);
         expect(response.headers.get('location')).toBe(to);
+        expect(other.connections).toBe(0);
         expect(other.requests).toEqual([]);
-        // The credential did go to the base URL, with the body.
-        expect(mock.requests.at(-1)?.headers[credentialHeader]).toBeDefined();
-        expect(mock.requests.at(-1)?.body).toBe('private body');
+        // The base URL did get the body, with this client's credential and no other.
+        const sent = mock.requests.at(-1);
+        expect(sent?.body).toBe('private body');
+        expect({
+          authorization: sent?.headers.authorization,
+          'x-api-key': sent?.headers['x-api-key'],
+        }).toStrictEqual(await credentials(client));
       });
 
       it(`${kind}: a ${status} outside the base path is returned and not followed`, async () => {
         const mock = await startMock();
-        const client = clientFor(
-          mock,
-          kind === 'API key' ? { auth: { apiKey: DEMO_API_KEY } } : {},
-        );
+        const client = clientFor(mock, options);
         await client.fetch('/warm-up');
         mock.resetStats();
 

@@ -256,7 +256,7 @@ describe.each(transports)('a Request input: %s', (_name, transport) => {
     expect(response.status).toBe(403);
     expect(mock.requests).toHaveLength(1);
     expect(bearerOf(mock.requests[0]!.headers)).toBe(first);
-    expect(ofType('reauth')).toEqual([{ type: 'reauth', status: 403, replayed: false }]);
+    expect(ofType('reauth')).toMatchObject([{ type: 'reauth', status: 403, replayed: false }]);
   });
 
   it('a body over the buffer limit arrives whole', async () => {

@@ -1,4 +1,4 @@
-import { DEMO_API_KEY, DEMO_USER } from './demo.js';
+import { demoApiKey, demoUser } from './demo.js';
 
 /** What `tokenfetch-mock` was asked to do. */
 export interface BinOptions {
@@ -8,16 +8,16 @@ export interface BinOptions {
 }
 
 /** Port used when neither `--port` nor `PORT` is given. */
-export const DEFAULT_BIN_PORT = 4010;
+export const defaultBinPort = 4010;
 
 /** `tokenfetch-mock --help`. */
-export const USAGE = `Usage: tokenfetch-mock [--port N] [--host HOST]
+export const usage = `Usage: tokenfetch-mock [--port N] [--host HOST]
 
 Starts a mock of Resolver Core's REST API (session tokens and API keys) for local
 development and tests.
 
 Options:
-  --port N, -p N   port to listen on (default: $PORT, else ${DEFAULT_BIN_PORT}; 0 = any free port)
+  --port N, -p N   port to listen on (default: $PORT, else ${defaultBinPort}; 0 = any free port)
   --host HOST      interface to listen on (default: 127.0.0.1)
   --help, -h       show this help
 `;
@@ -28,8 +28,7 @@ export function parseBinArgs(
   env: Readonly<Record<string, string | undefined>>,
 ): BinOptions {
   const options: BinOptions = {
-    port:
-      env.PORT === undefined || env.PORT === '' ? DEFAULT_BIN_PORT : parsePort(env.PORT, 'PORT'),
+    port: env.PORT === undefined || env.PORT === '' ? defaultBinPort : parsePort(env.PORT, 'PORT'),
     host: '127.0.0.1',
     help: false,
   };
@@ -64,24 +63,25 @@ function parsePort(text: string, source: string): number {
 
 /** What `tokenfetch-mock` prints once it listens. */
 export function formatBanner(baseUrl: string): string {
-  const org = String(DEMO_USER.orgs[0] ?? 1);
+  const org = String(demoUser.orgs[0] ?? 1);
   return `tokenfetch mock upstream listening on ${baseUrl}
+OpenAPI document: ${baseUrl}/openapi.json
 
 Demo credentials (POST ${baseUrl}/user/authenticate):
-  email:    ${DEMO_USER.email}
-  password: ${DEMO_USER.password}
+  email:    ${demoUser.email}
+  password: ${demoUser.password}
   org id:   ${org}
-  API key:  ${DEMO_API_KEY}
+  API key:  ${demoApiKey}
 
 Environment for a session-token client:
   API_BASE_URL=${baseUrl}
-  API_EMAIL=${DEMO_USER.email}
-  API_PASSWORD=${DEMO_USER.password}
+  API_EMAIL=${demoUser.email}
+  API_PASSWORD=${demoUser.password}
   API_ORG_ID=${org}
 
 or for an API-key client:
   API_BASE_URL=${baseUrl}
-  API_KEY=${DEMO_API_KEY}
+  API_KEY=${demoApiKey}
 
 Press Ctrl+C to stop.
 `;

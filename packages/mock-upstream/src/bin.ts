@@ -1,4 +1,4 @@
-import { formatBanner, parseBinArgs, USAGE } from './bin-options.js';
+import { formatBanner, parseBinArgs, usage } from './bin-options.js';
 import type { BinOptions } from './bin-options.js';
 import { startMockUpstream } from './mock-upstream.js';
 
@@ -7,12 +7,12 @@ async function main(): Promise<void> {
   try {
     options = parseBinArgs(process.argv.slice(2), process.env);
   } catch (error) {
-    process.stderr.write(`tokenfetch-mock: ${(error as Error).message}\n\n${USAGE}`);
+    process.stderr.write(`tokenfetch-mock: ${(error as Error).message}\n\n${usage}`);
     process.exitCode = 2;
     return;
   }
   if (options.help) {
-    process.stdout.write(USAGE);
+    process.stdout.write(usage);
     return;
   }
 

@@ -5,11 +5,11 @@ import type { MockUser } from './options.js';
  *
  * @example
  * ```ts
- * const { email, password, orgs } = DEMO_USER;
+ * const { email, password, orgs } = demoUser;
  * createApiClient({ baseUrl, auth: { email, password, orgId: orgs[0]! } });
  * ```
  */
-export const DEMO_USER: MockUser = Object.freeze({
+export const demoUser: MockUser = Object.freeze({
   email: 'demo@example.com',
   password: 'demo-password',
   orgs: Object.freeze([1]),
@@ -19,4 +19,10 @@ export const DEMO_USER: MockUser = Object.freeze({
 });
 
 /** The API key every mock upstream accepts unless `apiKeys` is given. */
-export const DEMO_API_KEY = 'demo-api-key';
+export const demoApiKey = 'demo-api-key';
+
+/** @deprecated Use {@link demoUser}: the same object under the project's constant style. */
+export const DEMO_USER: MockUser = demoUser;
+
+/** @deprecated Use {@link demoApiKey}: the same value under the project's constant style. */
+export const DEMO_API_KEY = demoApiKey;

@@ -10,7 +10,7 @@ export type Caller =
 /** The caller, or the reason the call is refused with 403. */
 export type CallerResult = { ok: true; caller: Caller } | { ok: false; error: string };
 
-const BEARER = /^Bearer +(\S+) *$/i;
+const bearerScheme = /^Bearer +(\S+) *$/i;
 
 /**
  * Authenticates a call by `Authorization: Bearer <token>` (valid, unexpired, not revoked)
@@ -27,7 +27,7 @@ export function identifyCaller(
   const apiKeyHeader = headerValue(headers['x-api-key']);
   let error = 'missing credentials: send Authorization: Bearer <token> or x-api-key';
   if (authorization !== undefined) {
-    const token = BEARER.exec(authorization)?.[1];
+    const token = bearerScheme.exec(authorization)?.[1];
     const session = token === undefined ? undefined : tokens.find(token);
     if (session !== undefined) return { ok: true, caller: { kind: 'token', session } };
     error =
@@ -38,7 +38,7 @@ export function identifyCaller(
   if (apiKeyHeader !== undefined) {
     const apiKey = apiKeys.get(apiKeyHeader);
     if (apiKey === undefined) return { ok: false, error: 'unknown API key' };
-    const impersonateId = headerValue(headers['impersonate-user-id']);
+    const impersonateId = impersonateUserId(headers);
     const impersonated =
       impersonateId === undefined
         ? undefined
@@ -46,6 +46,65 @@ export function identifyCaller(
     return { ok: true, caller: { kind: 'api-key', apiKey, impersonated } };
   }
   return { ok: false, error };
+}
+
+/** The user a call acts as, and the org it acts in. */
+export interface ActingAs {
+  readonly credential: 'token' | 'api-key';
+  readonly user: PublicUser;
+  readonly orgId: string | number;
+}
+
+/** What the mock tells about a user: everything but the password and orgs. */
+export interface PublicUser {
+  readonly id: number;
+  readonly email: string;
+  readonly firstName: string;
+  readonly lastName: string;
+}
+
+/**
+ * Whom a call acts as: the token's user in the org chosen at login, or for an API key the
+ * impersonated user (else the key's synthetic service user) in the key's org.
+ */
+export function actingAs(caller: Caller): ActingAs {
+  if (caller.kind === 'token') {
+    const { user, orgId } = caller.session;
+    return { credential: 'token', user: publicUser(user), orgId };
+  }
+  const { apiKey, impersonated } = caller;
+  const user = impersonated ?? {
+    id: apiKey.userId,
+    email: 'api-key@mock-upstream.invalid',
+    firstName: 'API',
+    lastName: 'Key',
+  };
+  return { credential: 'api-key', user: publicUser(user), orgId: apiKey.orgId };
+}
+
+/**
+ * Whether a call carries a bearer token this server never issued or an `x-api-key` it does
+ * not know — a credential meant for another server — whatever else it carries.
+ */
+export function carriesUnknownCredential(
+  headers: IncomingHttpHeaders,
+  tokens: TokenRegistry,
+  apiKeys: ReadonlyMap<string, ResolvedApiKey>,
+): boolean {
+  const token = bearerScheme.exec(headers.authorization ?? '')?.[1];
+  const apiKey = headerValue(headers['x-api-key']);
+  return (
+    (token !== undefined && !tokens.issued(token)) || (apiKey !== undefined && !apiKeys.has(apiKey))
+  );
+}
+
+/** The `impersonate-user-id` header (its first value), or `undefined` when absent. */
+export function impersonateUserId(headers: IncomingHttpHeaders): string | undefined {
+  return headerValue(headers['impersonate-user-id']);
+}
+
+function publicUser(user: PublicUser): PublicUser {
+  return { id: user.id, email: user.email, firstName: user.firstName, lastName: user.lastName };
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

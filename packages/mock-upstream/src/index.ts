@@ -1,5 +1,10 @@
 export { startMockUpstream } from './mock-upstream.js';
-export type { MockRecordedRequest, MockUpstream, MockUpstreamStats } from './mock-upstream.js';
+export type {
+  MockActingAs,
+  MockRecordedRequest,
+  MockUpstream,
+  MockUpstreamStats,
+} from './mock-upstream.js';
 export type { MockApiKey, MockUpstreamOptions, MockUser } from './options.js';
 export type {
   MockLoginHook,
@@ -7,4 +12,4 @@ export type {
   MockLoginRequest,
   MockLoginResponse,
 } from './login-hook.js';
-export { DEMO_API_KEY, DEMO_USER } from './demo.js';
+export { DEMO_API_KEY, DEMO_USER, demoApiKey, demoUser } from './demo.js';

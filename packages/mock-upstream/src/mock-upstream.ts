@@ -1,15 +1,22 @@
 import { createServer, STATUS_CODES } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { identifyCaller } from './identify-caller.js';
+import {
+  actingAs,
+  carriesUnknownCredential,
+  identifyCaller,
+  impersonateUserId,
+} from './identify-caller.js';
 import { checkLogin } from './login.js';
 import type { MockLoginHook, MockLoginHookResult } from './login-hook.js';
-import { resolveOptions } from './options.js';
+import { resolveOptions } from './resolve-options.js';
 import type { MockUpstreamOptions } from './options.js';
 import { readBody } from './read-body.js';
 import { sendJson } from './respond.js';
+import { openApiDocument } from './openapi.js';
 import { answerCall } from './routes.js';
 import { TokenRegistry } from './token-registry.js';
+import { WidgetStore } from './widget-store.js';
 
 /** Counters of a {@link MockUpstream}; each read of `stats` is a fresh snapshot. */
 export interface MockUpstreamStats {
@@ -17,13 +24,22 @@ export interface MockUpstreamStats {
   loginAttempts: number;
   /** Logins answered 2xx with a token. */
   successfulLogins: number;
-  /** Every request that is not to the login path. */
+  /** Every request that is not to the login path nor a GET or HEAD of `openapi.json`. */
   calls: number;
   /** Calls refused with 403. */
   rejectedCalls: number;
-  /** Logins being processed right now (body read, delay, answer). */
+  /**
+   * Calls that carried a bearer token this server never issued, or an `x-api-key` it does
+   * not know, whatever their outcome: a credential meant for another server. A revoked or
+   * expired token of this server does not count.
+   */
+  unknownCredentialCalls: number;
+  /**
+   * Logins being processed right now (body read, delay, answer): a gauge, not a counter,
+   * so `resetStats()` leaves it as it is.
+   */
   inFlightLogins: number;
-  /** The highest `inFlightLogins` seen since start or `resetStats()`. */
+  /** The highest `inFlightLogins` since start, or since `resetStats()` (which restarts it from the logins still in flight). */
   maxConcurrentLogins: number;
 }
 
@@ -36,6 +52,23 @@ export interface MockRecordedRequest {
   headers: Record<string, string | string[] | undefined>;
   /** The raw body text (`''` when none, too large or aborted). */
   body: string;
+  /** The `impersonate-user-id` header as received (its first value), or `undefined`. */
+  impersonateUserId: string | undefined;
+  /**
+   * Whom the call acted as, once authenticated; `undefined` when it was refused or its path
+   * was outside the prefix.
+   */
+  actingAs: MockActingAs | undefined;
+}
+
+/** Whom an authenticated call acted as. */
+export interface MockActingAs {
+  /** How the call authenticated. */
+  credential: 'token' | 'api-key';
+  /** The token's user, or for an API key the impersonated user, else the key's service user. */
+  userId: number;
+  /** The org chosen at login for a token, the key's org for an API key. */
+  orgId: string | number;
 }
 
 /** A running mock upstream. */
@@ -69,25 +102,29 @@ export interface MockUpstream {
   setLoginResponse(hook: MockLoginHook | undefined): void;
   /** A snapshot of the counters. */
   readonly stats: MockUpstreamStats;
-  /** Zeroes the counters (`inFlightLogins` stays true) and clears `requests`. */
+  /**
+   * Zeroes the counters and clears `requests`. `inFlightLogins` is a gauge of logins being
+   * served right now, so it is kept (zeroing it would let it go negative when they end), and
+   * `maxConcurrentLogins` restarts from it.
+   */
   resetStats(): void;
   /** The last 1000 non-login requests, oldest first (a copy). */
   readonly requests: MockRecordedRequest[];
 }
 
-const MAX_RECORDED = 1000;
+const maxRecorded = 1000;
 
 /**
  * Starts a real HTTP server with Resolver Core's session-token semantics:
  * `POST {prefix}/user/authenticate` issues tokens, every other call needs a bearer token
- * or an API key, else 403.
+ * or an API key, else 403; `GET {prefix}/openapi.json` serves the OpenAPI 3.1 document.
  *
  * @example
  * ```ts
  * const mock = await startMockUpstream();
  * const client = createApiClient({
  *   baseUrl: mock.baseUrl,
- *   auth: { email: DEMO_USER.email, password: DEMO_USER.password, orgId: 1 },
+ *   auth: { email: demoUser.email, password: demoUser.password, orgId: 1 },
  * });
  * // …
  * await mock.close();
@@ -96,12 +133,16 @@ const MAX_RECORDED = 1000;
 export async function startMockUpstream(options: MockUpstreamOptions = {}): Promise<MockUpstream> {
   const config = resolveOptions(options);
   const tokens = new TokenRegistry(config.now);
+  const widgets = new WidgetStore(config.now);
   const loginPath = `${config.prefix}/user/authenticate`;
+  const documentPath = `${config.prefix}/openapi.json`;
+  const document = openApiDocument(config.prefix);
   const stats: MockUpstreamStats = {
     loginAttempts: 0,
     successfulLogins: 0,
     calls: 0,
     rejectedCalls: 0,
+    unknownCredentialCalls: 0,
     inFlightLogins: 0,
     maxConcurrentLogins: 0,
   };
@@ -184,9 +225,14 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       path: req.url ?? '/',
       headers: { ...req.headers },
       body: '',
+      impersonateUserId: impersonateUserId(req.headers),
+      actingAs: undefined,
     };
+    if (carriesUnknownCredential(req.headers, tokens, config.apiKeys)) {
+      stats.unknownCredentialCalls++;
+    }
     recorded.push(entry);
-    if (recorded.length > MAX_RECORDED) recorded.shift();
+    if (recorded.length > maxRecorded) recorded.shift();
     const body = await readBody(req);
     if (!body.tooLarge) entry.body = body.text;
     if (!isUnderPrefix(url.pathname)) return sendJson(res, 404, { error: 'not found' });
@@ -195,6 +241,8 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       stats.rejectedCalls++;
       return sendJson(res, 403, { error: identified.error });
     }
+    const acting = actingAs(identified.caller);
+    entry.actingAs = { credential: acting.credential, userId: acting.user.id, orgId: acting.orgId };
     if (body.tooLarge) return sendJson(res, 413, { error: 'request body too large' });
     answerCall(res, {
       method: entry.method,
@@ -203,6 +251,7 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       headers: req.headers,
       body: body.text,
       caller: identified.caller,
+      widgets,
     });
   }
 
@@ -214,6 +263,10 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       return sendJson(res, 400, { error: 'malformed request target' });
     }
     if (url.pathname === loginPath) return handleLogin(req, res);
+    if (url.pathname === documentPath && (req.method === 'GET' || req.method === 'HEAD')) {
+      req.resume();
+      return sendJson(res, 200, document);
+    }
     return handleCall(req, res, url);
   }
 
@@ -281,12 +334,16 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
         successfulLogins: 0,
         calls: 0,
         rejectedCalls: 0,
+        unknownCredentialCalls: 0,
         maxConcurrentLogins: stats.inFlightLogins,
       });
       recorded = [];
     },
     get requests() {
-      return recorded.map((entry) => ({ ...entry }));
+      return recorded.map((entry) => ({
+        ...entry,
+        ...(entry.actingAs && { actingAs: { ...entry.actingAs } }),
+      }));
     },
   };
 }

@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 
 /** Request bodies above this size are answered 413. */
-export const BODY_LIMIT_BYTES = 1024 * 1024;
+export const bodyLimitBytes = 1024 * 1024;
 
 /** Past this many bytes an oversized body is no longer drained: the socket is destroyed. */
-const DRAIN_LIMIT_BYTES = 64 * BODY_LIMIT_BYTES;
+const drainLimitBytes = 64 * bodyLimitBytes;
 
 /** The body as text, or `tooLarge` when it exceeded the limit (the rest was drained). */
 export type BodyResult = { tooLarge: false; text: string } | { tooLarge: true };
@@ -13,7 +13,7 @@ export type BodyResult = { tooLarge: false; text: string } | { tooLarge: true };
  * Reads the whole request body. An oversized body is drained and discarded so the
  * client sees the 413 instead of a reset; rejects if the client goes away mid-body.
  */
-export function readBody(req: IncomingMessage, limit = BODY_LIMIT_BYTES): Promise<BodyResult> {
+export function readBody(req: IncomingMessage, limit = bodyLimitBytes): Promise<BodyResult> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -26,7 +26,7 @@ export function readBody(req: IncomingMessage, limit = BODY_LIMIT_BYTES): Promis
         return;
       }
       chunks.length = 0;
-      if (size > DRAIN_LIMIT_BYTES) req.destroy();
+      if (size > drainLimitBytes) req.destroy();
     });
     req.on('end', () => {
       resolve(tooLarge ? { tooLarge } : { tooLarge, text: Buffer.concat(chunks).toString('utf8') });

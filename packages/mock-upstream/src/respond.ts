@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 
-const BODILESS = new Set([204, 205, 304]);
+const bodilessStatuses = new Set([204, 205, 304]);
 
 /**
  * Answers with a JSON body (none for 204/205/304). Does nothing if the response
@@ -13,7 +13,7 @@ export function sendJson(
   headers: Readonly<Record<string, string>> = {},
 ): void {
   if (res.headersSent || res.destroyed) return;
-  if (BODILESS.has(status)) {
+  if (bodilessStatuses.has(status)) {
     res.writeHead(status, headers);
     res.end();
     return;

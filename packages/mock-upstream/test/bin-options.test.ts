@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BIN_PORT, formatBanner, parseBinArgs } from '../src/bin-options.js';
+import { defaultBinPort, formatBanner, parseBinArgs } from '../src/bin-options.js';
 
 describe('tokenfetch-mock arguments', () => {
   it('defaults to port 4010 on 127.0.0.1', () => {
     expect(parseBinArgs([], {})).toEqual({
-      port: DEFAULT_BIN_PORT,
+      port: defaultBinPort,
       host: '127.0.0.1',
       help: false,
     });
-    expect(DEFAULT_BIN_PORT).toBe(4010);
+    expect(defaultBinPort).toBe(4010);
   });
 
   it('takes PORT from the environment, and --port over it', () => {
@@ -31,6 +31,7 @@ describe('tokenfetch-mock arguments', () => {
   it('prints the base URL, demo credentials and an API_* env block', () => {
     const banner = formatBanner('http://127.0.0.1:4010/api');
     expect(banner).toContain('listening on http://127.0.0.1:4010/api');
+    expect(banner).toContain('OpenAPI document: http://127.0.0.1:4010/api/openapi.json');
     expect(banner).toContain('API_BASE_URL=http://127.0.0.1:4010/api');
     expect(banner).toContain('API_EMAIL=demo@example.com');
     expect(banner).toContain('API_PASSWORD=demo-password');

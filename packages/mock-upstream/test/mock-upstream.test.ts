@@ -1,36 +1,7 @@
 import { request as httpRequest } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
-import { DEMO_API_KEY, DEMO_USER, startMockUpstream } from '../src/index.js';
-import type { MockUpstream, MockUpstreamOptions } from '../src/index.js';
-
-const CREDENTIALS = { email: DEMO_USER.email, password: DEMO_USER.password, selectedOrg: 1 };
-
-const started: MockUpstream[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((mock) => mock.close()));
-});
-
-async function start(options?: MockUpstreamOptions): Promise<MockUpstream> {
-  const mock = await startMockUpstream(options);
-  started.push(mock);
-  return mock;
-}
-
-function login(mock: MockUpstream, body: unknown = CREDENTIALS): Promise<Response> {
-  return fetch(`${mock.baseUrl}/user/authenticate`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-}
-
-async function token(mock: MockUpstream): Promise<string> {
-  const res = await login(mock);
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { token: string }).token;
-}
-
-const bearer = (value: string) => ({ authorization: `Bearer ${value}` });
+import { describe, expect, it } from 'vitest';
+import { demoApiKey, demoUser, startMockUpstream } from '../src/index.js';
+import { bearer, credentials, login, start, token, waitFor } from './helpers.js';
 
 describe('startMockUpstream', () => {
   it('listens on an ephemeral loopback port and reports baseUrl and origin', async () => {
@@ -44,7 +15,7 @@ describe('startMockUpstream', () => {
     expect(mock.baseUrl).toBe(`${mock.origin}/v2`);
     expect((await login(mock)).status).toBe(200);
     const outside = await fetch(`${mock.origin}/api/anything`, {
-      headers: { 'x-api-key': DEMO_API_KEY },
+      headers: { 'x-api-key': demoApiKey },
     });
     expect(outside.status).toBe(404);
   });
@@ -54,7 +25,7 @@ describe('startMockUpstream', () => {
     expect(mock.baseUrl).toBe(mock.origin);
     const res = await fetch(`${mock.origin}/user/authenticate`, {
       method: 'POST',
-      body: JSON.stringify(CREDENTIALS),
+      body: JSON.stringify(credentials),
     });
     expect(res.status).toBe(200);
   });
@@ -92,7 +63,7 @@ describe('login', () => {
 
   it('accepts selectedOrg as a string', async () => {
     const mock = await start();
-    expect((await login(mock, { ...CREDENTIALS, selectedOrg: '1' })).status).toBe(200);
+    expect((await login(mock, { ...credentials, selectedOrg: '1' })).status).toBe(200);
   });
 
   it('announces expiresIn in seconds when announceTtl is set', async () => {
@@ -118,15 +89,15 @@ describe('login', () => {
 
   it('answers 401 to a wrong password or an unknown email', async () => {
     const mock = await start();
-    expect((await login(mock, { ...CREDENTIALS, password: 'nope' })).status).toBe(401);
-    expect((await login(mock, { ...CREDENTIALS, email: 'x@example.com' })).status).toBe(401);
+    expect((await login(mock, { ...credentials, password: 'nope' })).status).toBe(401);
+    expect((await login(mock, { ...credentials, email: 'x@example.com' })).status).toBe(401);
   });
 
   it('answers 404 when the user has no org or selectedOrg is not one of them', async () => {
     const mock = await start({
-      users: [DEMO_USER, { email: 'lonely@example.com', password: 'pw', orgs: [] }],
+      users: [demoUser, { email: 'lonely@example.com', password: 'pw', orgs: [] }],
     });
-    expect((await login(mock, { ...CREDENTIALS, selectedOrg: 2 })).status).toBe(404);
+    expect((await login(mock, { ...credentials, selectedOrg: 2 })).status).toBe(404);
     const lonely = { email: 'lonely@example.com', password: 'pw', selectedOrg: 1 };
     expect((await login(mock, lonely)).status).toBe(404);
   });
@@ -182,7 +153,7 @@ describe('authenticated calls', () => {
 
   it('accepts an API key as a synthetic service user, and honours impersonate-user-id', async () => {
     const mock = await start({
-      users: [DEMO_USER, { email: 'b@example.com', password: 'p', orgs: [1], id: 42 }],
+      users: [demoUser, { email: 'b@example.com', password: 'p', orgs: [1], id: 42 }],
       apiKeys: [{ key: 'k-1', orgId: 9, userId: 1000 }],
     });
     const url = `${mock.baseUrl}/user/users/me`;
@@ -201,12 +172,12 @@ describe('authenticated calls', () => {
       headers: { 'x-api-key': 'k-1', 'impersonate-user-id': '5' },
     });
     expect(await unknown.json()).toMatchObject({ id: 1000 });
-    expect((await fetch(url, { headers: { 'x-api-key': DEMO_API_KEY } })).status).toBe(403);
+    expect((await fetch(url, { headers: { 'x-api-key': demoApiKey } })).status).toBe(403);
   });
 
   it('accepts the demo API key by default', async () => {
     const mock = await start();
-    const res = await fetch(`${mock.baseUrl}/anything`, { headers: { 'x-api-key': DEMO_API_KEY } });
+    const res = await fetch(`${mock.baseUrl}/anything`, { headers: { 'x-api-key': demoApiKey } });
     expect(res.status).toBe(200);
   });
 
@@ -262,7 +233,7 @@ describe('routes', () => {
     form.append('field', 'value');
     const res = await fetch(`${mock.baseUrl}/upload`, {
       method: 'POST',
-      headers: { 'x-api-key': DEMO_API_KEY },
+      headers: { 'x-api-key': demoApiKey },
       body: form,
     });
     const echo = (await res.json()) as { body: string; headers: Record<string, string> };
@@ -272,7 +243,7 @@ describe('routes', () => {
     expect(echo.body).toContain('value');
     const text = await fetch(`${mock.baseUrl}/t`, {
       method: 'POST',
-      headers: { 'x-api-key': DEMO_API_KEY, 'content-type': 'text/plain' },
+      headers: { 'x-api-key': demoApiKey, 'content-type': 'text/plain' },
       body: '{"not":"parsed"}',
     });
     expect(((await text.json()) as { body: unknown }).body).toBe('{"not":"parsed"}');
@@ -282,12 +253,12 @@ describe('routes', () => {
     const mock = await start();
     const res = await fetch(
       `${mock.baseUrl}/redirect?to=${encodeURIComponent('https://elsewhere.example/x')}&status=307`,
-      { headers: { 'x-api-key': DEMO_API_KEY }, redirect: 'manual' },
+      { headers: { 'x-api-key': demoApiKey }, redirect: 'manual' },
     );
     expect(res.status).toBe(307);
     expect(res.headers.get('location')).toBe('https://elsewhere.example/x');
     const fallback = await fetch(`${mock.baseUrl}/redirect?to=/api/echo`, {
-      headers: { 'x-api-key': DEMO_API_KEY },
+      headers: { 'x-api-key': demoApiKey },
       redirect: 'manual',
     });
     expect(fallback.status).toBe(302);
@@ -297,14 +268,14 @@ describe('routes', () => {
     const mock = await start();
     const url = `${mock.baseUrl}/redirect?to=/x`;
     expect((await fetch(url, { redirect: 'manual' })).status).toBe(403);
-    const key = { 'x-api-key': DEMO_API_KEY };
+    const key = { 'x-api-key': demoApiKey };
     expect((await fetch(`${mock.baseUrl}/redirect`, { headers: key })).status).toBe(400);
     expect((await fetch(`${url}&status=200`, { headers: key })).status).toBe(400);
   });
 
   it('answers /status/<code> with that status and a JSON body, after authentication', async () => {
     const mock = await start();
-    const key = { 'x-api-key': DEMO_API_KEY };
+    const key = { 'x-api-key': demoApiKey };
     const res = await fetch(`${mock.baseUrl}/status/503`, { headers: key });
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ status: 503, message: 'Service Unavailable' });
@@ -316,7 +287,7 @@ describe('routes', () => {
 
   it('answers 413 to a body over 1 MiB, and stays usable', async () => {
     const mock = await start();
-    const headers = { 'x-api-key': DEMO_API_KEY, 'content-type': 'text/plain' };
+    const headers = { 'x-api-key': demoApiKey, 'content-type': 'text/plain' };
     const big = await fetch(`${mock.baseUrl}/upload`, {
       method: 'POST',
       headers,
@@ -342,7 +313,7 @@ describe('routes', () => {
         host: '127.0.0.1',
         method: 'POST',
         path: '/api/upload',
-        headers: { 'content-length': '1000', 'x-api-key': DEMO_API_KEY },
+        headers: { 'content-length': '1000', 'x-api-key': demoApiKey },
       });
       req.on('error', () => resolve());
       req.write('partial', () => {
@@ -427,7 +398,7 @@ describe('login test hooks', () => {
     });
     expect(me.status).toBe(200);
     expect(await token(mock)).toMatch(/^[\w-]{43}$/);
-    expect(JSON.parse(seen[0] ?? '')).toEqual(CREDENTIALS);
+    expect(JSON.parse(seen[0] ?? '')).toEqual(credentials);
     expect(mock.stats.successfulLogins).toBe(2);
   });
 
@@ -438,7 +409,7 @@ describe('login test hooks', () => {
     mock.setLoginResponse(() => 'hang');
     const aborted = await fetch(`${mock.baseUrl}/user/authenticate`, {
       method: 'POST',
-      body: JSON.stringify(CREDENTIALS),
+      body: JSON.stringify(credentials),
       signal: AbortSignal.timeout(200),
     }).catch((error: unknown) => error);
     expect((aborted as Error).name).toBe('TimeoutError');
@@ -468,6 +439,7 @@ describe('stats and requests', () => {
       successfulLogins: 1,
       calls: 3,
       rejectedCalls: 1,
+      unknownCredentialCalls: 0,
       inFlightLogins: 0,
       maxConcurrentLogins: 1,
     });
@@ -479,10 +451,27 @@ describe('stats and requests', () => {
       successfulLogins: 0,
       calls: 0,
       rejectedCalls: 0,
+      unknownCredentialCalls: 0,
       inFlightLogins: 0,
       maxConcurrentLogins: 0,
     });
     expect(mock.requests).toEqual([]);
+  });
+
+  it('resetStats() keeps the gauge of logins still in flight, which ends at 0, not below', async () => {
+    const mock = await start();
+    mock.setLoginDelay(200);
+    const pending = login(mock);
+    await waitFor(() => mock.stats.inFlightLogins === 1);
+    mock.resetStats();
+    expect(mock.stats).toMatchObject({
+      loginAttempts: 0,
+      inFlightLogins: 1,
+      maxConcurrentLogins: 1,
+    });
+    expect((await pending).status).toBe(200);
+    await waitFor(() => mock.stats.inFlightLogins !== 1);
+    expect(mock.stats).toMatchObject({ successfulLogins: 1, inFlightLogins: 0 });
   });
 
   it('records non-login requests with their real headers and body', async () => {
@@ -499,6 +488,8 @@ describe('stats and requests', () => {
         path: '/api/data?x=1',
         headers: expect.objectContaining({ authorization: `Bearer ${value}` }),
         body: 'payload',
+        impersonateUserId: undefined,
+        actingAs: { credential: 'token', userId: 1, orgId: 1 },
       },
     ]);
   });
@@ -517,14 +508,6 @@ describe('stats and requests', () => {
     expect(mock.stats.calls).toBe(1011);
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 /** Sends a raw HTTP/1.1 request and resolves with the status code of the answer. */
 async function rawStatus(port: string, raw: string): Promise<number> {

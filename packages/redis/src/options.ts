@@ -6,8 +6,10 @@ import { scriptRunnerFor, type RedisClientLike, type ScriptRunner } from './redi
 export interface RedisTokenStoreOptions {
   /**
    * The Redis connection: an ioredis `Redis` or `Cluster`, or a node-redis client
-   * (`createClient`, `createCluster`). The store never connects, configures or closes it;
-   * give node-redis an `'error'` listener, as node-redis requires.
+   * (`createClient`, `createCluster`). The store never configures or closes it, and never
+   * waits for it to connect; an ioredis client made with `lazyConnect` is connected by the
+   * store's first command (which fails at once, as while Redis is down). Give node-redis an
+   * `'error'` listener, as node-redis requires.
    * @example new Redis(process.env.REDIS_URL)
    * @example await createClient({ url: process.env.REDIS_URL }).on('error', log).connect()
    */
@@ -22,7 +24,8 @@ export interface RedisTokenStoreOptions {
   /**
    * Encrypt tokens at rest (AES-256-GCM). Key id → 32-byte key, as a `Buffer`/`Uint8Array`
    * or a base64 string. The first entry encrypts; every entry decrypts, so rotate by putting
-   * the new key first and keeping the old one until its tokens have expired (15 minutes).
+   * the new key first and keeping the old one until its tokens have expired (one token
+   * lifetime: the strategy's `ttlMs`, 15 minutes by default).
    * Ids: letters, digits, `.`, `_`, `-`, not all digits (JavaScript puts numeric keys
    * first, whatever order you wrote them in).
    * @default undefined (tokens are stored as plain JSON)
@@ -41,6 +44,13 @@ export interface RedisTokenStoreOptions {
    * @default 250
    */
   commandTimeoutMs?: number | undefined;
+  /**
+   * The clock the client's times are on: give the store the `now` you give the client.
+   * Cooldowns and token lifetimes are shared as Redis TTLs and turned into times on this
+   * clock when read, so instances whose clocks disagree still agree on them.
+   * @default Date.now
+   */
+  now?: (() => number) | undefined;
 }
 
 /** Options after validation. */
@@ -50,9 +60,17 @@ export interface ResolvedOptions {
   encryptionKeys: ReadonlyMap<string, KeyObject> | undefined;
   lockTtlMs: number;
   commandTimeoutMs: number;
+  now: () => number;
 }
 
-const known = new Set(['redis', 'prefix', 'encryptionKeys', 'lockTtlMs', 'commandTimeoutMs']);
+const known = new Set([
+  'redis',
+  'prefix',
+  'encryptionKeys',
+  'lockTtlMs',
+  'commandTimeoutMs',
+  'now',
+]);
 const keyIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
 const base64Pattern = /^[A-Za-z0-9+/_-]+={0,2}$/;
 
@@ -96,11 +114,13 @@ export function parseOptions(options: RedisTokenStoreOptions): ResolvedOptions {
     issues,
   );
   const encryptionKeys = parseKeys(options.encryptionKeys, issues);
+  const now = options.now ?? Date.now;
+  if (typeof now !== 'function') issues.push({ path: 'now', message: 'must be a function' });
 
   if (issues.length > 0 || runner === undefined) {
     throw new ConfigError(issues, 'invalid RedisTokenStore options');
   }
-  return { runner, prefix, encryptionKeys, lockTtlMs, commandTimeoutMs };
+  return { runner, prefix, encryptionKeys, lockTtlMs, commandTimeoutMs, now };
 }
 
 function integer(

@@ -40,33 +40,45 @@ export function scriptRunnerFor(redis: unknown): ScriptRunner | undefined {
   if (typeof client.isOpen === 'boolean') {
     const nodeRedis = redis as NodeRedisLike;
     const evaluate = client.eval as NodeRedisEval;
-    return {
-      eval(script, keys, args) {
+    return guarded(
+      () => {
         // A cluster client has no `isReady`; `isOpen` is the best it says.
         const ready = typeof nodeRedis.isReady === 'boolean' ? nodeRedis.isReady : nodeRedis.isOpen;
-        if (!ready) return Promise.reject(notConnected(nodeRedis.isOpen ? 'connecting' : 'closed'));
-        return evaluate.call(redis, script, { keys: [...keys], arguments: [...args] });
+        if (ready) return undefined;
+        return nodeRedis.isOpen ? 'connecting' : 'closed';
       },
-    };
+      (script, keys, args) =>
+        evaluate.call(redis, script, { keys: [...keys], arguments: [...args] }),
+    );
   }
 
   if (typeof client.status === 'string') {
     const ioRedis = redis as IoRedisLike;
     const evaluate = client.eval as IoRedisEval;
-    return {
-      eval(script, keys, args) {
+    return guarded(
+      () => {
         const status = ioRedis.status;
-        if (status !== 'ready') {
-          // `lazyConnect`: the first command is what connects; start it, do not queue behind it.
-          if (status === 'wait' && typeof ioRedis.connect === 'function') connectLazily(ioRedis);
-          return Promise.reject(notConnected(status));
-        }
-        return evaluate.call(redis, script, keys.length, ...keys, ...args);
+        if (status === 'ready') return undefined;
+        // `lazyConnect`: the first command is what connects; start it, do not queue behind it.
+        if (status === 'wait' && typeof ioRedis.connect === 'function') connectLazily(ioRedis);
+        return status;
       },
-    };
+      (script, keys, args) => evaluate.call(redis, script, keys.length, ...keys, ...args),
+    );
   }
 
   return undefined;
+}
+
+/** A runner that sends only while `notReady()` says nothing (its answer: why not). */
+function guarded(notReady: () => string | undefined, send: ScriptRunner['eval']): ScriptRunner {
+  return {
+    eval(script, keys, args) {
+      const status = notReady();
+      if (status !== undefined) return Promise.reject(notConnected(status));
+      return send(script, keys, args);
+    },
+  };
 }
 
 function connectLazily(redis: IoRedisLike): void {

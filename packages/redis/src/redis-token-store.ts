@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { SharedFailure, StoredToken, TokenLease, TokenStore } from '@tokenfetch/core';
+import { parseJsonObject } from './json-object.js';
 import { parseOptions, type RedisTokenStoreOptions } from './options.js';
 import type { ScriptRunner } from './redis-client.js';
 import {
@@ -21,7 +22,15 @@ interface Keys {
   fail: string;
 }
 
-const failureCodes: ReadonlySet<string> = new Set(['E_INVALID_CREDENTIALS', 'E_NO_ACTIVE_ORG']);
+/**
+ * The failure codes this version shares. A failure recorded under another code (by a later
+ * version) is neither reported nor obeyed here. Typed as a record so that a code added to
+ * `SharedFailure` fails to compile until it is listed.
+ */
+const sharedCodes = Object.keys({
+  E_INVALID_CREDENTIALS: true,
+  E_NO_ACTIVE_ORG: true,
+} satisfies Record<SharedFailure['code'], true>);
 
 /**
  * A `TokenStore` in Redis: every instance of a fleet shares one token, and one instance
@@ -43,6 +52,7 @@ export class RedisTokenStore implements TokenStore {
   readonly #prefix: string;
   readonly #codec: TokenCodec;
   readonly #timeoutMs: number;
+  readonly #now: () => number;
 
   constructor(options: RedisTokenStoreOptions) {
     const resolved = parseOptions(options);
@@ -50,6 +60,7 @@ export class RedisTokenStore implements TokenStore {
     this.#redis = resolved.runner;
     this.#prefix = resolved.prefix;
     this.#timeoutMs = resolved.commandTimeoutMs;
+    this.#now = resolved.now;
     this.#codec =
       resolved.encryptionKeys === undefined ? plainCodec : encryptingCodec(resolved.encryptionKeys);
   }
@@ -60,10 +71,16 @@ export class RedisTokenStore implements TokenStore {
     if (!Array.isArray(reply)) return undefined;
     const generation = text(reply[0]);
     const value = text(reply[1]);
-    if (generation === undefined || value === undefined) return undefined;
+    const ttlMs = toInteger(reply[2]);
+    // Every write sets the key's TTL: a key without one was not written by a store.
+    if (generation === undefined || value === undefined || ttlMs <= 0) return undefined;
     const stored = this.#codec.decode(keys.token, value);
     // A value copied over from another generation is not this one.
-    return stored !== undefined && String(stored.generation) === generation ? stored : undefined;
+    if (stored === undefined || String(stored.generation) !== generation) return undefined;
+    // The key expires with the token. Its TTL puts the token's times on this instance's
+    // clock: the writer's clock may be minutes off it.
+    const expiresAt = this.#now() + ttlMs;
+    return { ...stored, issuedAt: expiresAt - (stored.expiresAt - stored.issuedAt), expiresAt };
   }
 
   async acquire(key: string): Promise<TokenLease | undefined> {
@@ -73,7 +90,7 @@ export class RedisTokenStore implements TokenStore {
       'acquire',
       acquireScript,
       [keys.lock, keys.gen, keys.token, keys.fail],
-      [id, String(this.lockTtlMs)],
+      [id, String(this.lockTtlMs), ...sharedCodes],
       // The lock may still be taken after we stopped waiting: give it back then.
       (late) => {
         if (toInteger(late) > 0) this.#send(releaseScript, [keys.lock, keys.fail], [id]);
@@ -91,7 +108,7 @@ export class RedisTokenStore implements TokenStore {
       expiresAt: token.expiresAt,
       generation: lease.generation,
     };
-    const ttlMs = Math.max(1, Math.ceil(token.expiresAt - Date.now()));
+    const ttlMs = Math.max(1, Math.ceil(token.expiresAt - this.#now()));
     const reply = await this.#run(
       'commit',
       commitScript,
@@ -104,9 +121,9 @@ export class RedisTokenStore implements TokenStore {
   async release(lease: TokenLease, failure?: SharedFailure): Promise<void> {
     const keys = this.#keys(lease.key);
     const args = [lease.id];
-    const ttlMs = failure === undefined ? 0 : Math.ceil(failure.until - Date.now());
+    const ttlMs = failure === undefined ? 0 : Math.ceil(failure.until - this.#now());
     if (failure !== undefined && ttlMs > 0) {
-      args.push(JSON.stringify({ code: failure.code, until: failure.until }), String(ttlMs));
+      args.push(JSON.stringify(failure), String(ttlMs));
     }
     await this.#run('release', releaseScript, [keys.lock, keys.fail], args);
   }
@@ -118,16 +135,15 @@ export class RedisTokenStore implements TokenStore {
 
   async getFailure(key: string): Promise<SharedFailure | undefined> {
     const keys = this.#keys(key);
-    const value = text(await this.#run('getFailure', getFailureScript, [keys.fail], []));
-    if (value === undefined) return undefined;
-    try {
-      const { code, until } = JSON.parse(value) as Record<string, unknown>;
-      if (typeof code !== 'string' || !failureCodes.has(code)) return undefined;
-      if (typeof until !== 'number' || !(until > Date.now())) return undefined;
-      return { code: code as SharedFailure['code'], until };
-    } catch {
-      return undefined;
-    }
+    const reply = await this.#run('getFailure', getFailureScript, [keys.fail], sharedCodes);
+    if (!Array.isArray(reply)) return undefined;
+    // The script has judged the record (and deleted a bad one): its code is one of ours.
+    const code = text(reply[0]);
+    const ttlMs = toInteger(reply[2]);
+    if (code === undefined || !sharedCodes.includes(code) || ttlMs <= 0) return undefined;
+    // The cooldown ends when the key does: the recorder's clock is not this instance's.
+    const record = parseJsonObject(text(reply[1]));
+    return { ...record, code, until: this.#now() + ttlMs } as SharedFailure;
   }
 
   #keys(key: string): Keys {
@@ -149,48 +165,46 @@ export class RedisTokenStore implements TokenStore {
     args: string[],
     onLate?: (reply: unknown) => void,
   ): Promise<unknown> {
-    let sent: Promise<unknown>;
-    try {
-      sent = this.#redis.eval(script, keys, args);
-    } catch (error) {
-      sent = Promise.reject(error as Error);
-    }
+    const sent = this.#eval(script, keys, args);
     return new Promise((resolve, reject) => {
       let settled = false;
+      // Whichever comes first, the reply or the timeout, settles; the other is ignored.
+      const settle = (finish: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        finish();
+      };
       const timer = setTimeout(() => {
         // A reply that already arrived but waits behind this timer (a busy event loop)
         // still wins: the timeout is decided after the loop has read the sockets.
-        setImmediate(() => {
-          if (settled) return;
-          settled = true;
-          if (onLate !== undefined) sent.then(onLate, () => {});
-          reject(new Error(`redis ${operation} timed out after ${this.#timeoutMs} ms`));
-        });
+        setImmediate(() =>
+          settle(() => {
+            if (onLate !== undefined) sent.then(onLate, () => {});
+            reject(new Error(`redis ${operation} timed out after ${this.#timeoutMs} ms`));
+          }),
+        );
       }, this.#timeoutMs);
       timer.unref();
       sent.then(
-        (reply) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          resolve(reply);
-        },
-        (error: unknown) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          reject(new Error(`redis ${operation} failed: ${describe(error, args)}`));
-        },
+        (reply) => settle(() => resolve(reply)),
+        (error: unknown) =>
+          settle(() => reject(new Error(`redis ${operation} failed: ${describe(error, args)}`))),
       );
     });
   }
 
-  /** Fire and forget, for clean-up nobody waits on. */
+  /** Fire and forget, for clean-up nobody waits on (if Redis is gone, the lock expires). */
   #send(script: string, keys: string[], args: string[]): void {
+    this.#eval(script, keys, args).catch(() => {});
+  }
+
+  /** Sends a script; a client that throws instead of rejecting rejects here. */
+  #eval(script: string, keys: string[], args: string[]): Promise<unknown> {
     try {
-      this.#redis.eval(script, keys, args).catch(() => {});
-    } catch {
-      // Redis is gone; the lock expires on its own.
+      return this.#redis.eval(script, keys, args);
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
   }
 }
@@ -201,17 +215,20 @@ function text(value: unknown): string | undefined {
   return undefined;
 }
 
+/** A safe integer from a reply, or 0 for anything else. */
 function toInteger(value: unknown): number {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'bigint') return Number(value);
-  const parsed = Number(text(value));
-  return Number.isFinite(parsed) ? parsed : 0;
+  const parsed =
+    typeof value === 'number' || typeof value === 'bigint' ? Number(value) : Number(text(value));
+  return Number.isSafeInteger(parsed) ? parsed : 0;
 }
 
-/** The first line of an error message, without any of the values that were sent. */
+/**
+ * The first line of an error message, without any of the values that were sent. Redacted
+ * before it is cut: a value cut in two would no longer be found.
+ */
 function describe(error: unknown, args: readonly string[]): string {
   let message = error instanceof Error ? error.message : String(error);
-  message = message.split('\n')[0]?.slice(0, 160) ?? '';
+  message = message.split('\n')[0] ?? '';
   for (const arg of args) if (arg.length >= 8) message = message.split(arg).join('[redacted]');
-  return message;
+  return message.slice(0, 160);
 }

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes, type KeyObject } from 'node:crypto';
 import type { StoredToken } from '@tokenfetch/core';
+import { parseJsonObject } from './json-object.js';
 
 /** Turns a stored token into the string Redis holds, and back. */
 export interface TokenCodec {
@@ -71,17 +72,14 @@ export function encryptingCodec(keys: ReadonlyMap<string, KeyObject>): TokenCode
 }
 
 function parseToken(text: string): StoredToken | undefined {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
+  const data = parseJsonObject(text);
+  if (data === undefined) return undefined;
+  const { token, issuedAt, expiresAt, generation } = data;
+  if (typeof token !== 'string' || !safeToken.test(token)) return undefined;
+  if (!isTime(issuedAt) || !isTime(expiresAt) || expiresAt <= issuedAt) return undefined;
+  if (typeof generation !== 'number' || !Number.isSafeInteger(generation) || generation < 1) {
     return undefined;
   }
-  if (typeof data !== 'object' || data === null) return undefined;
-  const { token, issuedAt, expiresAt, generation } = data as Record<string, unknown>;
-  if (typeof token !== 'string' || !safeToken.test(token)) return undefined;
-  if (!isTime(issuedAt) || !isTime(expiresAt)) return undefined;
-  if (typeof generation !== 'number' || !Number.isSafeInteger(generation)) return undefined;
   return { token, issuedAt, expiresAt, generation };
 }
 

@@ -26,7 +26,7 @@ import {
 // Each test is a fleet of 8 separate processes (4 on ioredis, 4 on node-redis) running the
 // built packages, against one mock upstream in this process.
 
-const FLEET_SIZE = 8;
+const fleetSize = 8;
 const up = await probeRedis(redisUrl);
 const missing = `no Redis at ${redisUrl} (start redis-server, or set REDIS_URL)`;
 const privateMissing = 'no redis-server on PATH for a private, stoppable Redis';
@@ -52,7 +52,7 @@ describe.runIf(redisGate('@tokenfetch/redis fleet tests', up, missing))(
     beforeAll(async () => {
       assertAvailable(up, missing);
       redis = new Redis(redisUrl);
-      fleet = await startFleet(FLEET_SIZE);
+      fleet = await startFleet(fleetSize);
     }, 60_000);
 
     afterAll(async () => {
@@ -105,7 +105,7 @@ describe.runIf(redisGate('@tokenfetch/redis fleet tests', up, missing))(
       expect(mock.stats.successfulLogins).toBe(1);
       expect(mock.stats.loginAttempts).toBe(1);
       const seen = await events();
-      expect(seen).toMatchObject({ 'login:login': 1, 'login:store': FLEET_SIZE - 1 });
+      expect(seen).toMatchObject({ 'login:login': 1, 'login:store': fleetSize - 1 });
       expect(Object.keys(seen).filter((name) => name.startsWith('store_error'))).toEqual([]);
 
       // What Redis holds is not the token: it is sealed with the fleet's key.
@@ -132,7 +132,7 @@ describe.runIf(redisGate('@tokenfetch/redis fleet tests', up, missing))(
       expect(mock.stats.rejectedCalls).toBe(800);
       expect(mock.stats.successfulLogins).toBe(1);
       const seen = await events();
-      expect(seen).toMatchObject({ 'login:login': 1, 'login:store': FLEET_SIZE - 1 });
+      expect(seen).toMatchObject({ 'login:login': 1, 'login:store': fleetSize - 1 });
     });
 
     it('when the lock holder is SIGKILLed mid-login, another process logs in once the lock expires; no call fails', async () => {
@@ -218,10 +218,10 @@ describe.runIf(redisGate('@tokenfetch/redis fleet tests', up, missing))(
         const during = await burst(fleet, 50);
         expect(total(during)).toEqual({ 200: 400 });
         // Every instance logged in on its own, once, and said why.
-        expect(mock.stats.successfulLogins).toBe(FLEET_SIZE);
+        expect(mock.stats.successfulLogins).toBe(fleetSize);
         const seen = await events();
-        expect(seen['login:login']).toBe(FLEET_SIZE);
-        expect(seen['store_error:get']).toBe(FLEET_SIZE);
+        expect(seen['login:login']).toBe(fleetSize);
+        expect(seen['store_error:get']).toBe(fleetSize);
 
         await server.start();
         await Promise.all(fleet.map((worker) => worker.connection(true)));
@@ -231,7 +231,7 @@ describe.runIf(redisGate('@tokenfetch/redis fleet tests', up, missing))(
         expect(total(after)).toEqual({ 200: 400 });
         expect({ logins: mock.stats.successfulLogins, events: await events() }).toMatchObject({
           logins: 1,
-          events: { 'login:login': 1, 'login:store': FLEET_SIZE - 1 },
+          events: { 'login:login': 1, 'login:store': fleetSize - 1 },
         });
         console.info(
           `[redis outage] slowest burst of 50 calls per process: up ${max(before)} ms, down ${max(during)} ms, back ${max(after)} ms`,

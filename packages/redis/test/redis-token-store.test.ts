@@ -1,13 +1,32 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { inspect } from 'node:util';
-import { ConfigError, type StoredToken, type TokenLease } from '@tokenfetch/core';
-import { RedisTokenStore, type RedisTokenStoreOptions } from '@tokenfetch/redis';
+import {
+  ConfigError,
+  type SharedFailure,
+  type StoredToken,
+  type TokenLease,
+} from '@tokenfetch/core';
+import {
+  RedisTokenStore,
+  type RedisClientLike,
+  type RedisTokenStoreOptions,
+} from '@tokenfetch/redis';
 import { Cluster, Redis } from 'ioredis';
-import { createClient, createCluster } from 'redis';
+import { createCluster } from 'redis';
+import { createCluster as createClusterV4 } from 'redis-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  connect,
+  libraries,
+  unconnected,
+  type Connection,
+  type Library,
+} from './helpers/clients.js';
 import {
   assertAvailable,
   deletePrefix,
+  keysOf,
   hasRedisServer,
   probeRedis,
   redisGate,
@@ -20,10 +39,10 @@ import {
 const up = await probeRedis(redisUrl);
 const missing = `no Redis at ${redisUrl} (start redis-server, or set REDIS_URL)`;
 
-const KEY = 'a'.repeat(64); // what core passes: a sha256 in hex
-const TOKEN = 'tok-SECRET-0123456789abcdef';
+const key = 'a'.repeat(64); // what core passes: a sha256 in hex
+const secretToken = 'tok-SECRET-0123456789abcdef';
 
-function token(lifeMs = 60_000, value = TOKEN): Omit<StoredToken, 'generation'> {
+function token(lifeMs = 60_000, value = secretToken): Omit<StoredToken, 'generation'> {
   const issuedAt = Date.now();
   return { token: value, issuedAt, expiresAt: issuedAt + lifeMs };
 }
@@ -31,72 +50,56 @@ function token(lifeMs = 60_000, value = TOKEN): Omit<StoredToken, 'generation'> 
 const keyA = randomBytes(32);
 const keyB = randomBytes(32);
 
-type Library = 'ioredis' | 'node-redis';
-
 describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTokenStore', () => {
   // Inspects and rigs Redis directly, whatever client the store under test uses.
   let raw: Redis;
-  let io: Redis;
-  let node: ReturnType<typeof createClient>;
+  const connections = new Map<Library, Connection>();
   const prefixes: string[] = [];
 
   beforeAll(async () => {
     assertAvailable(up, missing);
     raw = new Redis(redisUrl);
-    io = new Redis(redisUrl);
-    node = createClient({ url: redisUrl });
-    node.on('error', () => {});
-    await node.connect();
-    await io.ping();
+    for (const library of libraries) connections.set(library, await connect(library, redisUrl));
   });
 
   afterAll(async () => {
     await Promise.all(prefixes.map((prefix) => deletePrefix(redisUrl, prefix)));
     raw?.disconnect();
-    io?.disconnect();
-    if (node?.isOpen) node.destroy();
+    for (const connection of connections.values()) connection.close();
   });
 
   function storeOn(
     library: Library,
     options: Partial<RedisTokenStoreOptions> = {},
-  ): {
-    store: RedisTokenStore;
-    prefix: string;
-    keys: Record<'token' | 'lock' | 'gen' | 'fail', string>;
-  } {
+  ): { store: RedisTokenStore; prefix: string; keys: ReturnType<typeof keysOf> } {
     const prefix = options.prefix ?? uniquePrefix(library);
     prefixes.push(prefix);
     const store = new RedisTokenStore({
-      redis: library === 'ioredis' ? io : node,
+      redis: connections.get(library)!.redis,
       ...options,
       prefix,
     });
-    const tag = `{${prefix}:${KEY}}`;
-    const keys = {
-      token: `${tag}:token`,
-      lock: `${tag}:lock`,
-      gen: `${tag}:gen`,
-      fail: `${tag}:fail`,
-    };
-    return { store, prefix, keys };
+    return { store, prefix, keys: keysOf(prefix, key) };
   }
 
   async function leaseOf(store: RedisTokenStore): Promise<TokenLease> {
-    const lease = await store.acquire(KEY);
+    const lease = await store.acquire(key);
     if (lease === undefined) throw new Error('expected a lease');
     return lease;
   }
 
-  describe.each(['ioredis', 'node-redis'] as const)('with %s', (library) => {
+  describe.each(libraries)('with %s', (library) => {
     it('stores a token under {prefix:key}:token with its generation and remaining life', async () => {
       const { store, keys } = storeOn(library);
-      expect(await store.get(KEY)).toBeUndefined();
+      expect(await store.get(key)).toBeUndefined();
 
       const lease = await leaseOf(store);
       expect(await store.commit(lease, token(60_000))).toBe(true);
 
-      expect(await store.get(KEY)).toMatchObject({ token: TOKEN, generation: lease.generation });
+      expect(await store.get(key)).toMatchObject({
+        token: secretToken,
+        generation: lease.generation,
+      });
       const ttl = await raw.pttl(keys.token);
       expect(ttl).toBeGreaterThan(58_000);
       expect(ttl).toBeLessThanOrEqual(60_000);
@@ -104,10 +107,34 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTo
       expect(Number(await raw.get(keys.gen))).toBe(lease.generation);
     });
 
+    it('reads a token’s times on its own clock, from the key’s TTL, not the writer’s clock', async () => {
+      const {
+        store: writer,
+        prefix,
+        keys,
+      } = storeOn(library, { now: () => Date.now() - 3_600_000 });
+      const reader = storeOn(library, { prefix, now: () => Date.now() + 3_600_000 }).store;
+      const issuedAt = Date.now() - 3_600_000;
+      await writer.commit(await leaseOf(writer), {
+        token: secretToken,
+        issuedAt,
+        expiresAt: issuedAt + 60_000,
+      });
+
+      const read = await reader.get(key);
+      const left = read!.expiresAt - (Date.now() + 3_600_000);
+      expect(left).toBeGreaterThan(55_000);
+      expect(left).toBeLessThanOrEqual(60_000);
+      expect(read!.expiresAt - read!.issuedAt).toBe(60_000);
+
+      await raw.persist(keys.token); // no store writes a token without its expiry
+      expect(await reader.get(key)).toBeUndefined();
+    });
+
     it('lends the login lock to one holder at a time, for lockTtlMs', async () => {
       const { store, keys } = storeOn(library, { lockTtlMs: 2_000 });
       const first = await leaseOf(store);
-      expect(await store.acquire(KEY)).toBeUndefined();
+      expect(await store.acquire(key)).toBeUndefined();
       const ttl = await raw.pttl(keys.lock);
       expect(ttl).toBeGreaterThan(1_500);
       expect(ttl).toBeLessThanOrEqual(2_000);
@@ -122,7 +149,7 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTo
     it('gives a dead holder’s lock to another once it expires', async () => {
       const { store } = storeOn(library, { lockTtlMs: 100 });
       const dead = await leaseOf(store);
-      expect(await store.acquire(KEY)).toBeUndefined();
+      expect(await store.acquire(key)).toBeUndefined();
       await new Promise((resolve) => setTimeout(resolve, 150));
       const next = await leaseOf(store);
       expect(next.generation).toBeGreaterThan(dead.generation);
@@ -148,7 +175,7 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTo
       expect(await store.commit(fresh, token(60_000, 'fresh-token'))).toBe(true);
 
       expect(await store.commit(stale, token(60_000, 'stale-token'))).toBe(false);
-      expect(await store.get(KEY)).toMatchObject({
+      expect(await store.get(key)).toMatchObject({
         token: 'fresh-token',
         generation: fresh.generation,
       });
@@ -161,10 +188,10 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTo
       const second = await leaseOf(store);
       await store.commit(second, token(60_000, 'second-token'));
 
-      await store.invalidate(KEY, first.generation); // already replaced: no effect
-      expect(await store.get(KEY)).toMatchObject({ token: 'second-token' });
-      await store.invalidate(KEY, second.generation);
-      expect(await store.get(KEY)).toBeUndefined();
+      await store.invalidate(key, first.generation); // already replaced: no effect
+      expect(await store.get(key)).toMatchObject({ token: 'second-token' });
+      await store.invalidate(key, second.generation);
+      expect(await store.get(key)).toBeUndefined();
     });
 
     it('after an invalidation, an older leader still cannot write; a newer one can', async () => {
@@ -173,13 +200,13 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTo
       await new Promise((resolve) => setTimeout(resolve, 150));
       const rejected = await leaseOf(store);
       await store.commit(rejected, token());
-      await store.invalidate(KEY, rejected.generation);
+      await store.invalidate(key, rejected.generation);
 
       expect(await store.commit(stale, token(60_000, 'stale-token'))).toBe(false);
-      expect(await store.get(KEY)).toBeUndefined();
+      expect(await store.get(key)).toBeUndefined();
       const next = await leaseOf(store);
       expect(await store.commit(next, token(60_000, 'next-token'))).toBe(true);
-      expect(await store.get(KEY)).toMatchObject({ token: 'next-token' });
+      expect(await store.get(key)).toMatchObject({ token: 'next-token' });
     });
 
     it('shares a 401/404 refusal for its cooldown and lends no lock meanwhile', async () => {
@@ -188,27 +215,53 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTo
       const until = Date.now() + 1_000;
       await store.release(lease, { code: 'E_INVALID_CREDENTIALS', until });
 
-      expect(await store.getFailure(KEY)).toEqual({ code: 'E_INVALID_CREDENTIALS', until });
+      const shared = await store.getFailure(key);
+      expect(shared).toEqual({ code: 'E_INVALID_CREDENTIALS', until: expect.any(Number) });
+      expect(shared!.until).toBeGreaterThan(until - 200);
+      expect(shared!.until).toBeLessThanOrEqual(until + 5); // Redis counts whole ms
       const ttl = await raw.pttl(keys.fail);
       expect(ttl).toBeGreaterThan(800);
       expect(ttl).toBeLessThanOrEqual(1_000);
       expect(await raw.exists(keys.lock)).toBe(0);
-      expect(await store.acquire(KEY)).toBeUndefined();
+      expect(await store.acquire(key)).toBeUndefined();
 
       await raw.del(keys.fail); // the cooldown is over
       const next = await leaseOf(store);
       await store.commit(next, token());
-      expect(await store.getFailure(KEY)).toBeUndefined();
+      expect(await store.getFailure(key)).toBeUndefined();
     });
 
-    it('ignores a refusal whose cooldown is already over, and garbage in the fail key', async () => {
+    it('ignores a refusal whose cooldown is already over, and deletes garbage in the fail key', async () => {
       const { store, keys } = storeOn(library);
       await store.release(await leaseOf(store), { code: 'E_NO_ACTIVE_ORG', until: Date.now() - 1 });
       expect(await raw.exists(keys.fail)).toBe(0);
-      await raw.set(keys.fail, 'not json', 'PX', 1_000);
-      expect(await store.getFailure(KEY)).toBeUndefined();
-      await raw.set(keys.fail, JSON.stringify({ code: 'E_OTHER', until: Date.now() + 1_000 }));
-      expect(await store.getFailure(KEY)).toBeUndefined();
+      for (const garbage of ['not json', '[]', '{"code":"lowercase"}', '{"code":7}']) {
+        await raw.set(keys.fail, garbage, 'PX', 60_000);
+        expect(await store.getFailure(key)).toBeUndefined();
+        expect(await raw.exists(keys.fail)).toBe(0);
+      }
+    });
+
+    it('keeps a failure of a kind it does not share for the versions that do, and neither reports nor obeys it', async () => {
+      const { store, keys } = storeOn(library);
+      const later = JSON.stringify({ code: 'E_SOMETHING_NEW', status: 503, until: 1 });
+      await raw.set(keys.fail, later, 'PX', 60_000);
+      expect(await store.getFailure(key)).toBeUndefined();
+      await store.release(await leaseOf(store));
+      expect(await raw.get(keys.fail)).toBe(later);
+    });
+
+    it('records a failure with all its fields, and hands them back with the time left', async () => {
+      const { store, keys } = storeOn(library);
+      const until = Date.now() + 5_000;
+      const failure = { code: 'E_NO_ACTIVE_ORG', until, detail: 'kept' } as SharedFailure;
+      await store.release(await leaseOf(store), failure);
+      // `until` stays in the value for instances of earlier versions, which read it.
+      expect(JSON.parse((await raw.get(keys.fail)) ?? '')).toEqual(failure);
+      expect(await store.getFailure(key)).toMatchObject({
+        code: 'E_NO_ACTIVE_ORG',
+        detail: 'kept',
+      });
     });
 
     it('keeps generations newer than any before, even after Redis lost every key', async () => {
@@ -230,20 +283,31 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTo
       expect(next.generation).toBe(lease.generation + 1);
     });
 
-    it('reads a malformed stored value as a miss, not a crash', async () => {
+    it('reads a malformed stored value, or a token key that is not a hash, as a miss', async () => {
       const { store, keys } = storeOn(library);
+      const valid = { token: 'tok', issuedAt: 1, expiresAt: 2, generation: 3 };
+      await raw.hset(keys.token, 'g', '3', 'v', JSON.stringify(valid));
+      await raw.pexpire(keys.token, 60_000);
+      expect(await store.get(key)).toMatchObject({ token: 'tok', generation: 3 });
       for (const value of [
         '',
         'nope',
+        '[]',
         '{"token":1}',
-        '{"token":"a b","issuedAt":1,"expiresAt":2,"generation":3}',
+        JSON.stringify({ ...valid, token: 'a b' }),
+        JSON.stringify({ ...valid, expiresAt: 1 }),
+        JSON.stringify({ ...valid, issuedAt: -1 }),
+        JSON.stringify({ ...valid, generation: 4 }),
+        JSON.stringify({ ...valid, generation: 3.5 }),
       ]) {
-        await raw.hset(keys.token, 'g', '3', 'v', value);
-        expect(await store.get(KEY)).toBeUndefined();
+        await raw.hset(keys.token, 'v', value);
+        expect(await store.get(key)).toBeUndefined();
       }
+      await raw.hset(keys.token, 'g', '0', 'v', JSON.stringify({ ...valid, generation: 0 }));
+      expect(await store.get(key)).toBeUndefined();
       await raw.del(keys.token);
       await raw.set(keys.token, 'a string, not a hash');
-      await expect(store.get(KEY)).rejects.toThrow(/redis get failed: WRONGTYPE/);
+      expect(await store.get(key)).toBeUndefined();
     });
 
     describe('with encryptionKeys', () => {
@@ -256,13 +320,13 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTo
 
         for (const value of [first, second]) {
           expect(value).toMatch(/^enc1:a:[\w-]{16}:[\w-]+$/);
-          expect(value).not.toContain(TOKEN);
+          expect(value).not.toContain(secretToken);
           expect(
             Buffer.from(value.split(':')[3] ?? '', 'base64url').toString('latin1'),
-          ).not.toContain(TOKEN);
+          ).not.toContain(secretToken);
         }
         expect(first.split(':')[2]).not.toBe(second.split(':')[2]);
-        expect(await store.get(KEY)).toMatchObject({ token: TOKEN });
+        expect(await store.get(key)).toMatchObject({ token: secretToken });
       });
 
       it('reads a tampered value, an unknown key id or a value moved to another key as a miss', async () => {
@@ -275,10 +339,10 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTo
 
         const flipped = `${sealed[0] === 'A' ? 'B' : 'A'}${sealed.slice(1)}`;
         await raw.hset(keys.token, 'v', `enc1:a:${iv}:${flipped}`);
-        expect(await store.get(KEY)).toBeUndefined();
+        expect(await store.get(key)).toBeUndefined();
 
         await raw.hset(keys.token, 'v', value.replace('enc1:a:', 'enc1:zz:'));
-        expect(await store.get(KEY)).toBeUndefined();
+        expect(await store.get(key)).toBeUndefined();
 
         const other = `{${prefix}:${'b'.repeat(64)}}:token`;
         await raw.hset(other, 'g', g, 'v', value);
@@ -286,8 +350,8 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTo
 
         const stranger = storeOn(library, { prefix, encryptionKeys: { a: keyB } }).store;
         await raw.hset(keys.token, 'v', value);
-        expect(await stranger.get(KEY)).toBeUndefined();
-        expect(await store.get(KEY)).toMatchObject({ token: TOKEN });
+        expect(await stranger.get(key)).toBeUndefined();
+        expect(await store.get(key)).toMatchObject({ token: secretToken });
       });
 
       it('rotates keys: the new first key encrypts, the old one still decrypts', async () => {
@@ -298,22 +362,22 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTo
           prefix,
           encryptionKeys: { b: keyB.toString('base64'), a: keyA },
         }).store;
-        expect(await rotated.get(KEY)).toMatchObject({ token: 'written-with-a' });
+        expect(await rotated.get(key)).toMatchObject({ token: 'written-with-a' });
 
         await rotated.commit(await leaseOf(rotated), token(60_000, 'written-with-b'));
         expect(await raw.hget(keys.token, 'v')).toMatch(/^enc1:b:/);
-        expect(await rotated.get(KEY)).toMatchObject({ token: 'written-with-b' });
-        expect(await old.get(KEY)).toBeUndefined(); // an instance without key b misses
+        expect(await rotated.get(key)).toMatchObject({ token: 'written-with-b' });
+        expect(await old.get(key)).toBeUndefined(); // an instance without key b misses
       });
 
       it('does not read plain values, and a plain store does not read sealed ones', async () => {
         const { store: plain, prefix } = storeOn(library);
         await plain.commit(await leaseOf(plain), token());
         const sealed = storeOn(library, { prefix, encryptionKeys: { a: keyA } }).store;
-        expect(await sealed.get(KEY)).toBeUndefined();
+        expect(await sealed.get(key)).toBeUndefined();
 
         await sealed.commit(await leaseOf(sealed), token());
-        expect(await plain.get(KEY)).toBeUndefined();
+        expect(await plain.get(key)).toBeUndefined();
       });
     });
   });
@@ -327,32 +391,60 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTo
       offline.on('error', () => {});
       const store = new RedisTokenStore({ redis: offline, prefix: uniquePrefix('off') });
       const started = performance.now();
-      await expect(store.get(KEY)).rejects.toThrow(
+      await expect(store.get(key)).rejects.toThrow(
         'redis get failed: redis is not connected (wait)',
       );
-      await expect(store.acquire(KEY)).rejects.toThrow(
+      await expect(store.acquire(key)).rejects.toThrow(
         /redis acquire failed: redis is not connected/,
       );
       expect(performance.now() - started).toBeLessThan(100);
       offline.disconnect();
     });
 
-    it('fails at once while a node-redis client is not connected', async () => {
-      const closed = createClient({ url: redisUrl });
-      const store = new RedisTokenStore({ redis: closed, prefix: uniquePrefix('off') });
-      await expect(store.get(KEY)).rejects.toThrow(
-        'redis get failed: redis is not connected (closed)',
+    it('connects a lazyConnect ioredis client at its first command, failing that command at once', async () => {
+      const lazy = new Redis(redisUrl, { lazyConnect: true });
+      lazy.on('error', () => {});
+      const store = new RedisTokenStore({ redis: lazy, prefix: uniquePrefix('lazy') });
+      await expect(store.get(key)).rejects.toThrow(
+        'redis get failed: redis is not connected (wait)',
       );
+      expect(lazy.status).not.toBe('wait');
+      if (lazy.status !== 'ready') await once(lazy, 'ready');
+      expect(await store.get(key)).toBeUndefined();
+      lazy.disconnect();
     });
 
+    it.each(['node-redis', 'node-redis v4'] as const)(
+      'fails at once while a %s client is not connected, and leaves it unconnected',
+      async (library) => {
+        const closed = unconnected(library, redisUrl);
+        const store = new RedisTokenStore({ redis: closed, prefix: uniquePrefix('off') });
+        await expect(store.get(key)).rejects.toThrow(
+          'redis get failed: redis is not connected (closed)',
+        );
+        expect((closed as { isOpen: boolean }).isOpen).toBe(false);
+      },
+    );
+
     it('says what failed without any value it sent', async () => {
-      const { store, keys } = storeOn('ioredis');
-      const lease = await leaseOf(store);
-      await raw.set(keys.token, 'a string, not a hash');
+      // A Redis error that quotes the script's arguments (the token travels in them), the
+      // value across the point where the message is cut.
+      const echoing = {
+        status: 'ready',
+        eval: (...args: unknown[]) =>
+          Promise.reject(
+            new Error(`ERR ${'x'.repeat(140)} ${args.slice(-3).join(' ')}\nsecond line`),
+          ),
+      };
+      const store = new RedisTokenStore({ redis: echoing, prefix: uniquePrefix('echo') });
+      const lease: TokenLease = { key: key, generation: 7, id: 'lease-id-0123456789' };
       const error: unknown = await store.commit(lease, token()).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(Error);
-      expect(String((error as Error).message)).toMatch(/^redis commit failed: WRONGTYPE/);
-      expect(inspect(error, { depth: 5 })).not.toContain(TOKEN);
+      const message = (error as Error).message;
+      expect(message).toMatch(/^redis commit failed: ERR x+ \[redacted\]/);
+      expect(message).not.toContain('second line');
+      expect(inspect(error, { depth: 5 })).not.toMatch(/SECRET|tok-/);
+      expect(inspect(error, { depth: 5 })).not.toContain(lease.id);
       expect((error as Error).cause).toBeUndefined();
     });
   });
@@ -376,41 +468,49 @@ describe.runIf(redisGate('the Redis Cluster test', hasRedisServer, clusterMissin
       redis.disconnect();
     });
 
-    it.each(['ioredis Cluster', 'node-redis createCluster'] as const)(
+    /** A connected cluster client of one library, and how to drop it. */
+    async function clusterOf(kind: string): Promise<{ redis: RedisClientLike; close(): void }> {
+      if (kind === 'ioredis Cluster') {
+        const cluster = new Cluster([{ host: '127.0.0.1', port: server.port }]);
+        await new Promise((resolve) => cluster.once('ready', resolve));
+        return { redis: cluster, close: () => cluster.disconnect() };
+      }
+      if (kind === 'node-redis createCluster') {
+        const cluster = createCluster({ rootNodes: [{ url: server.url }] });
+        cluster.on('error', () => {});
+        await cluster.connect();
+        return { redis: cluster, close: () => cluster.destroy() };
+      }
+      const cluster = createClusterV4({ rootNodes: [{ url: server.url }] });
+      cluster.on('error', () => {});
+      await cluster.connect();
+      return { redis: cluster, close: () => void cluster.disconnect().catch(() => {}) };
+    }
+
+    it.each(['ioredis Cluster', 'node-redis createCluster', 'node-redis v4 createCluster'])(
       'runs every operation with its keys on one slot (%s)',
       async (kind) => {
-        let redis: Cluster | ReturnType<typeof createCluster>;
-        if (kind === 'ioredis Cluster') {
-          const cluster = new Cluster([{ host: '127.0.0.1', port: server.port }]);
-          await new Promise((resolve) => cluster.once('ready', resolve));
-          redis = cluster;
-        } else {
-          const cluster = createCluster({ rootNodes: [{ url: server.url }] });
-          cluster.on('error', () => {});
-          await cluster.connect();
-          redis = cluster;
-        }
+        const { redis, close } = await clusterOf(kind);
         try {
           const store = new RedisTokenStore({
             redis,
             prefix: uniquePrefix('cluster'),
             encryptionKeys: { a: keyA },
           });
-          const lease = await store.acquire(KEY);
+          const lease = await store.acquire(key);
           expect(lease).toBeDefined();
           expect(await store.commit(lease!, token())).toBe(true);
-          expect(await store.get(KEY)).toMatchObject({
-            token: TOKEN,
+          expect(await store.get(key)).toMatchObject({
+            token: secretToken,
             generation: lease!.generation,
           });
-          await store.invalidate(KEY, lease!.generation);
-          expect(await store.get(KEY)).toBeUndefined();
-          const next = await store.acquire(KEY);
+          await store.invalidate(key, lease!.generation);
+          expect(await store.get(key)).toBeUndefined();
+          const next = await store.acquire(key);
           await store.release(next!, { code: 'E_NO_ACTIVE_ORG', until: Date.now() + 1_000 });
-          expect(await store.getFailure(KEY)).toMatchObject({ code: 'E_NO_ACTIVE_ORG' });
+          expect(await store.getFailure(key)).toMatchObject({ code: 'E_NO_ACTIVE_ORG' });
         } finally {
-          if (redis instanceof Cluster) redis.disconnect();
-          else redis.destroy();
+          close();
         }
       },
     );
@@ -431,6 +531,7 @@ describe('RedisTokenStore options', () => {
         commandTimeoutMs: 1.5,
         encryptionKeys: { short: secretKey, '2024': randomBytes(32), 'has space': randomBytes(32) },
         ttl: 5,
+        now: 5,
       } as unknown as RedisTokenStoreOptions);
     } catch (caught) {
       error = caught;
@@ -446,6 +547,7 @@ describe('RedisTokenStore options', () => {
       'encryptionKeys.2024',
       'encryptionKeys.short',
       'encryptionKeys.has space',
+      'now',
     ]);
     expect((error as Error).message).toContain('redis: must be an ioredis instance');
     expect((error as Error).message).not.toContain(secretKey);

@@ -52,7 +52,16 @@ export const hasRedisServer =
 
 /** A unique key prefix per test, so tests never see each other's keys. */
 export function uniquePrefix(label: string): string {
-  return `tftest-${label}-${randomBytes(4).toString('hex')}`;
+  return `tftest-${label.replace(/\W+/g, '-')}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The four keys of one store key under `prefix`. */
+export function keysOf(
+  prefix: string,
+  storeKey: string,
+): Record<'token' | 'lock' | 'gen' | 'fail', string> {
+  const tag = `{${prefix}:${storeKey}}`;
+  return { token: `${tag}:token`, lock: `${tag}:lock`, gen: `${tag}:gen`, fail: `${tag}:fail` };
 }
 
 /** Deletes every key under `{prefix:…}` on the Redis at `url`. */
@@ -164,16 +173,26 @@ async function claimAllSlots(url: string): Promise<void> {
 export interface SlowProxy {
   readonly url: string;
   delayMs: number;
+  /** `EVAL` commands sent through the proxy so far (the store sends nothing else). */
+  readonly evals: number;
   close(): Promise<void>;
 }
 
+const evalCommand = /\$4\r\neval\r\n/gi;
+
 export async function startSlowProxy(targetPort: number): Promise<SlowProxy> {
   const sockets = new Set<Socket>();
-  const proxy: SlowProxy = { url: '', delayMs: 0, close };
+  const proxy: SlowProxy = { url: '', delayMs: 0, evals: 0, close };
   const server: Server = createServer((client) => {
     const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
     sockets.add(client).add(upstream);
-    client.on('data', (data) => upstream.write(data));
+    let tail = ''; // a command's name may arrive split across two chunks
+    client.on('data', (data) => {
+      const text = tail + data.toString('latin1');
+      Object.assign(proxy, { evals: proxy.evals + (text.match(evalCommand)?.length ?? 0) });
+      tail = text.slice(-9);
+      upstream.write(data);
+    });
     // Answers keep their order: each waits for the one before it.
     let queue = Promise.resolve();
     upstream.on('data', (data) => {
