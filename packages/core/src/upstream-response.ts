@@ -122,14 +122,22 @@ export class UpstreamResponse extends Response {
 
   /**
    * Lets go of an answer that is not handed to the caller (a 401 before the replay, a 3xx
-   * that is followed): undici's stream is drained so its connection can be reused.
+   * that is followed): undici's stream is drained so its connection can be reused, up to
+   * `discardDrainBytes`; a longer body is destroyed, as fetch's cancel does, or an endless
+   * one would hold its connection for good.
    */
   static discard(response: Response): Promise<void> {
     if (response instanceof UpstreamResponse && response.#readable !== null) {
       const readable = response.#readable;
       response.#readable = null;
       response.#used = true;
-      readable.on('error', () => {}).resume();
+      let drained = 0;
+      readable
+        .on('error', () => {})
+        .on('data', (chunk: Buffer) => {
+          drained += chunk.length;
+          if (drained > discardDrainBytes) readable.destroy();
+        });
       return Promise.resolve();
     }
     return response.body?.cancel() ?? Promise.resolve();
@@ -145,6 +153,9 @@ export class UpstreamResponse extends Response {
     return new Uint8Array(0);
   }
 }
+
+/** The most of a discarded answer's body read to keep its connection: undici's buffer. */
+const discardDrainBytes = 64 * 1024;
 
 /**
  * Reads a Node stream to its end, rejecting as fetch does: `TypeError('terminated')`, a

@@ -618,7 +618,7 @@ describe('fetch fidelity: the undici path', () => {
     await expect.poll(() => fixture.closedSockets).toBe(1);
   });
 
-  it('a 403 whose body is still streaming is cancelled before the replay, and its connection given back', async () => {
+  it('a 403 whose body does not end is dropped before the replay, and its connection given back', async () => {
     const server = createServer((req, res) => {
       if (req.url === '/api/user/authenticate') {
         logins++;
