@@ -291,6 +291,21 @@ describe.each(transports)('fetch fidelity: %s', (_name, transport) => {
     expect(error).toBeInstanceOf(TypeError);
   });
 
+  it('response.body is a byte stream: a BYOB reader reads it', async () => {
+    const { client } = await setup();
+
+    const response = await client.fetch('/plain');
+    const reader = response.body!.getReader({ mode: 'byob' });
+    let read = '';
+    for (;;) {
+      const { done, value } = await reader.read(new Uint8Array(1024));
+      if (done) break;
+      read += Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
+    }
+
+    expect(read).toBe(text);
+  });
+
   it('set-cookie values stay separate; other repeated headers are combined', async () => {
     const { client } = await setup();
 
