@@ -465,7 +465,9 @@ async function fromRequest(
       method: request.method,
       headers: request.headers,
       body,
-      signal: request.signal,
+      // The caller's own signal: a new Request's signal follows it only while that Request
+      // lives (undici holds it weakly), and the new Request is dropped here.
+      signal: init?.signal === undefined ? input.signal : init.signal,
       redirect: request.redirect,
     },
   };

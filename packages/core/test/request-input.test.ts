@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { DEMO_API_KEY, type MockUpstream } from '@tokenfetch/mock-upstream';
 import { ConfigError, CrossOriginError, defaults, type ApiClientOptions } from '../src/index.js';
@@ -143,22 +145,35 @@ describe.each(transports)('a Request input: %s', (_name, transport) => {
     expect(sent?.headers['content-type']).toBe('text/plain;charset=UTF-8');
   });
 
-  it("its signal aborts the call with the signal's reason", async () => {
+  it("its signal aborts the call with the signal's reason, with init given or not, after a garbage collection", async () => {
     const upstream = await startRecorder(() => 'hang');
     const client = clientFor(
       { baseUrl: `${upstream.origin}/api` },
-      { ...transport, auth: { apiKey: DEMO_API_KEY } },
+      // Without the abort, the call ends in a TimeoutError instead of the reason.
+      { ...transport, auth: { apiKey: DEMO_API_KEY }, timeoutMs: 3_000 },
     );
-    const controller = new AbortController();
-    const reason = new Error('gave up');
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
 
-    const call = client.fetch(
-      new Request(`${upstream.origin}/api/slow`, { signal: controller.signal }),
-    );
-    await expect.poll(() => upstream.requests.length).toBe(1);
-    controller.abort(reason);
+    // As ky and openapi-fetch do: the caller keeps its Request while the call runs, and
+    // passes an init (then fetch works on a new Request made of both).
+    for (const init of [undefined, {}, { headers: { 'x-trace': 't' } }]) {
+      const controller = new AbortController();
+      const request = new Request(`${upstream.origin}/api/slow`, { signal: controller.signal });
+      const reason = new Error('gave up');
+      const sent = upstream.requests.length;
 
-    expect(await rejectionOf(call)).toBe(reason);
+      const call = client.fetch(request, init);
+      await expect.poll(() => upstream.requests.length).toBe(sent + 1);
+      for (let round = 0; round < 3; round++) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      controller.abort(reason);
+
+      expect(await rejectionOf(call), JSON.stringify(init)).toBe(reason);
+      expect(request.signal.aborted).toBe(true);
+    }
   });
 
   it("its redirect mode is honoured: 'manual' returns the 3xx, 'error' rejects", async () => {
