@@ -69,6 +69,20 @@ async function startFixture(): Promise<Fixture> {
         res.end(encoded);
         return;
       }
+      case '/api/typed': {
+        const type = url.searchParams.get('type') ?? 'text/plain';
+        res.writeHead(200, { 'content-type': type });
+        res.end(url.searchParams.get('body') ?? '');
+        return;
+      }
+      case '/api/bom':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"bom":true}')]));
+        return;
+      case '/api/empty-deflate':
+        res.writeHead(200, { 'content-encoding': 'deflate', 'content-length': '0' });
+        res.end();
+        return;
       case '/api/corrupt-gzip':
         res.writeHead(200, { 'content-encoding': 'gzip' });
         res.end('this is not gzip');
@@ -304,6 +318,70 @@ describe.each(transports)('fetch fidelity: %s', (_name, transport) => {
     }
 
     expect(read).toBe(text);
+  });
+
+  it('text() and json() drop a leading byte order mark; bad JSON is a SyntaxError', async () => {
+    const { client } = await setup();
+
+    expect(await (await client.fetch('/bom')).json()).toEqual({ bom: true });
+    expect(await (await client.fetch('/bom')).text()).toBe('{"bom":true}');
+    const error = await rejectionOf((await client.fetch('/typed?body=%7Bnot')).json());
+    expect(error).toBeInstanceOf(SyntaxError);
+  });
+
+  it('formData() reads urlencoded and multipart answers', async () => {
+    const { client } = await setup();
+    const multipart = new Response(form());
+    const boundaryType = multipart.headers.get('content-type')!;
+    const multipartBody = await multipart.text();
+
+    const urlencoded = await (
+      await client.fetch(
+        `/typed?type=application/x-www-form-urlencoded&body=${encodeURIComponent('a=1&b=two+words')}`,
+      )
+    ).formData();
+    const parts = await (
+      await client.fetch(
+        `/typed?type=${encodeURIComponent(boundaryType)}&body=${encodeURIComponent(multipartBody)}`,
+      )
+    ).formData();
+
+    expect(urlencoded.get('a')).toBe('1');
+    expect(urlencoded.get('b')).toBe('two words');
+    expect(parts.get('field')).toBe('value');
+    expect(await (parts.get('file') as File).text()).toBe('file content');
+  });
+
+  it('a body reads once: bodyUsed, then a TypeError for a second read or a clone', async () => {
+    const { client } = await setup();
+
+    const response = await client.fetch('/plain');
+    expect(response.bodyUsed).toBe(false);
+    await response.text();
+
+    expect(response.bodyUsed).toBe(true);
+    expect(await rejectionOf(response.text())).toBeInstanceOf(TypeError);
+    expect(await rejectionOf(response.arrayBuffer())).toBeInstanceOf(TypeError);
+    expect(() => response.clone()).toThrow(TypeError);
+  });
+
+  it('an empty deflate body reads as empty', async () => {
+    const { client } = await setup();
+
+    expect(await (await client.fetch('/empty-deflate')).text()).toBe('');
+  });
+
+  it('a clone and its original both read the whole body', async () => {
+    const { client } = await setup();
+
+    const response = await client.fetch('/encoded?coding=gzip');
+    const copy = response.clone();
+
+    expect(copy).toBeInstanceOf(Response);
+    expect(copy.status).toBe(200);
+    expect(copy.headers.get('content-encoding')).toBe('gzip');
+    expect(await copy.text()).toBe(text);
+    expect(await response.text()).toBe(text);
   });
 
   it('set-cookie values stay separate; other repeated headers are combined', async () => {
