@@ -88,7 +88,8 @@ export class UpstreamResponse extends Response {
   }
 
   override async blob(): Promise<Blob> {
-    return new Blob([await this.arrayBuffer()], { type: this.headers.get('content-type') ?? '' });
+    // fetch's type is the parsed and serialized MIME type, not the header as sent.
+    return new Response(await this.arrayBuffer(), { headers: this.headers }).blob();
   }
 
   override async formData(): Promise<FormData> {

@@ -320,6 +320,24 @@ describe.each(transports)('fetch fidelity: %s', (_name, transport) => {
     expect(read).toBe(text);
   });
 
+  it('text, json, arrayBuffer, bytes and blob read the body as fetch does', async () => {
+    const { client } = await setup();
+    const json = '{"a":[1,"ü"]}';
+    const typed = `/typed?type=${encodeURIComponent('application/json; charset=utf-8')}&body=${encodeURIComponent(json)}`;
+
+    expect(await (await client.fetch(typed)).text()).toBe(json);
+    expect(await (await client.fetch(typed)).json()).toEqual({ a: [1, 'ü'] });
+    const buffer = await (await client.fetch(typed)).arrayBuffer();
+    expect(buffer).toBeInstanceOf(ArrayBuffer);
+    expect(Buffer.from(buffer).toString('utf8')).toBe(json);
+    const bytes = await (await client.fetch(typed)).bytes();
+    expect(bytes).toBeInstanceOf(Uint8Array);
+    expect(Buffer.from(bytes).toString('utf8')).toBe(json);
+    const blob = await (await client.fetch(typed)).blob();
+    expect(blob.type).toBe('application/json;charset=utf-8');
+    expect(await blob.text()).toBe(json);
+  });
+
   it('text() and json() drop a leading byte order mark; bad JSON is a SyntaxError', async () => {
     const { client } = await setup();
 
