@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { isDisturbed, Readable } from 'node:stream';
 import type { AbortLike } from './abort.js';
 import { asFetchError } from './fetch-error.js';
 import { keepWhenCollected, webStreamOf } from './response-body.js';
@@ -66,8 +66,9 @@ export class UpstreamResponse extends Response {
     return this.#web;
   }
 
+  /** Read, or its stream read from or cancelled (a reader that only locks it is not a use). */
   override get bodyUsed(): boolean {
-    return this.#used || (this.#web?.locked ?? false);
+    return this.#used || (this.#web !== null && isDisturbed(this.#web));
   }
 
   override async text(): Promise<string> {
@@ -98,7 +99,7 @@ export class UpstreamResponse extends Response {
   }
 
   override clone(): Response {
-    if (this.bodyUsed) {
+    if (this.#unusable()) {
       throw new TypeError('Response.clone: Body has already been consumed.');
     }
     const web = this.body;
@@ -144,8 +145,13 @@ export class UpstreamResponse extends Response {
     return response.body?.cancel() ?? Promise.resolve();
   }
 
+  /** fetch's "unusable" body: used, or its stream locked by a reader. */
+  #unusable(): boolean {
+    return this.bodyUsed || (this.#web?.locked ?? false);
+  }
+
   async #bytes(): Promise<Uint8Array> {
-    if (this.bodyUsed) {
+    if (this.#unusable()) {
       throw new TypeError('Body is unusable: Body has already been read');
     }
     this.#used = true;

@@ -383,6 +383,19 @@ describe.each(transports)('fetch fidelity: %s', (_name, transport) => {
     expect(() => response.clone()).toThrow(TypeError);
   });
 
+  it('a body whose stream was taken cannot be read by text() as well', async () => {
+    const { client } = await setup();
+
+    const response = await client.fetch('/plain');
+    const reader = response.body!.getReader();
+
+    expect(response.bodyUsed).toBe(false);
+    expect(await rejectionOf(response.text())).toBeInstanceOf(TypeError);
+    const { value } = await reader.read();
+    expect(value?.byteLength).toBeGreaterThan(0);
+    expect(response.bodyUsed).toBe(true);
+  });
+
   it('an empty deflate body reads as empty', async () => {
     const { client } = await setup();
 
