@@ -54,6 +54,11 @@ export class UpstreamResponse extends Response {
     return this.#redirected;
   }
 
+  /** What fetch says of an answer from the network ('default' is a constructed one's). */
+  override get type(): ResponseType {
+    return 'basic';
+  }
+
   override get body(): WebBody | null {
     if (this.#readable !== null) {
       this.#web = webStreamOf(this.#readable, this.#signal);

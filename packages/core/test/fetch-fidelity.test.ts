@@ -227,6 +227,7 @@ describe.each(transports)('fetch fidelity: %s', (_name, transport) => {
     const response = await client.fetch('/plain');
 
     expect(response).toBeInstanceOf(Response);
+    expect(response.type).toBe('basic');
     expect(response.status).toBe(200);
     expect(response.statusText).toBe('Fine');
     expect(response.ok).toBe(true);
