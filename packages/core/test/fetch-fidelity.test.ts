@@ -493,6 +493,12 @@ describe.each(transports)('fetch fidelity: %s', (_name, transport) => {
     reading.abort(reason);
     expect(await rejectionOf(reader.read())).toBe(reason);
 
+    const collecting = new AbortController();
+    const whole = await client.fetch('/stall', { signal: collecting.signal });
+    const pending = whole.text();
+    setTimeout(() => collecting.abort(reason), 20);
+    expect(await rejectionOf(pending)).toBe(reason);
+
     const plain = new AbortController();
     const aborted = client.fetch('/hang', { signal: plain.signal });
     plain.abort();
