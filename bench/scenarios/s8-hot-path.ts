@@ -1,3 +1,5 @@
+import { createApiClient, type TokenFetchEvent } from '@tokenfetch/core';
+import { openTelemetry } from '@tokenfetch/opentelemetry';
 import { createClient } from '../contenders/tokenfetch.js';
 import { credentials } from '../apps/credentials.js';
 import { load, startApp } from '../lib/http-load.js';
@@ -44,6 +46,29 @@ export const hotPath: Scenario = {
       }
       await client.close();
       const ratios = tokenOps.map((ops, i) => ops / constantOps[i]!);
+
+      // The same with the OpenTelemetry listener (global no-op providers: what an app that
+      // has not installed an SDK pays) and a counter of events: none on the hot path.
+      const seen: TokenFetchEvent[] = [];
+      const observed = createApiClient({
+        baseUrl: mock.baseUrl,
+        auth: credentials,
+        onEvent: [openTelemetry(), (event) => seen.push(event)],
+      });
+      await observed.getToken();
+      const warmEvents = seen.length;
+      const observedToken = () => observed.getToken();
+      await opsPerSecond(observedToken, n);
+      const observedOps: number[] = [];
+      for (let round = 0; round < rounds; round++) {
+        observedOps.push(await opsPerSecond(observedToken, n));
+      }
+      const hotEvents = seen.length - warmEvents;
+      await observed.close();
+      const listenerRatio = median(observedOps) / median(tokenOps);
+      log(
+        `getToken with openTelemetry(): ${count(median(observedOps))} ops/s, ${hotEvents} events`,
+      );
       const ratio = median(ratios);
       log(
         `getToken ${count(median(tokenOps))} ops/s, constant ${count(median(constantOps))} ops/s`,
@@ -104,6 +129,21 @@ export const hotPath: Scenario = {
       });
       verdict({
         scenario: 8,
+        figure:
+          'hot path: events emitted on calls with a fresh token, onEvent = [openTelemetry(), counter]',
+        value: String(hotEvents),
+        target: '0',
+        met: hotEvents === 0,
+      });
+      verdict({
+        scenario: 8,
+        figure: 'hot path: getToken() with openTelemetry() listening ÷ without (ops/s)',
+        value: fixed(listenerRatio, 3),
+        target: 'report (≈ 1: nothing to emit)',
+        met: undefined,
+      });
+      verdict({
+        scenario: 8,
         figure: `heap growth ${count(early)} → ${count(late)} proxied calls, tokenfetch vs floor (MiB)`,
         value: `${fixed(growth.get('tokenfetch')! / 2 ** 20, 2)} vs ${fixed(growth.get('floor')! / 2 ** 20, 2)}`,
         target: 'no growth beyond floor',
@@ -120,6 +160,12 @@ export const hotPath: Scenario = {
               count(median(tokenOps)),
               fixed(ratio, 3),
               ratios.map((x) => fixed(x, 3)).join(' '),
+            ],
+            [
+              'client.getToken(), onEvent: [openTelemetry(), counter]',
+              count(median(observedOps)),
+              fixed(median(observedOps) / median(constantOps), 3),
+              `${hotEvents} events emitted over ${count(n * (rounds + 1))} calls`,
             ],
           ],
         },

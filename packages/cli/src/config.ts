@@ -34,25 +34,28 @@ const flagOf: Record<string, string> = {
 const isSet = (value: string | undefined): value is string =>
   value !== undefined && value.trim() !== '';
 
+/** Which session a configuration logs in to: what the token cache is keyed by. */
+export interface SessionIdentity {
+  baseUrl: string;
+  email: string;
+  orgId: string;
+}
+
+/** What a command needs to build its client. */
+export interface ClientSettings {
+  options: ApiClientOptions;
+  /** With session auth: who logs in, and with which password. Undefined with `API_KEY`. */
+  session: (SessionIdentity & { password: string }) | undefined;
+}
+
 /**
  * Client options from flags (which win) and the environment, read by core's
  * `loadOptionsFromEnv`. With session credentials and no `API_PASSWORD`, the password is
  * asked for on a terminal, once everything else is known to be valid.
  */
-export async function resolveOptions(sources: ConfigSources): Promise<ApiClientOptions> {
-  const { flags, auth, askPassword, onSecret } = sources;
-  const env: Record<string, string | undefined> = { ...sources.env };
-  if (flags['base-url'] !== undefined) env.API_BASE_URL = flags['base-url'];
-  if (flags.email !== undefined) env.API_EMAIL = flags.email;
-  if (flags.org !== undefined) env.API_ORG_ID = flags.org;
-
-  let apiKeyIgnored = false;
-  if (auth === 'session' && isSet(env.API_KEY)) {
-    // A session token needs a login; an API key has none to offer.
-    apiKeyIgnored = true;
-    delete env.API_KEY;
-    delete env.API_IMPERSONATE_USER_ID;
-  }
+export async function buildClientOptions(sources: ConfigSources): Promise<ClientSettings> {
+  const { auth, askPassword, onSecret } = sources;
+  const { env, apiKeyIgnored } = mergeSources(sources, auth);
   for (const name of ['API_PASSWORD', 'API_KEY']) {
     const value = env[name];
     if (isSet(value)) onSecret(value);
@@ -67,7 +70,52 @@ export async function resolveOptions(sources: ConfigSources): Promise<ApiClientO
     onSecret(password);
     env.API_PASSWORD = password;
   }
-  return load(env, { apiKeyIgnored, prompting });
+  const options = load(env, { apiKeyIgnored, prompting });
+  return {
+    options,
+    session: session ? { ...identityOf(env), password: env.API_PASSWORD ?? '' } : undefined,
+  };
+}
+
+/**
+ * The session a configuration logs in to, without its password (`logout` needs none).
+ * Checked like the rest: a missing base URL, email or org is a `ConfigError`.
+ */
+export function sessionIdentity(
+  sources: Omit<ConfigSources, 'auth' | 'onSecret'>,
+): SessionIdentity {
+  const { env, apiKeyIgnored } = mergeSources(sources, 'session');
+  load({ ...env, API_PASSWORD: 'not needed' }, { apiKeyIgnored, prompting: false });
+  return identityOf(env);
+}
+
+function mergeSources(
+  sources: Pick<ConfigSources, 'env' | 'flags'>,
+  auth: ConfigSources['auth'],
+): { env: Record<string, string | undefined>; apiKeyIgnored: boolean } {
+  const { flags } = sources;
+  const env: Record<string, string | undefined> = { ...sources.env };
+  if (flags['base-url'] !== undefined) env.API_BASE_URL = flags['base-url'];
+  if (flags.email !== undefined) env.API_EMAIL = flags.email;
+  if (flags.org !== undefined) env.API_ORG_ID = flags.org;
+
+  let apiKeyIgnored = false;
+  if (auth === 'session' && isSet(env.API_KEY)) {
+    // A session token needs a login; an API key has none to offer.
+    apiKeyIgnored = true;
+    delete env.API_KEY;
+    delete env.API_IMPERSONATE_USER_ID;
+  }
+  return { env, apiKeyIgnored };
+}
+
+/** The identity exactly as core's login sends it (the values were checked by `load`). */
+function identityOf(env: Record<string, string | undefined>): SessionIdentity {
+  return {
+    baseUrl: env.API_BASE_URL ?? '',
+    email: env.API_EMAIL ?? '',
+    orgId: env.API_ORG_ID ?? '',
+  };
 }
 
 function load(

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { UsageError } from './usage-error.js';
 
-const assignment = /^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*=[ \t]*/;
+const assignment = /^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*=/;
 const escapes: Record<string, string> = { n: '\n', r: '\r', t: '\t', '"': '"', '\\': '\\' };
 
 /**
@@ -26,10 +26,16 @@ export function parseEnvFile(text: string, source = 'env file'): Record<string, 
       throw new UsageError(`${source}, line ${lineNumber}: expected KEY=VALUE`);
     }
     const key = match[1] ?? '';
-    let rest = line.slice(match[0].length);
+    // The whitespace after `=` is kept until the comment is cut: `KEY= #x` is a comment,
+    // `KEY=#x` the value `#x`.
+    const afterEquals = line.slice(match[0].length);
+    let rest = afterEquals.replace(/^[ \t]+/, '');
     const quote = rest[0];
     if (quote !== '"' && quote !== "'" && quote !== '`') {
-      values[key] = rest.replace(/(?:^|[ \t]+)#.*$/, '').trimEnd();
+      values[key] = afterEquals
+        .replace(/[ \t]#.*$/, '')
+        .replace(/^[ \t]+/, '')
+        .trimEnd();
       continue;
     }
     // A quoted value: read on, across lines, up to the closing quote.

@@ -2,7 +2,7 @@ import { isTokenFetchError } from '@tokenfetch/core';
 import { UsageError } from './usage-error.js';
 
 /** What `tokenfetch` exits with. Stable: scripts may branch on these. */
-export const ExitCode = {
+export const exitCodes = {
   /** Done. */
   ok: 0,
   /** Anything unexpected (including a call that could not reach the API). */
@@ -21,25 +21,25 @@ export const ExitCode = {
   interrupted: 130,
 } as const;
 
-export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+export type ExitCode = (typeof exitCodes)[keyof typeof exitCodes];
 
 /** The exit code an error ends the command with. */
 export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof UsageError) return error.exitCode;
-  if (!isTokenFetchError(error)) return ExitCode.unexpected;
+  if (!isTokenFetchError(error)) return exitCodes.unexpected;
   switch (error.code) {
     case 'E_CONFIG':
-      return ExitCode.usage;
+      return exitCodes.usage;
     case 'E_INVALID_CREDENTIALS':
-      return ExitCode.invalidCredentials;
+      return exitCodes.invalidCredentials;
     case 'E_NO_ACTIVE_ORG':
-      return ExitCode.noActiveOrg;
+      return exitCodes.noActiveOrg;
     case 'E_LOGIN_FAILED':
     case 'E_CROSS_ORIGIN':
-      return ExitCode.loginFailed;
+      return exitCodes.loginFailed;
     case 'E_UPSTREAM_STATUS':
-      return ExitCode.upstreamStatus;
+      return exitCodes.upstreamStatus;
     default:
-      return ExitCode.unexpected;
+      return exitCodes.unexpected;
   }
 }

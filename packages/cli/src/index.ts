@@ -1,3 +1,3 @@
 export { main, type CliIo } from './main.js';
-export { ExitCode } from './exit-codes.js';
+export { exitCodes, type ExitCode } from './exit-codes.js';
 export { parseEnvFile } from './env-file.js';

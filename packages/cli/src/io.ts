@@ -20,14 +20,41 @@ export interface CommandContext {
   askPassword: ((email: string) => Promise<string>) | undefined;
   /** Remembers a secret so that no message can print it. */
   onSecret(secret: string): void;
+  /** One `tokenfetch: warning: …` line on stderr (each message once, scrubbed of secrets). */
+  warn(message: string): void;
 }
 
-/** Writes and waits until the stream took it. A reader that went away (EPIPE) is not an error. */
+/**
+ * Writes and waits until the stream took it. A reader that went away (`| head -c 10`) is
+ * not an error: the write fails with EPIPE, and every later one because the stream is
+ * destroyed; both are dropped quietly.
+ */
 export function write(stream: NodeJS.WritableStream, chunk: string | Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {
     stream.write(chunk, (error) => {
-      if (error == null || (error as { code?: unknown }).code === 'EPIPE') resolve();
+      if (error == null || readerGone(error)) resolve();
       else reject(error);
     });
   });
+}
+
+function readerGone(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED';
+}
+
+/**
+ * Keeps a failed write from becoming an `'error'` event nobody listens to, which would end
+ * the process with a stack trace: the failure reaches the writer through `write()`'s
+ * callback instead. Returns the function that removes the listener, once the error events
+ * of the writes already made (emitted on a later tick than their callbacks) are past.
+ */
+export function guardWrites(...streams: NodeJS.WritableStream[]): () => void {
+  const ignore = () => {};
+  for (const stream of streams) stream.on('error', ignore);
+  return () => {
+    setImmediate(() => {
+      for (const stream of streams) stream.removeListener('error', ignore);
+    });
+  };
 }

@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, isTokenFetchError } from '@tokenfetch/core';
+import { scrubSecrets } from '@tokenfetch/core/adapter';
 import { refuseSecretFlags } from './args.js';
+import { runLogout } from './commands/logout.js';
 import { runRequest } from './commands/request.js';
 import { runToken } from './commands/token.js';
 import { readEnvFile } from './env-file.js';
-import { ExitCode, exitCodeFor } from './exit-codes.js';
-import { requestHelp, tokenHelp, topHelp } from './help.js';
-import { write, type CliIo, type CommandContext } from './io.js';
+import { exitCodeFor, exitCodes } from './exit-codes.js';
+import { logoutHelp, requestHelp, tokenHelp, topHelp } from './help.js';
+import { guardWrites, write, type CliIo, type CommandContext } from './io.js';
 import { promptSecret } from './prompt.js';
 import { UsageError } from './usage-error.js';
 
@@ -15,8 +17,13 @@ export type { CliIo } from './io.js';
 const commands: Record<string, (args: string[], context: CommandContext) => Promise<number>> = {
   token: runToken,
   request: runRequest,
+  logout: runLogout,
 };
-const helps: Record<string, string> = { token: tokenHelp, request: requestHelp };
+const helps: Record<string, string> = {
+  token: tokenHelp,
+  request: requestHelp,
+  logout: logoutHelp,
+};
 
 /**
  * Runs `tokenfetch` with `argv` (without `node` and the script) and resolves with the exit
@@ -27,6 +34,7 @@ const helps: Record<string, string> = { token: tokenHelp, request: requestHelp }
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const secrets = new Set<string>();
+  const warned = new Set<string>();
   const context: CommandContext = {
     io,
     async loadEnv(envFile) {
@@ -39,37 +47,46 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     onSecret: (secret) => {
       if (secret !== '') secrets.add(secret);
     },
+    warn: (message) => {
+      const line = oneLine(scrubSecrets(message, secrets));
+      if (warned.has(line)) return;
+      warned.add(line);
+      write(io.stderr, `tokenfetch: warning: ${line}\n`).catch(() => {});
+    },
   };
   // Core's timers (login backoff, timeouts) are unref'd so that servers can exit; a command
   // line tool must stay up while it waits on them.
   const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
+  const unguard = guardWrites(io.stdout, io.stderr);
   try {
     refuseSecretFlags(argv);
     const { leading, command, rest } = splitCommand(argv);
     if (command === undefined) {
       if (leading.includes('--version') || leading.includes('-v')) {
         await write(io.stdout, `${version()}\n`);
-        return ExitCode.ok;
+        return exitCodes.ok;
       }
       if (leading.includes('--help') || leading.includes('-h')) {
         await write(io.stdout, topHelp);
-        return ExitCode.ok;
+        return exitCodes.ok;
       }
-      throw new UsageError('missing command: token or request', { command: '' });
+      throw new UsageError('missing command: token, request or logout', { command: '' });
     }
     if (command === 'help') {
       const topic = rest[0];
       await write(io.stdout, topic === undefined ? topHelp : (helps[topic] ?? topHelp));
-      return ExitCode.ok;
+      return exitCodes.ok;
     }
     const run = commands[command];
     if (run === undefined) {
       const shown = /^[a-z-]{1,20}$/.test(command) ? ` "${command}"` : '';
-      throw new UsageError(`unknown command${shown}: use token or request`, { command: '' });
+      throw new UsageError(`unknown command${shown}: use token, request or logout`, {
+        command: '',
+      });
     }
     if (leading.includes('--version') || leading.includes('-v')) {
       await write(io.stdout, `${version()}\n`);
-      return ExitCode.ok;
+      return exitCodes.ok;
     }
     return await run([...leading, ...rest], context);
   } catch (error) {
@@ -77,6 +94,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return exitCodeFor(error);
   } finally {
     clearInterval(keepAlive);
+    unguard();
   }
 }
 
@@ -134,8 +152,11 @@ function describe(error: unknown, secrets: ReadonlySet<string>): string {
   } else {
     line = `unexpected error: ${String(error)}`;
   }
-  for (const secret of secrets) line = line.split(secret).join('[redacted]');
-  return line.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+  return oneLine(scrubSecrets(line, secrets));
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
 }
 
 /** ` (ECONNREFUSED)`: the system error code of a cause, else its message, else nothing. */

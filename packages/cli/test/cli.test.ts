@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
 import { main } from '../src/index.js';
@@ -55,8 +55,8 @@ describe('tokenfetch help and usage', () => {
 
   it('exits 2 without a command, with an unknown command or option', async () => {
     const cases: [string[], string][] = [
-      [[], 'tokenfetch: missing command: token or request (see tokenfetch --help)'],
-      [['tokens'], 'tokenfetch: unknown command "tokens": use token or request'],
+      [[], 'tokenfetch: missing command: token, request or logout (see tokenfetch --help)'],
+      [['tokens'], 'tokenfetch: unknown command "tokens": use token, request or logout'],
       [['token', '--bogus=1'], 'tokenfetch: unknown option --bogus (see tokenfetch token --help)'],
       [['--json', 'token'], 'tokenfetch: --json goes after the command'],
     ];
@@ -118,6 +118,7 @@ describe('errors are one line, without a stack or the password', () => {
 });
 
 describe('main() in-process', () => {
+  // In-process, the cache would be the real user's: these runs keep none.
   function io(env: Record<string, string> = {}) {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
@@ -126,7 +127,7 @@ describe('main() in-process', () => {
     stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     return {
-      io: { env, stdin: new PassThrough(), stdout, stderr },
+      io: { env: { ...env, TOKENFETCH_CACHE: 'off' }, stdin: new PassThrough(), stdout, stderr },
       output: () => ({ out, err }),
     };
   }
@@ -139,5 +140,30 @@ describe('main() in-process', () => {
     const failed = io({ ...sessionEnv(mock), API_PASSWORD: 'wrong' });
     expect(await main(['token'], failed.io)).toBe(3);
     expect(failed.output().err).toBe('tokenfetch: login refused: invalid credentials (401)\n');
+  });
+
+  it('resolves with 1, not a rejection, when stdout and stderr both fail and the environment throws', async () => {
+    const broken = () =>
+      new Writable({
+        write(_chunk, _encoding, callback) {
+          callback(Object.assign(new Error('disk gone'), { code: 'EIO' }));
+        },
+      });
+    // The token is fetched, then writing it fails; so does writing the error line.
+    const env = { ...apiKeyEnv(mock), TOKENFETCH_CACHE: 'off' };
+    const failingOutput = { env, stdin: new PassThrough(), stdout: broken(), stderr: broken() };
+    expect(await main(['request', 'GET', '/user/users/me'], failingOutput)).toBe(1);
+
+    const throwingEnv = new Proxy(env, {
+      ownKeys() {
+        throw new Error('no environment');
+      },
+    });
+    const stderr = io().io.stderr;
+    let err = '';
+    stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const hostile = { env: throwingEnv, stdin: new PassThrough(), stdout: broken(), stderr };
+    expect(await main(['token'], hostile)).toBe(1);
+    expect(err).toBe('tokenfetch: unexpected error: Error: no environment\n');
   });
 });

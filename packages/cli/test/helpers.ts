@@ -1,6 +1,13 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import {
+  spawn,
+  spawnSync,
+  type ChildProcessWithoutNullStreams,
+  type SpawnOptions,
+} from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEMO_API_KEY, DEMO_USER, type MockUpstream } from '@tokenfetch/mock-upstream';
 
@@ -37,21 +44,60 @@ export function apiKeyEnv(mock: MockUpstream): Record<string, string> {
   return { API_BASE_URL: mock.baseUrl, API_KEY: DEMO_API_KEY };
 }
 
-/** A clean environment: PATH and `env`, nothing inherited from the test runner. */
-function childEnv(env: Record<string, string>): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env };
+/**
+ * Spawns with a clean environment: PATH and `env`, nothing inherited from the test runner.
+ * Unless `env` says where the token cache is (or turns it off), each run gets a cache of its
+ * own, empty as on a fresh machine, removed when the run ends.
+ */
+function spawnClean(
+  file: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  options: Omit<SpawnOptions, 'env'> = {},
+): ChildProcessWithoutNullStreams {
+  const own = env.XDG_CACHE_HOME === undefined && env.TOKENFETCH_CACHE === undefined;
+  const cache = own ? mkdtempSync(join(tmpdir(), 'tokenfetch-cache-')) : undefined;
+  const child = spawn(file, args, {
+    ...options,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      ...(cache === undefined ? {} : { XDG_CACHE_HOME: cache }),
+      ...env,
+    },
+  });
+  if (cache !== undefined) {
+    child.on('close', () => rmSync(cache, { recursive: true, force: true }));
+  }
+  // Every caller pipes what it reads; runCliIntoHead hands stdout on and reads stderr.
+  return child as ChildProcessWithoutNullStreams;
 }
 
-/** Runs `node bin/tokenfetch.js …` with pipes (no terminal), `input` on stdin. */
+/**
+ * Runs `node bin/tokenfetch.js …` with pipes (no terminal), `input` on stdin; with `umask`,
+ * under that umask (through `sh`).
+ */
 export function runCli(
   args: readonly string[],
-  options: { env?: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    input?: string;
+    cwd?: string;
+    timeoutMs?: number;
+    umask?: string;
+  } = {},
 ): Promise<CliResult> {
+  const argv = [process.execPath, binPath, ...args];
+  const [file, fileArgs] =
+    options.umask === undefined
+      ? [process.execPath, argv.slice(1)]
+      : ['/bin/sh', ['-c', 'umask "$1" && shift && exec "$@"', 'sh', options.umask, ...argv]];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath, ...args], {
-      env: childEnv(options.env ?? {}),
-      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-    });
+    const child = spawnClean(
+      file,
+      fileArgs,
+      options.env ?? {},
+      options.cwd === undefined ? {} : { cwd: options.cwd },
+    );
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => {
@@ -69,6 +115,42 @@ export function runCli(
       resolve({ code, stdout, stderr });
     });
     child.stdin.end(options.input ?? '');
+  });
+}
+
+/**
+ * Runs `tokenfetch … | head -c BYTES`: the bin's stdout is a pipe into `head`, which exits
+ * after BYTES bytes. Resolves with the bin's exit code and stderr and what head printed.
+ */
+export function runCliIntoHead(
+  args: readonly string[],
+  bytes: number,
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawnClean(process.execPath, [binPath, ...args], options.env ?? {}, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const head = spawn('head', ['-c', String(bytes)], { stdio: [child.stdout, 'pipe', 'inherit'] });
+    // head reads the pipe from here on; this process lets go of its end.
+    child.stdout.destroy();
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      head.kill('SIGKILL');
+      reject(new Error(`tokenfetch ${args.join(' ')} | head: no exit within the timeout`));
+    }, options.timeoutMs ?? 10_000);
+    head.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const headClosed = new Promise((done) => head.on('close', done));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      void headClosed.then(() => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+    });
   });
 }
 
@@ -105,7 +187,7 @@ export function runInPty(
         ],
       ];
   return new Promise((resolve, reject) => {
-    const child = spawn(file, fileArgs, { env: childEnv(options.env ?? {}) });
+    const child = spawnClean(file, fileArgs, options.env ?? {});
     const pending = [...(options.answers ?? [])];
     let output = '';
     const timer = setTimeout(() => {

@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USER, startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
-import { apiKeyEnv, assertBuilt, closedPort, oneErrorLine, runCli, sessionEnv } from './helpers.js';
+import {
+  apiKeyEnv,
+  assertBuilt,
+  closedPort,
+  oneErrorLine,
+  runCli,
+  runCliIntoHead,
+  sessionEnv,
+} from './helpers.js';
 
 interface Echo {
   method: string;
@@ -76,6 +84,17 @@ describe('tokenfetch request', () => {
     const echo = JSON.parse(result.stdout) as Echo;
     expect(echo.body).toBe('just text');
     expect(echo.headers['content-type']).toBe('text/plain;charset=utf-8');
+  });
+
+  it('-d with bytes that are not UTF-8 goes as application/octet-stream', async () => {
+    const file = join(dir, 'blob.bin');
+    await writeFile(file, Buffer.from([0xff, 0xfe, 0x00, 0x80]));
+    const result = await runCli(['request', 'POST', '/blobs', '-d', `@${file}`], {
+      env: apiKeyEnv(mock),
+    });
+    expect(result.code).toBe(0);
+    const echo = JSON.parse(result.stdout) as Echo;
+    expect(echo.headers['content-type']).toBe('application/octet-stream');
   });
 
   it('-H adds headers (repeatable) and a -H content-type wins over the JSON guess', async () => {
@@ -180,6 +199,7 @@ describe('tokenfetch request', () => {
       [['request', 'GET', '/a', '-d', '{}'], 'GET cannot send a body'],
       [['request', 'POST', '/a', '-H', 'no-colon'], "-H needs 'NAME: VALUE'"],
       [['request', 'POST', '/a', '-H', 'bad name: x'], "-H needs 'NAME: VALUE'"],
+      [['request', 'POST', '/a', '-H', 'x-note: s\u20accret'], '-H x-note: the value must be'],
       [['request', 'POST', '/a', '-d', `@${join(dir, 'missing.json')}`], 'no such file'],
       [['request', 'GET', '/a', '-H', 'x-api-key: mine'], 'x-api-key: is set by tokenfetch'],
       [['request', 'GET', '/a', '--json'], 'unknown option --json'],
@@ -190,5 +210,41 @@ describe('tokenfetch request', () => {
       expect(oneErrorLine(result.stderr)).toContain(message);
     }
     expect(mock.stats.calls).toBe(0);
+  });
+
+  it('refuses Authorization with a session, impersonate-user-id with API_IMPERSONATE_USER_ID', async () => {
+    mock.resetStats();
+    const session = await runCli(['request', 'GET', '/a', '-H', 'Authorization: Bearer x'], {
+      env: sessionEnv(mock),
+    });
+    expect(session.code).toBe(2);
+    expect(oneErrorLine(session.stderr)).toContain('authorization: is set by tokenfetch');
+    const impersonating = await runCli(['request', 'GET', '/a', '-H', 'impersonate-user-id: 9'], {
+      env: { ...apiKeyEnv(mock), API_IMPERSONATE_USER_ID: '1' },
+    });
+    expect(impersonating.code).toBe(2);
+    expect(oneErrorLine(impersonating.stderr)).toContain(
+      'impersonate-user-id: is set by tokenfetch',
+    );
+    expect(mock.stats.calls).toBe(0);
+  });
+
+  it('never shows a header value it refuses', async () => {
+    const canary = 'canary-\u20ac-Hdr-5e';
+    const result = await runCli(['request', 'GET', '/a', '-H', `x-secret: ${canary}`], {
+      env: apiKeyEnv(mock),
+    });
+    expect(result.code).toBe(2);
+    expect(oneErrorLine(result.stderr)).not.toContain('canary');
+  });
+
+  it('ends quietly with exit 0 when the reader goes away (| head -c 10)', async () => {
+    const file = join(dir, 'large.txt');
+    // Larger than a pipe's buffer: the write is still going on when head has gone.
+    await writeFile(file, 'x'.repeat(400_000));
+    const result = await runCliIntoHead(['request', 'POST', '/echo', '-d', `@${file}`], 10, {
+      env: apiKeyEnv(mock),
+    });
+    expect(result).toEqual({ code: 0, stdout: '{"method":', stderr: '' });
   });
 });

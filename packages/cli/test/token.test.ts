@@ -143,8 +143,14 @@ describe('tokenfetch token', () => {
 
   it('makes no login when the configuration is invalid', async () => {
     mock.resetStats();
-    await runCli(['token', '--json', '--header'], { env: sessionEnv(mock) });
-    await runCli(['token'], { env: { ...sessionEnv(mock), API_BASE_URL: 'ftp://x' } });
+    const flags = await runCli(['token', '--json', '--header'], { env: sessionEnv(mock) });
+    expect(flags.code).toBe(2);
+    expect(oneErrorLine(flags.stderr)).toContain('--json and --header cannot be used together');
+    const url = await runCli(['token'], { env: { ...sessionEnv(mock), API_BASE_URL: 'ftp://x' } });
+    expect(url.code).toBe(2);
+    expect(oneErrorLine(url.stderr)).toMatch(
+      /^tokenfetch: invalid configuration: API_BASE_URL \(--base-url\): /,
+    );
     expect(mock.stats.loginAttempts).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { SharedFailure, StoredToken, TokenLease, TokenStore } from '@tokenfetch/core';
+import { scrubSecrets } from '@tokenfetch/core/adapter';
 import { parseJsonObject } from './json-object.js';
 import { parseOptions, type RedisTokenStoreOptions } from './options.js';
 import type { ScriptRunner } from './redis-client.js';
@@ -229,6 +230,9 @@ function toInteger(value: unknown): number {
 function describe(error: unknown, args: readonly string[]): string {
   let message = error instanceof Error ? error.message : String(error);
   message = message.split('\n')[0] ?? '';
-  for (const arg of args) if (arg.length >= 8) message = message.split(arg).join('[redacted]');
-  return message.slice(0, 160);
+  // Short arguments (a generation, a TTL) are no secret, and would scrub ordinary words.
+  return scrubSecrets(
+    message,
+    args.filter((arg) => arg.length >= 8),
+  ).slice(0, 160);
 }

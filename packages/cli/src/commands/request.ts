@@ -2,16 +2,18 @@ import { readFile } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import { createApiClient, UpstreamError } from '@tokenfetch/core';
 import { connectionOptions, parseCommandArgs } from '../args.js';
-import { resolveOptions } from '../config.js';
+import { buildClientOptions } from '../config.js';
 import { requestHelp } from '../help.js';
+import { openTokenCache, storeErrorWarning } from '../token-cache.js';
 import { write, type CommandContext } from '../io.js';
-import { ExitCode } from '../exit-codes.js';
+import { exitCodes } from '../exit-codes.js';
 import { UsageError } from '../usage-error.js';
 
 const methodPattern = /^[A-Za-z]+$/;
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// A header value is a ByteString (Latin-1) without NUL or a line break.
 // eslint-disable-next-line no-control-regex -- a header value may not carry these
-const badHeaderValue = /[\u0000\r\n]/;
+const badHeaderValue = /[\u0000\r\n]|[^\u0000-\u00ff]/;
 const jsonType = /^[^;]*[/+]json\s*(?:;|$)/i;
 
 /**
@@ -23,6 +25,7 @@ export async function runRequest(args: string[], context: CommandContext): Promi
     args,
     options: {
       ...connectionOptions,
+      'no-cache': { type: 'boolean' },
       data: { type: 'string', short: 'd' },
       header: { type: 'string', short: 'H', multiple: true },
       include: { type: 'boolean', short: 'i' },
@@ -33,7 +36,7 @@ export async function runRequest(args: string[], context: CommandContext): Promi
   const { io } = context;
   if (values.help === true) {
     await write(io.stdout, requestHelp);
-    return ExitCode.ok;
+    return exitCodes.ok;
   }
   const [rawMethod, path, ...extra] = positionals;
   if (rawMethod === undefined || path === undefined) {
@@ -64,15 +67,26 @@ export async function runRequest(args: string[], context: CommandContext): Promi
     if (!headers.has('content-type')) headers.set('content-type', contentTypeOf(body));
   }
 
-  const options = await resolveOptions({
-    env: await context.loadEnv(values['env-file']),
+  const env = await context.loadEnv(values['env-file']);
+  const { options, session } = await buildClientOptions({
+    env,
     flags: values,
     auth: 'any',
     // stdin already held the body: there is nothing left to type a password on.
     askPassword: bodyFromStdin ? undefined : context.askPassword,
     onSecret: context.onSecret,
   });
-  const client = createApiClient(options);
+  const store = await openTokenCache({
+    env,
+    noCache: values['no-cache'],
+    session,
+    warn: context.warn,
+  });
+  const client = createApiClient({
+    ...options,
+    ...(store === undefined ? {} : { store }),
+    onEvent: storeErrorWarning(context.warn),
+  });
   let response: Response;
   let answer: Uint8Array;
   try {
@@ -92,7 +106,7 @@ export async function runRequest(args: string[], context: CommandContext): Promi
     const where = response.url === '' ? path : new URL(response.url).pathname;
     throw new UpstreamError(response.status, '', `${method} ${where}`);
   }
-  return ExitCode.ok;
+  return exitCodes.ok;
 }
 
 /** `-H 'name: value'` lines as Headers; repeated names are combined. */
@@ -102,10 +116,17 @@ function parseHeaders(lines: readonly string[]): Headers {
     const colon = line.indexOf(':');
     const name = colon === -1 ? '' : line.slice(0, colon).trim();
     const value = colon === -1 ? '' : line.slice(colon + 1).trim();
-    if (!headerName.test(name) || badHeaderValue.test(value)) {
+    if (!headerName.test(name)) {
       throw new UsageError("-H needs 'NAME: VALUE' with a valid header name", {
         command: 'request',
       });
+    }
+    // The value is not shown: it may be a secret.
+    if (badHeaderValue.test(value)) {
+      throw new UsageError(
+        `-H ${name}: the value must be Latin-1 text without line breaks (not shown here)`,
+        { command: 'request' },
+      );
     }
     headers.append(name, value);
   }

@@ -1,20 +1,22 @@
 import { createApiClient } from '@tokenfetch/core';
 import { connectionOptions, parseCommandArgs } from '../args.js';
-import { resolveOptions } from '../config.js';
+import { buildClientOptions } from '../config.js';
 import { tokenHelp } from '../help.js';
+import { openTokenCache, refreshWindowMs, storeErrorWarning } from '../token-cache.js';
 import { write, type CommandContext } from '../io.js';
-import { ExitCode } from '../exit-codes.js';
+import { exitCodes } from '../exit-codes.js';
 import { UsageError } from '../usage-error.js';
 
 /**
- * `tokenfetch token`: one session login, the token printed alone (or as JSON with its
- * expiry, or as an `Authorization` header line).
+ * `tokenfetch token`: a session token, from the token cache or one login, printed alone (or
+ * as JSON with its expiry, or as an `Authorization` header line).
  */
 export async function runToken(args: string[], context: CommandContext): Promise<number> {
   const { values, positionals } = parseCommandArgs('token', {
     args,
     options: {
       ...connectionOptions,
+      'no-cache': { type: 'boolean' },
       json: { type: 'boolean' },
       header: { type: 'boolean' },
     },
@@ -23,7 +25,7 @@ export async function runToken(args: string[], context: CommandContext): Promise
   });
   if (values.help === true) {
     await write(context.io.stdout, tokenHelp);
-    return ExitCode.ok;
+    return exitCodes.ok;
   }
   if (positionals.length > 0) {
     throw new UsageError('token takes no arguments', { command: 'token' });
@@ -32,20 +34,33 @@ export async function runToken(args: string[], context: CommandContext): Promise
     throw new UsageError('--json and --header cannot be used together', { command: 'token' });
   }
 
-  const options = await resolveOptions({
-    env: await context.loadEnv(values['env-file']),
+  const env = await context.loadEnv(values['env-file']);
+  const { options, session } = await buildClientOptions({
+    env,
     flags: values,
     auth: 'session',
     askPassword: context.askPassword,
     onSecret: context.onSecret,
   });
+  const store = await openTokenCache({
+    env,
+    noCache: values['no-cache'],
+    session,
+    warn: context.warn,
+    // The token is for other tools to use for a while: a cached one is printed only until
+    // the client itself would start replacing it.
+    minRemainingMs: refreshWindowMs,
+  });
   // The login event carries the expiry the token manager computed (the smallest of 15
-  // minutes, the answer's expiresIn/expiresAt and a JWT's exp).
+  // minutes, the answer's expiresIn/expiresAt and a JWT's exp), from a login or the cache.
   let expiresAt: number | undefined;
+  const onStoreError = storeErrorWarning(context.warn);
   const client = createApiClient({
     ...options,
+    ...(store === undefined ? {} : { store }),
     onEvent: (event) => {
       if (event.type === 'login') expiresAt = event.expiresAt;
+      else onStoreError(event);
     },
   });
   let token: string;
@@ -65,5 +80,5 @@ export async function runToken(args: string[], context: CommandContext): Promise
   } else {
     await write(context.io.stdout, `${token}\n`);
   }
-  return ExitCode.ok;
+  return exitCodes.ok;
 }
