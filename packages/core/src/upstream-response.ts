@@ -174,6 +174,11 @@ const discardDrainBytes = 64 * 1024;
  * `TimeoutError` for a stalled body, or the abort reason.
  */
 function collect(readable: Readable, signal: AbortLike | undefined): Promise<Uint8Array> {
+  // Broken off (a reset, an abort, a stall) before anyone read it: its events are past.
+  if (readable.errored !== null) {
+    return Promise.reject(asFetchError(readable.errored, signal, 'terminated'));
+  }
+  if (readable.destroyed) return Promise.reject(new TypeError('terminated'));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let ended = false;
