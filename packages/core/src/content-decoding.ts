@@ -5,12 +5,16 @@ import zlib from 'node:zlib';
 /**
  * Decodes an answer's body by its `content-encoding`, as fetch does: gzip (x-gzip),
  * deflate (with or without the zlib wrapper) and br, codings undone in reverse order; an
- * unknown coding leaves the body as it came. Only answers that carry the header pay for it.
+ * unknown coding leaves the body as it came; more than 5 codings is a `TypeError` (a
+ * decoder each would let an upstream block the event loop). Only answers that carry the
+ * header pay for it.
  */
 export function decodeBody(body: Readable, contentEncoding: string): Readable {
-  const codings = contentEncoding
-    .toLowerCase()
-    .split(',')
+  const listed = contentEncoding.toLowerCase().split(',');
+  if (listed.length > maxCodings) {
+    throw new TypeError(`too many content codings: ${listed.length}, at most ${maxCodings}`);
+  }
+  const codings = listed
     .map((coding) => coding.trim())
     .filter((coding) => coding !== '' && coding !== 'identity')
     .reverse();
@@ -29,6 +33,9 @@ export function decodeBody(body: Readable, contentEncoding: string): Readable {
   if (decoders.length === 0) return body;
   return pipeline([body, ...decoders], () => {}) as unknown as Readable;
 }
+
+/** fetch's limit. */
+const maxCodings = 5;
 
 // Lenient about a body cut short, as fetch is.
 const zlibFlush = {

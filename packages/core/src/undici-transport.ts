@@ -92,7 +92,11 @@ function toResponse(data: Dispatcher.ResponseData, call: OutgoingCall, url: stri
   } else if (data.headers['content-encoding'] === undefined) {
     body = data.body;
   } else {
-    body = decodeBody(data.body, headers.get('content-encoding')!);
+    try {
+      body = decodeBody(data.body, headers.get('content-encoding')!);
+    } catch (error) {
+      throw refused(data, error);
+    }
   }
   const init = { status: data.statusCode, statusText: data.statusText ?? '', headers };
   let response: Response;
@@ -115,8 +119,9 @@ function toResponse(data: Dispatcher.ResponseData, call: OutgoingCall, url: stri
 }
 
 /**
- * A status the Response class refuses (e.g. 600) fails the call. Destroyed undici bodies
- * emit an error: without a listener it would crash the process.
+ * An answer that cannot be made a Response (a status such as 600, too many content
+ * codings) fails the call. Destroyed undici bodies emit an error: without a listener it
+ * would crash the process.
  */
 function refused(data: Dispatcher.ResponseData, error: unknown): TypeError {
   data.body.on('error', ignore).destroy();
