@@ -400,10 +400,14 @@ function applied(auth: ApiKeyAuthStrategy, headers: Headers): Headers {
 function normalizeMethod(method: string | undefined): string {
   if (method === undefined) return 'GET';
   const upper = method.toUpperCase();
-  return standardMethods.has(upper) ? upper : method;
+  if (standardMethods.has(upper)) return upper;
+  // fetch's refusal, before any I/O: a TRACE echo would hand the token back.
+  if (forbiddenMethods.has(upper)) throw new TypeError(`'${method}' HTTP method is unsupported.`);
+  return method;
 }
 
 const standardMethods = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
+const forbiddenMethods = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 /**
  * Resolved targets of string paths, so that a path called again is not parsed and checked
