@@ -220,7 +220,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
   /** Method, headers, body and signal of a call, checked; the caller's headers copied only if given. */
   function prepareCall(init: RequestInit | undefined, group: AbortGroup | undefined): Call {
-    if (init === undefined) {
+    if (init == null) {
       return {
         method: 'GET',
         headers: baseHeaders,
