@@ -63,15 +63,22 @@ export function createUndiciTransport(options: {
   };
 }
 
+/**
+ * The headers undici sends: the body's content type and length added, and a caller's
+ * `host` left out, as fetch leaves it out (undici would send it, and a shared ingress
+ * would route the token to that other virtual host).
+ */
 function withBodyHeaders(
   headers: Record<string, string>,
   body: SendableBody,
 ): Record<string, string> {
   const setType = body.contentType !== undefined && headers['content-type'] === undefined;
-  if (!setType && body.length === undefined) return headers;
+  const host = headers.host !== undefined;
+  if (!setType && body.length === undefined && !host) return headers;
   const out = { ...headers };
   if (setType) out['content-type'] = body.contentType!;
   if (body.length !== undefined) out['content-length'] = String(body.length);
+  if (host) delete out.host;
   return out;
 }
 

@@ -546,6 +546,16 @@ describe.each(transports)('fetch fidelity: %s', (_name, transport) => {
     });
   });
 
+  it("a caller's host header is not sent: the Host is the URL's", async () => {
+    const { fixture, client } = await setup({ headers: { host: 'tenant-a.example' } });
+
+    await (await client.fetch('/echo', { headers: { Host: 'tenant-b.example' } })).text();
+    await (await client.fetch('/echo')).text();
+
+    const host = new URL(fixture.origin).host;
+    expect(fixture.echoed.map((sent) => sent.headers.host)).toEqual([host, host]);
+  });
+
   it('the headers option is sent, and the per-call headers win over it', async () => {
     const { fixture, client } = await setup({
       headers: { 'user-agent': 'service/2', 'x-team': 'billing' },
