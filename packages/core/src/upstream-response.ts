@@ -1,4 +1,4 @@
-import { isDisturbed, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { AbortLike } from './abort.js';
 import { asFetchError } from './fetch-error.js';
 import { keepWhenCollected, webStreamOf } from './response-body.js';
@@ -73,7 +73,8 @@ export class UpstreamResponse extends Response {
 
   /** Read, or its stream read from or cancelled (a reader that only locks it is not a use). */
   override get bodyUsed(): boolean {
-    return this.#used || (this.#web !== null && isDisturbed(this.#web));
+    // Node's isDisturbed reads web streams too; its types only say Node streams.
+    return this.#used || (this.#web !== null && Readable.isDisturbed(this.#web as never));
   }
 
   override async text(): Promise<string> {
