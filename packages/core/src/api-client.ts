@@ -90,7 +90,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           login: ({ signal }) =>
             auth.login({
               baseUrl: scope.base,
-              fetch: resolved.fetch ?? transportFetch(transport),
+              fetch: resolved.fetch ?? transportFetch(transport, resolved.loginTimeoutMs),
               signal,
               headers: new Headers(defaultHeaders),
               now,
@@ -431,8 +431,11 @@ function createTargetCache(scope: UrlScope): { resolve(input: string | URL): Tar
 
 const targetCacheSize = 1_000;
 
-/** A `fetch` over a transport, for a strategy's login: no redirects followed, no replay. */
-function transportFetch(transport: Transport): typeof fetch {
+/**
+ * A `fetch` over a transport, for a strategy's login: no redirects followed, no replay,
+ * timed by `loginTimeoutMs`, not by the calls' `timeoutMs`.
+ */
+function transportFetch(transport: Transport, loginTimeoutMs: number): typeof fetch {
   return (input, init = {}) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const headers = headersRecord(new Headers(init.headers));
@@ -441,6 +444,7 @@ function transportFetch(transport: Transport): typeof fetch {
       headers,
       body: init.body,
       signal: init.signal ?? undefined,
+      timeoutMs: loginTimeoutMs,
     });
   };
 }

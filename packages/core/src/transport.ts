@@ -18,6 +18,8 @@ export interface OutgoingCall {
   /** As the caller gave it (a `Request`'s body arrives here buffered or as its stream). */
   readonly body: RequestInit['body'] | undefined;
   readonly signal: AbortLike | undefined;
+  /** Instead of the transport's `timeoutMs`: the login's requests are timed by `loginTimeoutMs`. */
+  readonly timeoutMs?: number;
 }
 
 /** Sends one request and resolves with its answer, whatever the status; follows no redirect. */
@@ -39,7 +41,7 @@ export function createFetchTransport(fetchImpl: typeof fetch, timeoutMs: number)
   return async (target, call) => {
     const caller = call.signal instanceof AbortSignal ? call.signal : undefined;
     const group = caller === undefined ? call.signal : undefined;
-    const controller = startCall(timeoutMs, caller, group);
+    const controller = startCall(call.timeoutMs ?? timeoutMs, caller, group);
     try {
       return await fetchImpl(target.href, {
         method: call.method,

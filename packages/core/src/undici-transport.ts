@@ -48,8 +48,8 @@ export function createUndiciTransport(options: {
         headers: withBodyHeaders(call.headers, body),
         body: body.body as Exclude<Dispatcher.DispatchOptions['body'], undefined>,
         signal: call.signal ?? null,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+        headersTimeout: call.timeoutMs ?? timeoutMs,
+        bodyTimeout: call.timeoutMs ?? timeoutMs,
       });
     } catch (error) {
       throw asFetchError(error, call.signal, 'fetch failed');

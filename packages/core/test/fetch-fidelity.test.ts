@@ -6,6 +6,7 @@ import { runInNewContext } from 'node:vm';
 import zlib from 'node:zlib';
 import { Agent } from 'undici';
 import { describe, expect, it } from 'vitest';
+import { DEMO_USER, startMockUpstream } from '@tokenfetch/mock-upstream';
 import { createApiClient, type ApiClient, type ApiClientOptions } from '../src/index.js';
 import { rejectionOf, track } from './helpers.js';
 
@@ -860,6 +861,27 @@ describe('fetch fidelity: the undici path', () => {
       .toBeGreaterThanOrEqual(1);
     const second = await client.fetch('/big');
     expect((await second.arrayBuffer()).byteLength).toBe(big.length);
+  });
+
+  it('a login slower than timeoutMs is timed by loginTimeoutMs, not cut by the call timeout', async () => {
+    const mock = await startMockUpstream();
+    track(mock);
+    mock.setLoginDelay(1_500);
+    const client = track(
+      createApiClient({
+        baseUrl: mock.baseUrl,
+        auth: { email: DEMO_USER.email, password: DEMO_USER.password, orgId: 1 },
+        timeoutMs: 500,
+        loginTimeoutMs: 5_000,
+      }),
+    );
+
+    // The call's wait for its token ends at timeoutMs; the login goes on.
+    expect(await rejectionOf(client.fetch('/data'))).toMatchObject({ name: 'TimeoutError' });
+    await expect.poll(() => mock.stats.successfulLogins, { timeout: 3_000 }).toBe(1);
+
+    expect(mock.stats.loginAttempts).toBe(1);
+    expect((await client.fetch('/data')).status).toBe(200);
   });
 
   it('a status outside 200–599 is TypeError("fetch failed"), and the process does not crash', async () => {
