@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
+import { settle, startCall, type AbortLike, type CallController } from './abort.js';
 import { decodeBody } from './content-decoding.js';
 import { asFetchError } from './fetch-error.js';
 import { toSendable, type SendableBody } from './request-body.js';
@@ -39,6 +40,13 @@ export function createUndiciTransport(options: {
     }
     const prepared = toSendable(call.body);
     const body = prepared instanceof Promise ? await prepared : prepared;
+    const limit = call.timeoutMs ?? timeoutMs;
+    // undici checks its timeouts about twice a second and does not time an upload: a call
+    // whose timeout it cannot keep gets a timer of its own until its headers are in, as on
+    // the fetch path (a short timeout, a stream upload).
+    const timer =
+      limit < ownTimerBelowMs || isStream(body.body) ? startTimer(limit, call.signal) : undefined;
+    const signal = timer?.signal ?? call.signal;
     let data: Dispatcher.ResponseData;
     try {
       data = await dispatcher.request({
@@ -47,14 +55,16 @@ export function createUndiciTransport(options: {
         method: call.method as Dispatcher.HttpMethod,
         headers: withBodyHeaders(call.headers, body),
         body: body.body as Exclude<Dispatcher.DispatchOptions['body'], undefined>,
-        signal: call.signal ?? null,
-        headersTimeout: call.timeoutMs ?? timeoutMs,
-        bodyTimeout: call.timeoutMs ?? timeoutMs,
+        signal: signal ?? null,
+        headersTimeout: limit,
+        bodyTimeout: limit,
       });
     } catch (error) {
-      throw asFetchError(error, call.signal, 'fetch failed');
+      throw asFetchError(error, signal, 'fetch failed');
+    } finally {
+      if (timer !== undefined) settle(timer);
     }
-    return toResponse(data, call, target.href);
+    return toResponse(data, call.method, signal, target.href);
   }
 
   return {
@@ -86,7 +96,24 @@ const nullBodyStatuses = new Set([101, 103, 204, 205, 304]);
 
 function ignore(): void {}
 
-function toResponse(data: Dispatcher.ResponseData, call: OutgoingCall, url: string): Response {
+/** Below this, undici's half-second timer ticks would make a timeout late by 10 % or more. */
+const ownTimerBelowMs = 5_000;
+
+function startTimer(timeoutMs: number, signal: AbortLike | undefined): CallController {
+  const caller = signal instanceof AbortSignal ? signal : undefined;
+  return startCall(timeoutMs, caller, caller === undefined ? signal : undefined);
+}
+
+function isStream(body: SendableBody['body']): boolean {
+  return typeof body === 'object' && body !== null && !(body instanceof Uint8Array);
+}
+
+function toResponse(
+  data: Dispatcher.ResponseData,
+  method: string,
+  signal: AbortLike | undefined,
+  url: string,
+): Response {
   const headers = new Headers();
   for (const name in data.headers) {
     const value = data.headers[name];
@@ -94,7 +121,7 @@ function toResponse(data: Dispatcher.ResponseData, call: OutgoingCall, url: stri
     else if (value !== undefined) for (const each of value) headers.append(name, each);
   }
   let body: Readable | null = null;
-  if (call.method === 'HEAD' || nullBodyStatuses.has(data.statusCode)) {
+  if (method === 'HEAD' || nullBodyStatuses.has(data.statusCode)) {
     data.body.resume();
   } else if (data.headers['content-encoding'] === undefined) {
     body = data.body;
@@ -108,7 +135,7 @@ function toResponse(data: Dispatcher.ResponseData, call: OutgoingCall, url: stri
   const init = { status: data.statusCode, statusText: data.statusText ?? '', headers };
   let response: Response;
   try {
-    response = new UpstreamResponse(body, init, url, false, call.signal);
+    response = new UpstreamResponse(body, init, url, false, signal);
   } catch (error) {
     if (init.statusText === '') throw refused(data, error);
     // A reason phrase the Response class refuses (a control byte, a character above
@@ -116,7 +143,7 @@ function toResponse(data: Dispatcher.ResponseData, call: OutgoingCall, url: stri
     // fetch would keep it.
     init.statusText = '';
     try {
-      response = new UpstreamResponse(body, init, url, false, call.signal);
+      response = new UpstreamResponse(body, init, url, false, signal);
     } catch {
       throw refused(data, error);
     }
