@@ -203,7 +203,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   ): Promise<Response> {
     if (closed) return Promise.reject(new ClientClosedError());
     if (isRequest(input)) {
-      return fromRequest(input, init, replayBufferBytes).then((request) =>
+      return fromRequest(input, init, replayBufferBytes, timeoutMs).then((request) =>
         clientFetch(request.url, request.init, sentWith, group),
       );
     }
@@ -461,21 +461,24 @@ async function fromRequest(
   input: Request,
   init: RequestInit | undefined,
   limit: number,
+  timeoutMs: number,
 ): Promise<{ url: string; init: RequestInit }> {
   const request = init === undefined ? input : new Request(input, init);
+  // The caller's own signal: a new Request's signal follows it only while that Request
+  // lives (undici holds it weakly), and the new Request is dropped here.
+  const signal = init?.signal === undefined ? input.signal : init.signal;
   const body =
     request.body === null
       ? null
-      : ((await bufferRequestBody(request.body, limit)).body as unknown as BodyInit);
+      : ((await bufferRequestBody(request.body, limit, { signal, timeoutMs }))
+          .body as unknown as BodyInit);
   return {
     url: request.url,
     init: {
       method: request.method,
       headers: request.headers,
       body,
-      // The caller's own signal: a new Request's signal follows it only while that Request
-      // lives (undici holds it weakly), and the new Request is dropped here.
-      signal: init?.signal === undefined ? input.signal : init.signal,
+      signal,
       redirect: request.redirect,
     },
   };

@@ -176,6 +176,34 @@ describe.each(transports)('a Request input: %s', (_name, transport) => {
     }
   });
 
+  it('a Request body that never ends is given up at timeoutMs, with a TimeoutError', async () => {
+    const upstream = await startRecorder();
+    const client = clientFor(
+      { baseUrl: `${upstream.origin}/api` },
+      { ...transport, auth: { apiKey: DEMO_API_KEY }, timeoutMs: 200 },
+    );
+    let cancelled: unknown;
+    const body = new ReadableStream<Uint8Array>({
+      pull: () => new Promise<void>(() => {}),
+      cancel: (reason) => {
+        cancelled = reason;
+      },
+    });
+
+    const error = await rejectionOf(
+      client.fetch(
+        new Request(`${upstream.origin}/api/upload`, {
+          method: 'POST',
+          body,
+          duplex: 'half',
+        } as RequestInit),
+      ),
+    );
+
+    expect(error).toMatchObject({ name: 'TimeoutError' });
+    expect(cancelled).toBe(error);
+  });
+
   it("its redirect mode is honoured: 'manual' returns the 3xx, 'error' rejects", async () => {
     const mock = await startMock();
     const client = clientFor(mock, transport);
