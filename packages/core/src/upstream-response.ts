@@ -30,6 +30,8 @@ export class UpstreamResponse extends Response {
   #used = false;
   /** The call's signal: an abort while the body is read rejects with its reason. */
   readonly #signal: AbortLike | undefined;
+  /** A null body (HEAD, 204, 304) stays null, and reads as empty as often as asked. */
+  readonly #hasBody: boolean;
 
   constructor(
     source: BodySource,
@@ -44,6 +46,7 @@ export class UpstreamResponse extends Response {
     this.#readable = source instanceof Readable ? source : null;
     this.#web = source instanceof Readable ? null : source;
     this.#signal = signal;
+    this.#hasBody = source !== null;
   }
 
   override get url(): string {
@@ -157,6 +160,7 @@ export class UpstreamResponse extends Response {
   }
 
   async #bytes(): Promise<Uint8Array> {
+    if (!this.#hasBody) return new Uint8Array(0);
     if (this.#unusable()) {
       throw new TypeError('Body is unusable: Body has already been read');
     }

@@ -441,6 +441,12 @@ describe.each(transports)('fetch fidelity: %s', (_name, transport) => {
     expect(notModified.status).toBe(304);
     expect(notModified.body).toBeNull();
     expect(notModified.headers.get('etag')).toBe('"v1"');
+    // Read as empty, as often as asked; the body stays null and unused.
+    expect(await noContent.text()).toBe('');
+    expect(await noContent.text()).toBe('');
+    expect(noContent.body).toBeNull();
+    expect(noContent.bodyUsed).toBe(false);
+    expect(noContent.clone().body).toBeNull();
     // The connection is still good for the next call.
     expect(await (await client.fetch('/plain')).text()).toBe(text);
   });
