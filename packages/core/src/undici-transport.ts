@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import { settle, startCall, type AbortLike, type CallController } from './abort.js';
 import { decodeBody } from './content-decoding.js';
+import { ImmutableHeaders } from './immutable-headers.js';
 import { asFetchError } from './fetch-error.js';
 import { toSendable, type SendableBody } from './request-body.js';
 import { releaseWhenCollected } from './response-body.js';
@@ -114,12 +115,13 @@ function toResponse(
   signal: AbortLike | undefined,
   url: string,
 ): Response {
-  const headers = new Headers();
+  const fields: [string, string][] = [];
   for (const name in data.headers) {
     const value = data.headers[name];
-    if (typeof value === 'string') headers.append(name, value);
-    else if (value !== undefined) for (const each of value) headers.append(name, each);
+    if (typeof value === 'string') fields.push([name, value]);
+    else if (value !== undefined) for (const each of value) fields.push([name, each]);
   }
+  const headers = new ImmutableHeaders(fields);
   let body: Readable | null = null;
   if (method === 'HEAD' || nullBodyStatuses.has(data.statusCode)) {
     data.body.resume();

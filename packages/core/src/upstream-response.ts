@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { AbortLike } from './abort.js';
 import { asFetchError } from './fetch-error.js';
+import { ImmutableHeaders } from './immutable-headers.js';
 import { keepWhenCollected, webStreamOf } from './response-body.js';
 
 type WebBody = ReadableStream<Uint8Array<ArrayBuffer>>;
@@ -20,6 +21,7 @@ export type BodySource = Readable | WebBody | null;
  *   `clone()`. They fail like fetch's on a body already read.
  */
 export class UpstreamResponse extends Response {
+  readonly #headers: ImmutableHeaders;
   readonly #url: string;
   #redirected: boolean;
   /** The body while no web stream has been made of it. */
@@ -40,13 +42,20 @@ export class UpstreamResponse extends Response {
     redirected = false,
     signal?: AbortLike,
   ) {
-    super(null, init);
+    // The headers are kept here, immutable, and not copied into the Response's own.
+    super(null, { status: init.status ?? 200, statusText: init.statusText ?? '' });
+    this.#headers =
+      init.headers instanceof ImmutableHeaders ? init.headers : new ImmutableHeaders(init.headers);
     this.#url = url;
     this.#redirected = redirected;
     this.#readable = source instanceof Readable ? source : null;
     this.#web = source instanceof Readable ? null : source;
     this.#signal = signal;
     this.#hasBody = source !== null;
+  }
+
+  override get headers(): Headers {
+    return this.#headers;
   }
 
   override get url(): string {

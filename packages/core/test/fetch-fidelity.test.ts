@@ -427,6 +427,23 @@ describe.each(transports)('fetch fidelity: %s', (_name, transport) => {
     expect(await response.text()).toBe('multi');
   });
 
+  it("an answer's headers are immutable, in it and in its clone", async () => {
+    const { client } = await setup();
+
+    const response = await client.fetch('/multi');
+    const copy = response.clone();
+
+    for (const headers of [response.headers, copy.headers]) {
+      expect(headers).toBeInstanceOf(Headers);
+      expect(() => headers.set('x-added', '1')).toThrow(TypeError);
+      expect(() => headers.append('x-multi', 'three')).toThrow(TypeError);
+      expect(() => headers.delete('x-multi')).toThrow(TypeError);
+      expect(headers.get('x-multi')).toBe('one, two');
+    }
+    await response.text();
+    await copy.text();
+  });
+
   it('HEAD, 204 and 304 answers have a null body', async () => {
     const { client } = await setup();
 
