@@ -141,7 +141,7 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
           login: ({ signal }) =>
             auth.login({
               baseUrl: scope.base,
-              fetch: resolved.fetch ?? transportFetch(transport),
+              fetch: resolved.fetch ?? transportFetch(transport, resolved.loginTimeoutMs),
               signal,
               headers: new Headers(defaultHeaders),
               now,
@@ -259,7 +259,7 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
       if (isRequest(input)) {
         // The URL is checked before the body is read: a refused call reads nothing.
         targets.resolve(input.url);
-        return fromRequest(input, init ?? undefined, replayBufferBytes).then((request) =>
+        return fromRequest(input, init ?? undefined, replayBufferBytes, timeoutMs).then((request) =>
           clientFetch(request.url, request.init, sentWith, group),
         );
       }
@@ -273,7 +273,7 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
 
   /** Method, headers, body and signal of a call, checked; the caller's headers copied only if given. */
   function prepareCall(init: RequestInit | undefined, group: AbortGroup | undefined): Call {
-    if (init === undefined) {
+    if (init == null) {
       return {
         method: 'GET',
         headers: baseHeaders,
@@ -548,8 +548,11 @@ function createTargetCache(scope: UrlScope): { resolve(input: string | URL): Tar
 
 const targetCacheSize = 1_000;
 
-/** A `fetch` over a transport, for a strategy's login: no redirects followed, no replay. */
-function transportFetch(transport: Transport): typeof fetch {
+/**
+ * A `fetch` over a transport, for a strategy's login: no redirects followed, no replay,
+ * timed by `loginTimeoutMs`, not by the calls' `timeoutMs`.
+ */
+function transportFetch(transport: Transport, loginTimeoutMs: number): typeof fetch {
   return (input, init = {}) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const headers = headersRecord(new Headers(init.headers));
@@ -558,6 +561,7 @@ function transportFetch(transport: Transport): typeof fetch {
       headers,
       body: init.body,
       signal: init.signal ?? undefined,
+      timeoutMs: loginTimeoutMs,
     });
   };
 }
@@ -574,12 +578,16 @@ async function fromRequest(
   input: Request,
   init: RequestInit | undefined,
   limit: number,
+  timeoutMs: number,
 ): Promise<{ url: string; init: RequestInit }> {
   const request = init === undefined ? input : new Request(input, init);
+  // The caller's own signal: a new Request's signal follows it only while that Request
+  // lives (undici holds it weakly), and the new Request is dropped here.
+  const signal = init?.signal === undefined ? input.signal : init.signal;
   const body =
     request.body === null
       ? null
-      : ((await bufferRequestBody(request.body, limit, request.signal))
+      : ((await bufferRequestBody(request.body, limit, { signal, timeoutMs }))
           .body as unknown as BodyInit);
   return {
     url: request.url,
@@ -587,7 +595,7 @@ async function fromRequest(
       method: request.method,
       headers: request.headers,
       body,
-      signal: request.signal,
+      signal,
       redirect: request.redirect,
     },
   };

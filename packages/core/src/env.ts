@@ -1,12 +1,15 @@
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { apiKeyAuth, sessionTokenAuth } from './auth-strategies.js';
+import { proxyFromEnv } from './env-proxy.js';
 import { parseOptions, type ApiClientOptions } from './options.js';
 
 /**
  * Reads client options from environment variables (prefix `API_` by default):
  * `API_BASE_URL`, and either `API_EMAIL` + `API_PASSWORD` + `API_ORG_ID` or `API_KEY`
  * (+ `API_IMPERSONATE_USER_ID`); optionally `API_TIMEOUT_MS` and `API_LOGIN_TIMEOUT_MS`.
- * Empty strings count as unset. A missing or bad variable throws one `ConfigError` that
+ * With `HTTPS_PROXY` or `HTTP_PROXY` set (lower-case forms too, and `NO_PROXY`; no
+ * prefix), calls and logins go through that proxy: the options carry an undici
+ * `EnvHttpProxyAgent` as `dispatcher`. Empty strings count as unset. A missing or bad variable throws one `ConfigError` that
  * names every variable at fault. Secrets are held in the returned strategy, so the options
  * can be logged safely.
  *
@@ -70,12 +73,14 @@ export function loadOptionsFromEnv(
   }
   const timeoutMs = milliseconds('TIMEOUT_MS');
   const loginTimeoutMs = milliseconds('LOGIN_TIMEOUT_MS');
+  const dispatcher = proxyFromEnv(env, issues);
 
   const options: ApiClientOptions = {
     baseUrl,
     auth,
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     ...(loginTimeoutMs === undefined ? {} : { loginTimeoutMs }),
+    ...(dispatcher === undefined ? {} : { dispatcher }),
   };
   // Checked even when a variable is missing, so that one error lists every problem.
   const reported = new Set(issues.map((issue) => issue.path));

@@ -40,9 +40,10 @@ export interface ApiClientOptions {
   /**
    * Each request is aborted when its answer's headers take longer than this, and its body
    * when it stalls longer than this between two chunks (undici's `headersTimeout` and
-   * `bodyTimeout`, kept on a coarse clock: the abort comes up to about 1 s late). A wait
-   * for a login is bounded by it too. With the `fetch` option, only the wait for the
-   * headers is timed.
+   * `bodyTimeout`, kept on a coarse clock: the abort comes up to about 1 s late; under 5 s,
+   * and for a stream upload, the wait for the headers has a timer of its own). A wait for
+   * a login is bounded by it too; the login's own requests by `loginTimeoutMs`. With the
+   * `fetch` option, only the wait for the headers is timed.
    * @default 30_000
    */
   timeoutMs?: number;

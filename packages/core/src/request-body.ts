@@ -1,4 +1,4 @@
-import { detach } from './abort.js';
+import { timeoutError } from './abort.js';
 
 /**
  * A fetch body as undici's `dispatcher.request()` takes it, with the content type fetch
@@ -65,28 +65,30 @@ async function encodeFormData(form: FormData): Promise<SendableBody> {
 /**
  * A `Request`'s body, read into memory when it is at most `limit` bytes, so that it can be
  * replayed after a re-login; a larger body goes on as a stream (what was read, then the
- * rest) and is not replayed.
+ * rest) and is not replayed. Reading gives up, the stream cancelled, when `signal` aborts
+ * (with its reason) or after `timeoutMs` (a `TimeoutError`), as fetch would end the upload.
  */
 export async function bufferRequestBody(
   stream: ReadableStream<Uint8Array>,
   limit: number,
-  signal: AbortSignal,
+  until: { signal: AbortSignal | null | undefined; timeoutMs: number },
 ): Promise<{ body: Uint8Array | ReadableStream<Uint8Array>; replayable: boolean }> {
   const reader = stream.getReader();
+  const stop = stopReading(reader, until.signal, until.timeoutMs);
   const chunks: Uint8Array[] = [];
   let size = 0;
-  // The Request's signal ends the wait for a body that does not end.
-  const read = () =>
-    detach(reader.read(), signal).catch((error: unknown) => {
-      void reader.cancel(error).catch(() => {});
-      throw error;
-    });
-  for (;;) {
-    const { done, value } = await read();
-    if (done) return { body: concat(chunks, size), replayable: true };
-    chunks.push(value);
-    size += value.byteLength;
-    if (size > limit) break;
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), stop.stopped]);
+      // A cancel ends the pending read as if the body were complete: the stop wins.
+      if (stop.reason !== undefined) throw stop.reason.value;
+      if (done) return { body: concat(chunks, size), replayable: true };
+      chunks.push(value);
+      size += value.byteLength;
+      if (size > limit) break;
+    }
+  } finally {
+    stop.end();
   }
   const rest = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -100,6 +102,42 @@ export async function bufferRequestBody(
     cancel: (reason) => reader.cancel(reason),
   });
   return { body: rest, replayable: false };
+}
+
+/** Rejects `stopped`, and cancels the reader, on an abort of `signal` or after `timeoutMs`. */
+function stopReading(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  signal: AbortSignal | null | undefined,
+  timeoutMs: number,
+): { stopped: Promise<never>; readonly reason: { value: unknown } | undefined; end(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  let reason: { value: unknown } | undefined;
+  const stopped = new Promise<never>((_resolve, reject) => {
+    const stop = (value: unknown) => {
+      reason = { value };
+      reject(value as Error);
+      reader.cancel(value).catch(() => {});
+    };
+    if (signal?.aborted) return stop(signal.reason);
+    timer = setTimeout(() => stop(timeoutError()), timeoutMs);
+    timer.unref?.();
+    if (signal != null) {
+      onAbort = () => stop(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
+  stopped.catch(() => {}); // raced only while reading
+  return {
+    stopped,
+    get reason() {
+      return reason;
+    },
+    end() {
+      clearTimeout(timer);
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {

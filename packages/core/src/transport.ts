@@ -3,6 +3,7 @@ import { startCall, settle, type AbortLike } from './abort.js';
 /** Where one request goes: the URL and the parts of it the transports need, computed once. */
 export interface Target {
   readonly url: URL;
+  /** The URL without its fragment, which is never sent: a `Response`'s `url`, as fetch gives it. */
   readonly href: string;
   readonly origin: string;
   /** Path and query, as sent on the request line. */
@@ -17,6 +18,8 @@ export interface OutgoingCall {
   /** As the caller gave it (a `Request`'s body arrives here buffered or as its stream). */
   readonly body: RequestInit['body'] | undefined;
   readonly signal: AbortLike | undefined;
+  /** Instead of the transport's `timeoutMs`: the login's requests are timed by `loginTimeoutMs`. */
+  readonly timeoutMs?: number;
 }
 
 /** Sends one request and resolves with its answer, whatever the status; follows no redirect. */
@@ -24,8 +27,8 @@ export type Transport = (target: Target, call: OutgoingCall) => Promise<Response
 
 /** Makes a `Target` of a URL. */
 export function toTarget(url: URL): Target {
-  // A response's URL has no fragment, and none is sent.
-  const href = url.hash === '' ? url.href : url.href.slice(0, url.href.indexOf('#'));
+  const fragment = url.href.indexOf('#');
+  const href = fragment === -1 ? url.href : url.href.slice(0, fragment);
   return { url, href, origin: url.origin, path: url.pathname + url.search };
 }
 
@@ -38,7 +41,7 @@ export function createFetchTransport(fetchImpl: typeof fetch, timeoutMs: number)
   return async (target, call) => {
     const caller = call.signal instanceof AbortSignal ? call.signal : undefined;
     const group = caller === undefined ? call.signal : undefined;
-    const controller = startCall(timeoutMs, caller, group);
+    const controller = startCall(call.timeoutMs ?? timeoutMs, caller, group);
     try {
       return await fetchImpl(target.href, {
         method: call.method,

@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream';
-import zlib from 'node:zlib';
 import { Agent, type Dispatcher } from 'undici';
-import { settle, startCall, timeoutError, type AbortLike } from './abort.js';
-import { TokenFetchError } from './errors.js';
+import { settle, startCall, type AbortLike, type CallController } from './abort.js';
+import { decodeBody } from './content-decoding.js';
+import { ImmutableHeaders } from './immutable-headers.js';
+import { asFetchError } from './fetch-error.js';
 import { toSendable, type SendableBody } from './request-body.js';
+import { releaseWhenCollected } from './response-body.js';
 import type { OutgoingCall, Target, Transport } from './transport.js';
 import { UpstreamResponse } from './upstream-response.js';
 
@@ -34,19 +35,19 @@ export function createUndiciTransport(options: {
   const dispatcher = options.dispatcher ?? own!;
 
   async function send(target: Target, call: OutgoingCall): Promise<Response> {
+    if (call.body != null && (call.method === 'GET' || call.method === 'HEAD')) {
+      // fetch's own refusal; undici would send the body.
+      throw new TypeError('Request with GET/HEAD method cannot have body.');
+    }
     const prepared = toSendable(call.body);
     const body = prepared instanceof Promise ? await prepared : prepared;
-    // undici times the wait for the headers from the end of the upload: a stream body that
-    // stalls needs a timer of its own (only these calls pay for it).
-    const upload =
-      body.body !== null && typeof body.body === 'object' && !(body.body instanceof Uint8Array)
-        ? startCall(
-            timeoutMs,
-            call.signal instanceof AbortSignal ? call.signal : undefined,
-            call.signal instanceof AbortSignal ? undefined : call.signal,
-          )
-        : undefined;
-    const signal = upload?.signal ?? call.signal;
+    const limit = call.timeoutMs ?? timeoutMs;
+    // undici checks its timeouts about twice a second and does not time an upload: a call
+    // whose timeout it cannot keep gets a timer of its own until its headers are in, as on
+    // the fetch path (a short timeout, a stream upload).
+    const timer =
+      limit < ownTimerBelowMs || isStream(body.body) ? startTimer(limit, call.signal) : undefined;
+    const signal = timer?.signal ?? call.signal;
     let data: Dispatcher.ResponseData;
     try {
       data = await dispatcher.request({
@@ -56,15 +57,15 @@ export function createUndiciTransport(options: {
         headers: withBodyHeaders(call.headers, body),
         body: body.body as Exclude<Dispatcher.DispatchOptions['body'], undefined>,
         signal: signal ?? null,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+        headersTimeout: limit,
+        bodyTimeout: limit,
       });
     } catch (error) {
-      throw asFetchError(error, signal);
+      throw asFetchError(error, signal, 'fetch failed');
     } finally {
-      if (upload !== undefined) settle(upload);
+      if (timer !== undefined) settle(timer);
     }
-    return toResponse(data, call.method, target.href, signal);
+    return toResponse(data, call.method, signal, target.href);
   }
 
   return {
@@ -73,116 +74,92 @@ export function createUndiciTransport(options: {
   };
 }
 
+/**
+ * The headers undici sends: the body's content type and length added, and a caller's
+ * `host` left out, as fetch leaves it out (undici would send it, and a shared ingress
+ * would route the token to that other virtual host).
+ */
 function withBodyHeaders(
   headers: Record<string, string>,
   body: SendableBody,
 ): Record<string, string> {
   const setType = body.contentType !== undefined && headers['content-type'] === undefined;
-  if (!setType && body.length === undefined) return headers;
+  const host = headers.host !== undefined;
+  if (!setType && body.length === undefined && !host) return headers;
   const out = { ...headers };
   if (setType) out['content-type'] = body.contentType!;
   if (body.length !== undefined) out['content-length'] = String(body.length);
+  if (host) delete out.host;
   return out;
-}
-
-/** What fetch rejects with: the abort reason, a `TimeoutError`, or `TypeError('fetch failed')`. */
-function asFetchError(error: unknown, signal: AbortLike | undefined): unknown {
-  if (signal?.aborted && (error === signal.reason || isAbortCode(error))) return signal.reason;
-  if (error instanceof TokenFetchError) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-    return timeoutError(error);
-  }
-  return new TypeError('fetch failed', { cause: error });
-}
-
-function isAbortCode(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === 'UND_ERR_ABORTED';
 }
 
 const nullBodyStatuses = new Set([101, 103, 204, 205, 304]);
 
+function ignore(): void {}
+
+/** Below this, undici's half-second timer ticks would make a timeout late by 10 % or more. */
+const ownTimerBelowMs = 5_000;
+
+function startTimer(timeoutMs: number, signal: AbortLike | undefined): CallController {
+  const caller = signal instanceof AbortSignal ? signal : undefined;
+  return startCall(timeoutMs, caller, caller === undefined ? signal : undefined);
+}
+
+function isStream(body: SendableBody['body']): boolean {
+  return typeof body === 'object' && body !== null && !(body instanceof Uint8Array);
+}
+
 function toResponse(
   data: Dispatcher.ResponseData,
   method: string,
-  url: string,
   signal: AbortLike | undefined,
+  url: string,
 ): Response {
-  const { statusCode, headers } = data;
-  // An error before anyone reads (a reset, an abort) must not be an unhandled 'error'.
-  data.body.on('error', ignore);
-  if (statusCode < 200 || statusCode > 599) {
-    data.body.destroy();
-    throw new TypeError('fetch failed', {
-      cause: new RangeError(`the upstream answered status ${statusCode}`),
-    });
+  const fields: [string, string][] = [];
+  for (const name in data.headers) {
+    const value = data.headers[name];
+    if (typeof value === 'string') fields.push([name, value]);
+    else if (value !== undefined) for (const each of value) fields.push([name, each]);
   }
-  let body: Readable | null = data.body;
-  if (method === 'HEAD' || nullBodyStatuses.has(statusCode)) {
+  const headers = new ImmutableHeaders(fields);
+  let body: Readable | null = null;
+  if (method === 'HEAD' || nullBodyStatuses.has(data.statusCode)) {
     data.body.resume();
-    body = null;
-  } else if (headers['content-encoding'] !== undefined) {
-    body = decode(data.body, String(headers['content-encoding']));
+  } else if (data.headers['content-encoding'] === undefined) {
+    body = data.body;
+  } else {
+    try {
+      body = decodeBody(data.body, headers.get('content-encoding')!);
+    } catch (error) {
+      throw refused(data, error);
+    }
   }
-  return new UpstreamResponse(
-    body,
-    { status: statusCode, statusText: reasonPhrase(data.statusText) },
-    headers,
-    url,
-    { signal },
-  );
-}
-
-function ignore(): void {}
-
-/** A reason phrase the Response class accepts; anything else is dropped, not fatal. */
-function reasonPhrase(text: string | undefined): string {
-  return text !== undefined && /^[\t\x20-\x7E\x80-\xFF]*$/.test(text) ? text : '';
+  const init = { status: data.statusCode, statusText: data.statusText ?? '', headers };
+  let response: Response;
+  try {
+    response = new UpstreamResponse(body, init, url, false, signal);
+  } catch (error) {
+    if (init.statusText === '') throw refused(data, error);
+    // A reason phrase the Response class refuses (a control byte, a character above
+    // U+00FF) says nothing the status does not: the answer goes on without it, where
+    // fetch would keep it.
+    init.statusText = '';
+    try {
+      response = new UpstreamResponse(body, init, url, false, signal);
+    } catch {
+      throw refused(data, error);
+    }
+  }
+  if (body !== null) releaseWhenCollected(response, body, data.headers['content-length']);
+  return response;
 }
 
 /**
- * Decodes gzip, deflate and br bodies as fetch does (codings in reverse order; an unknown
- * coding leaves the body as it is). Only answers that carry `content-encoding` pay for it.
+ * An answer that cannot be made a Response (a status such as 600, too many content
+ * codings) fails the call. Destroyed undici bodies emit an error: without a listener it
+ * would crash the process.
  */
-function decode(body: Readable, contentEncoding: string): Readable {
-  const codings = contentEncoding
-    .toLowerCase()
-    .split(',')
-    .map((coding) => coding.trim())
-    .filter((coding) => coding !== '')
-    .reverse();
-  if (codings.length > maxContentCodings) {
-    body.destroy();
-    throw new TypeError('fetch failed', {
-      cause: new Error(
-        `too many content-encodings in response: ${codings.length}, maximum allowed is ${maxContentCodings}`,
-      ),
-    });
-  }
-  const decoders: NodeJS.ReadWriteStream[] = [];
-  for (const coding of codings) {
-    if (coding === 'gzip' || coding === 'x-gzip') {
-      decoders.push(zlib.createGunzip(zlibFlush));
-    } else if (coding === 'deflate') {
-      decoders.push(zlib.createInflate(zlibFlush));
-    } else if (coding === 'br') {
-      decoders.push(zlib.createBrotliDecompress(brotliFlush));
-    } else {
-      return body;
-    }
-  }
-  if (decoders.length === 0) return body;
-  return pipeline([body, ...decoders], () => {}) as unknown as Readable;
+function refused(data: Dispatcher.ResponseData, error: unknown): TypeError {
+  data.body.on('error', ignore).destroy();
+  return new TypeError('fetch failed', { cause: error });
 }
-
-/** As fetch: more codings than this is a hostile answer (a decoder each costs memory). */
-const maxContentCodings = 5;
-
-const zlibFlush = {
-  flush: zlib.constants.Z_SYNC_FLUSH,
-  finishFlush: zlib.constants.Z_SYNC_FLUSH,
-};
-const brotliFlush = {
-  flush: zlib.constants.BROTLI_OPERATION_FLUSH,
-  finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH,
-};

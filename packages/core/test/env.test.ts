@@ -1,3 +1,5 @@
+import { inspect } from 'node:util';
+import { EnvHttpProxyAgent } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEMO_API_KEY, DEMO_USER } from '@tokenfetch/mock-upstream';
 import {
@@ -176,5 +178,59 @@ describe('loadOptionsFromEnv', () => {
     expect(message).toContain('API_KEY');
     expect(message).not.toContain('hunter2-secret');
     expect(message).not.toContain('key-secret');
+  });
+
+  it('HTTPS_PROXY or HTTP_PROXY, in either case, gives the options an EnvHttpProxyAgent', () => {
+    for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) {
+      const options = loadOptionsFromEnv({ ...session, [name]: 'http://proxy.internal:3128' });
+      expect(options.dispatcher, name).toBeInstanceOf(EnvHttpProxyAgent);
+    }
+    expect(loadOptionsFromEnv(session)).not.toHaveProperty('dispatcher');
+    expect(loadOptionsFromEnv({ ...session, NO_PROXY: 'example.com' })).not.toHaveProperty(
+      'dispatcher',
+    );
+    expect(loadOptionsFromEnv({ ...session, HTTPS_PROXY: ' ', http_proxy: '' })).not.toHaveProperty(
+      'dispatcher',
+    );
+  });
+
+  it('reads the proxy variables of the env given, not those of process.env', () => {
+    vi.stubEnv('HTTPS_PROXY', 'http://proxy.internal:3128');
+    for (const [name, value] of Object.entries(session)) vi.stubEnv(name, value);
+
+    expect(loadOptionsFromEnv(session)).not.toHaveProperty('dispatcher');
+    expect(loadOptionsFromEnv()).toMatchObject({ dispatcher: expect.any(EnvHttpProxyAgent) });
+  });
+
+  it('a proxy variable that is not an http(s) URL is reported by its name, never its value', () => {
+    let error: unknown;
+    try {
+      loadOptionsFromEnv({
+        ...session,
+        https_proxy: 'socks5://user:proxy-secret@proxy.internal:1080',
+        HTTP_PROXY: 'user:proxy-secret@not a url',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues).toEqual([
+      { path: 'https_proxy', message: 'must be the http:// or https:// URL of a proxy' },
+      { path: 'HTTP_PROXY', message: 'must be the http:// or https:// URL of a proxy' },
+    ]);
+    expect(inspect(error, { depth: Infinity })).not.toContain('proxy-secret');
+  });
+
+  it('options with a proxy that carries a password print without it', () => {
+    const options = loadOptionsFromEnv({
+      ...session,
+      HTTPS_PROXY: 'http://user:proxy-secret@proxy.internal:3128',
+    });
+
+    const printed = inspect(options, { depth: Infinity, showHidden: true });
+    expect(printed).not.toContain('proxy-secret');
+    expect(printed).not.toContain(Buffer.from('user:proxy-secret').toString('base64'));
+    expect(JSON.stringify(options)).not.toContain('proxy-secret');
   });
 });
