@@ -16,6 +16,7 @@ import { expiryUnderLoad } from './scenarios/s5-expiry.js';
 import { fleet } from './scenarios/s6-fleet.js';
 import { chaos } from './scenarios/s7-chaos.js';
 import { hotPath } from './scenarios/s8-hot-path.js';
+import { manyTenants } from './scenarios/s9-many-tenants.js';
 
 const scenarios: Scenario[] = [
   proxyThroughput,
@@ -26,6 +27,7 @@ const scenarios: Scenario[] = [
   fleet,
   chaos,
   hotPath,
+  manyTenants,
 ];
 
 const args = process.argv.slice(2).filter((arg) => arg !== '--');

@@ -2,7 +2,13 @@ import { once } from 'node:events';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ConfigError, createApiClient, type ApiClientOptions } from '@tokenfetch/core';
+import {
+  ConfigError,
+  createApiClient,
+  createClientPool,
+  type ApiClientOptions,
+  type ClientPool,
+} from '@tokenfetch/core';
 import type { AuthMiddlewareOptions } from '@tokenfetch/core/adapter';
 import { DEMO_USER, startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
 import request from 'supertest';
@@ -41,6 +47,19 @@ export function runAdapterContract(name: string, makeApp: AdapterHarness): void 
   describe(`adapter contract: ${name}`, () => {
     let upstream: MockUpstream;
     const servers: Server[] = [];
+    const closers: (() => Promise<void>)[] = [];
+    /** Another upstream, closed after the test. */
+    const startUpstream = async (
+      ...args: Parameters<typeof startMockUpstream>
+    ): Promise<MockUpstream> => {
+      const started = await startMockUpstream(...args);
+      closers.push(() => started.close());
+      return started;
+    };
+    const poolOf = (pool: ClientPool): ClientPool => {
+      closers.push(() => pool.close());
+      return pool;
+    };
     const options = (extra: Partial<ApiClientOptions> = {}): ApiClientOptions => ({
       baseUrl: upstream.baseUrl,
       auth: { email: DEMO_USER.email, password: DEMO_USER.password, orgId: 1 },
@@ -61,6 +80,7 @@ export function runAdapterContract(name: string, makeApp: AdapterHarness): void 
         server.closeAllConnections();
         server.close();
       }
+      for (const close of closers.splice(0).reverse()) await close();
       await upstream.close();
     });
 
@@ -169,5 +189,126 @@ export function runAdapterContract(name: string, makeApp: AdapterHarness): void 
       expect(JSON.parse(response.text)).toMatchObject({ code: 'E_INVALID_CREDENTIALS' });
       expect(response.text).not.toContain('wrong-canary');
     });
+
+    it('with { pool, tenant }: two tenants on two servers, one login each, no token crosses over', async () => {
+      const other = await startUpstream();
+      const pool = poolOf(
+        createClientPool({
+          store: new LocklessStore(),
+          resolve: (tenant) => ({
+            baseUrl: tenant === 'one' ? upstream.baseUrl : other.baseUrl,
+            auth: { email: DEMO_USER.email, password: DEMO_USER.password, orgId: 1 },
+          }),
+        }),
+      );
+      const tenantCalls: string[] = [];
+      const app = await listen(
+        makeApp({
+          pool,
+          tenant: (req) => {
+            const tenant = String(headerOf(req, 'x-tenant'));
+            tenantCalls.push(tenant);
+            return tenant;
+          },
+        }),
+      );
+      await request(app).get('/local').set('x-tenant', 'one').expect(200);
+      expect(tenantCalls).toEqual([]);
+      const responses = await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          request(app)
+            .get('/me')
+            .set('x-tenant', i % 2 === 0 ? 'one' : 'two'),
+        ),
+      );
+      expect(responses.map((response) => response.status)).toEqual(Array(200).fill(200));
+      for (const server of [upstream, other]) {
+        expect(server.stats.successfulLogins).toBe(1);
+        expect(server.stats.unknownCredentialCalls).toBe(0);
+        expect(server.requests).toHaveLength(100);
+      }
+    });
+
+    it('a throwing tenant() is a problem+json 500 that does not show the value', async () => {
+      const pool = poolOf(
+        createClientPool({ resolve: () => ({ baseUrl: upstream.baseUrl, auth: { apiKey: 'k' } }) }),
+      );
+      const app = await listen(
+        makeApp({
+          pool,
+          tenant: (req) => {
+            throw new Error(`no tenant for ${String(headerOf(req, 'x-tenant'))}`);
+          },
+        }),
+      );
+      const response = await request(app).get('/me').set('x-tenant', 'secret-canary').expect(500);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(JSON.parse(response.text)).toMatchObject({ status: 500, code: 'E_CONFIG' });
+      expect(response.text).toContain('tenant');
+      expect(response.text).not.toContain('secret-canary');
+      expect(upstream.stats.calls).toBe(0);
+    });
+
+    it('with as: { orgId } acts in the request’s org, one login per org', async () => {
+      const user = { email: 'svc@acme.com', password: 'pw-acme', orgs: [42, 43], id: 7 };
+      const orgs = await startUpstream({ users: [user] });
+      const app = await listen(
+        makeApp({
+          baseUrl: orgs.baseUrl,
+          auth: { email: user.email, password: user.password, orgId: 42 },
+          store: new LocklessStore(),
+          as: (req) => {
+            const org = headerOf(req, 'x-org');
+            return org === undefined ? undefined : { orgId: Number(org) };
+          },
+        }),
+      );
+      const responses = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => {
+          const call = request(app).get('/me');
+          return i % 3 === 0 ? call : call.set('x-org', i % 3 === 1 ? '42' : '43');
+        }),
+      );
+      responses.forEach((response, i) => {
+        expect(response.status).toBe(200);
+        expect(response.body).toMatchObject({ currentOrg: { id: i % 3 === 2 ? 43 : 42 } });
+      });
+      // `as({ orgId: 42 })` is the client itself: one login per org.
+      expect(orgs.stats.successfulLogins).toBe(2);
+    });
+
+    it('with as: { impersonateUserId } sends the header on that request’s calls only', async () => {
+      const app = await listen(
+        makeApp({
+          client: createApiClient({ baseUrl: upstream.baseUrl, auth: { apiKey: 'demo-api-key' } }),
+          as: (req) => {
+            const user = headerOf(req, 'x-user');
+            return user === undefined ? undefined : { impersonateUserId: String(user) };
+          },
+        }),
+      );
+      await request(app).get('/me').set('x-user', '1').expect(200);
+      await request(app).get('/me').expect(200);
+      await request(app).get('/me').set('x-user', '2').expect(200);
+      expect(upstream.requests.map((entry) => entry.impersonateUserId)).toEqual([
+        '1',
+        undefined,
+        '2',
+      ]);
+    });
+
+    it('an as() that does not fit the auth is a problem+json 500', async () => {
+      const app = await listen(
+        makeApp({ ...options(), as: () => ({ impersonateUserId: 'secret-canary' }) }),
+      );
+      const response = await request(app).get('/me').expect(500);
+      expect(JSON.parse(response.text)).toMatchObject({ code: 'E_CONFIG' });
+      expect(response.text).not.toContain('secret-canary');
+    });
   });
+}
+
+/** A request header, from an Express request or a Koa context alike. */
+function headerOf(req: unknown, name: string): string | string[] | undefined {
+  return (req as { headers: Record<string, string | string[] | undefined> }).headers[name];
 }

@@ -1,10 +1,10 @@
 // Checked against the built packages' .d.ts (no path mapping here): importing an adapter
 // is what makes `req.apiFetch` / `ctx.apiFetch` known to TypeScript.
-import type { ApiClient, ApiFetch } from '@tokenfetch/core';
+import { createClientPool, type ApiClient, type ApiFetch } from '@tokenfetch/core';
 import type { AuthMiddlewareOptions } from '@tokenfetch/core/adapter';
 import { authMiddleware as expressAuth, problemDetails } from '@tokenfetch/express';
 import { authMiddleware as koaAuth } from '@tokenfetch/koa';
-import express from 'express';
+import express, { type Request } from 'express';
 import Koa, { type DefaultState } from 'koa';
 import { describe, expectTypeOf, it } from 'vitest';
 
@@ -21,10 +21,26 @@ describe('@tokenfetch/express types', () => {
   });
 
   it('accepts client options or a shared client, and nothing else', () => {
-    expectTypeOf(expressAuth).parameter(0).toEqualTypeOf<AuthMiddlewareOptions | undefined>();
+    expectTypeOf(expressAuth)
+      .parameter(0)
+      .toEqualTypeOf<AuthMiddlewareOptions<Request> | undefined>();
     expectTypeOf<{ client: ApiClient }>().toExtend<AuthMiddlewareOptions>();
     // @ts-expect-error -- baseUrl must be a string
     expressAuth({ baseUrl: 1, auth: { apiKey: 'k' } });
+  });
+
+  it('takes a pool and a tenant, or `as`, both given the Express request', () => {
+    const pool = createClientPool({
+      resolve: () => ({ baseUrl: 'https://x.test', auth: { apiKey: 'k' } }),
+    });
+    expressAuth({ pool, tenant: (req) => req.hostname });
+    expressAuth({
+      baseUrl: 'https://x.test',
+      auth: { apiKey: 'k' },
+      as: (req) => ({ impersonateUserId: req.get('x-user') ?? '' }),
+    });
+    // @ts-expect-error -- a pool needs a tenant
+    expressAuth({ pool });
   });
 });
 

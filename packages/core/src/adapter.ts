@@ -9,8 +9,7 @@ export { scrubSecrets } from './redact.js';
 
 export type { ApiFetch } from './api-client.js';
 
-/** What an adapter's `authMiddleware()` accepts: client options, or a client to share. */
-export type AuthMiddlewareOptions = ApiClientOptions | { client: ApiClient };
+export { createRequestBinder, type AuthMiddlewareOptions } from './request-binder.js';
 
 /** The part of Node's `ServerResponse` an adapter needs to see the downstream client leave. */
 export interface DisconnectSource {
@@ -23,7 +22,7 @@ export interface DisconnectSource {
  * environment (`loadOptionsFromEnv`), so a bad or missing variable throws `ConfigError`
  * at start-up; `{ client }` shares one client (and its token) between apps.
  */
-export function clientFromOptions(options?: AuthMiddlewareOptions): ApiClient {
+export function clientFromOptions(options?: ApiClientOptions | { client: ApiClient }): ApiClient {
   if (options === undefined) return createApiClient(loadOptionsFromEnv());
   if ('client' in options) return options.client;
   return createApiClient(options);

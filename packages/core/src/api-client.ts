@@ -3,14 +3,15 @@ import { secretsOf, type ApiKeyAuthStrategy } from './auth-strategies.js';
 import { defaults } from './defaults.js';
 import { ClientClosedError, ConfigError, InvalidResponseError, UpstreamError } from './errors.js';
 import { createEmitter, type TokenFetchEvent } from './events.js';
-import { parseOptions, type ApiClientOptions } from './options.js';
+import { deriveIdentity, impersonationCacheSize, type AsOptions } from './identity.js';
+import { parseOptions, type ApiClientOptions, type ResolvedOptions } from './options.js';
 import { scrubSecrets } from './redact.js';
 import { bufferRequestBody } from './request-body.js';
 import { createUrlScope, isInside, resolveUrl, type UrlScope } from './resolve-url.js';
 import { createTokenManager, type TokenManager } from './token-manager.js';
 import { storeKey } from './store-key.js';
 import { createFetchTransport, toTarget, type Target, type Transport } from './transport.js';
-import { createUndiciTransport } from './undici-transport.js';
+import { createUndiciTransport, type UndiciTransport } from './undici-transport.js';
 import { UpstreamResponse } from './upstream-response.js';
 
 /** A schema `client.json()` can validate with: any zod schema (or anything with `parse`). */
@@ -39,8 +40,39 @@ export interface ApiClient {
   ): Promise<T>;
   /** The current session token (logging in if needed). Session auth only. */
   getToken(options?: { signal?: AbortSignal }): Promise<string>;
-  /** Ends background work; later calls reject with `ClientClosedError`. */
+  /**
+   * The same credentials acting as someone else, sharing this client's options, connections
+   * and store: `{ orgId }` (session auth) the same user in another org, with its own token
+   * and single-flight; `{ impersonateUserId }` (API key) every call sends
+   * `impersonate-user-id`. Made once per org or user and reused; `as()` on a derived client
+   * acts from the original credentials. Options that do not fit the auth throw `ConfigError`.
+   * @example const inOrg43 = client.as({ orgId: 43 });
+   */
+  as(options: AsOptions): ApiClient;
+  /**
+   * Ends background work; later calls reject with `ClientClosedError`. Closes the clients
+   * made by `as()` too; closing one of those closes only its own token.
+   */
   close(): Promise<void>;
+}
+
+/**
+ * What a client and the clients made from it by `as()` share: the transport (one undici
+ * Agent), the parsed options and headers, the resolved paths; made once, by the root.
+ */
+interface Family {
+  readonly resolved: ResolvedOptions;
+  readonly undici: UndiciTransport | undefined;
+  readonly transport: Transport;
+  readonly baseHeaders: Record<string, string>;
+  readonly targets: { resolve(input: string | URL): Target };
+  readonly scope: UrlScope;
+  /** `as()` clients by org (few per user, kept) and by impersonated user (bounded). */
+  readonly orgs: Map<string, ApiClient>;
+  readonly impersonations: Map<string, ApiClient>;
+  /** The root client: `as()` its own org answers it. */
+  client: ApiClient | undefined;
+  closed: boolean;
 }
 
 const redirectStatuses = new Set([301, 302, 303, 307, 308]);
@@ -61,10 +93,14 @@ const inspect = Symbol.for('nodejs.util.inspect.custom');
  * const me = await client.json('/user/users/me');
  */
 export function createApiClient(options: ApiClientOptions): ApiClient {
-  const resolved = parseOptions(options);
+  return buildClient(parseOptions(options), undefined);
+}
+
+/** A client for `auth`; with `family`, one made by `as()` on the family's root. */
+function buildClient(resolved: ResolvedOptions, family: Family | undefined): ApiClient {
   const { auth, timeoutMs, reauthStatuses } = resolved;
   const now = resolved.now ?? Date.now;
-  const scope = createUrlScope(resolved.baseUrl, resolved.allowedOrigins);
+  const scope = family?.scope ?? createUrlScope(resolved.baseUrl, resolved.allowedOrigins);
   const defaultHeaders = resolved.headers === undefined ? undefined : new Headers(resolved.headers);
   const reauth = new Set(reauthStatuses);
   const secrets = secretsOf(auth);
@@ -76,13 +112,28 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const emit = (event: TokenFetchEvent) => report({ ...event, ...origin });
   // undici's dispatcher unless the caller brings a fetch of their own (then every call and
   // the login go through it, as before).
-  const undici =
-    resolved.fetch === undefined
+  const undici = family
+    ? family.undici
+    : resolved.fetch === undefined
       ? createUndiciTransport({ timeoutMs, dispatcher: resolved.dispatcher })
       : undefined;
-  const transport = undici?.send ?? createFetchTransport(resolved.fetch!, timeoutMs);
-  const baseHeaders = fetchDefaultHeaders(defaultHeaders, undici !== undefined);
-  const targets = createTargetCache(scope);
+  const transport =
+    family?.transport ?? undici?.send ?? createFetchTransport(resolved.fetch!, timeoutMs);
+  const baseHeaders =
+    family?.baseHeaders ?? fetchDefaultHeaders(defaultHeaders, undici !== undefined);
+  const targets = family?.targets ?? createTargetCache(scope);
+  const root: Family = family ?? {
+    resolved,
+    undici,
+    transport,
+    baseHeaders,
+    targets,
+    scope,
+    orgs: new Map(),
+    impersonations: new Map(),
+    client: undefined,
+    closed: false,
+  };
 
   const manager: TokenManager | undefined =
     auth.kind === 'session'
@@ -202,16 +253,18 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     group?: AbortGroup,
   ): Promise<Response> {
     if (closed) return Promise.reject(new ClientClosedError());
-    if (isRequest(input)) {
-      return fromRequest(input, init, replayBufferBytes, timeoutMs).then((request) =>
-        clientFetch(request.url, request.init, sentWith, group),
-      );
-    }
     let target: Target;
     let call: Call;
     try {
+      if (isRequest(input)) {
+        // The URL is checked before the body is read: a refused call reads nothing.
+        targets.resolve(input.url);
+        return fromRequest(input, init ?? undefined, replayBufferBytes, timeoutMs).then((request) =>
+          clientFetch(request.url, request.init, sentWith, group),
+        );
+      }
       target = targets.resolve(input);
-      call = prepareCall(init, group);
+      call = prepareCall(init ?? undefined, group);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -241,11 +294,17 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           );
         }
       }
+      // fetch does not let a caller address another virtual host over this connection.
+      given.delete('host');
       headers = { ...baseHeaders, ...headersRecord(given) };
+    }
+    const method = normalizeMethod(init.method);
+    if (init.body != null && (method === 'GET' || method === 'HEAD')) {
+      throw new TypeError('Request with GET/HEAD method cannot have body.');
     }
     const caller = init.signal ?? undefined;
     return {
-      method: normalizeMethod(init.method),
+      method,
       headers,
       body: init.body,
       signal:
@@ -322,11 +381,19 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       }
       return manager.getToken(opts);
     },
+    as: (as) => clientAs(root, as),
     close() {
       if (closed) return Promise.resolve();
       closed = true;
       manager?.close();
-      return undici?.destroy(new ClientClosedError()) ?? Promise.resolve();
+      // A client made by as() shares the transport: it ends only its own token.
+      if (family !== undefined) {
+        forget(family, client);
+        return Promise.resolve();
+      }
+      return closeFamily(root).then(
+        () => undici?.destroy(new ClientClosedError()) ?? Promise.resolve(),
+      );
     },
   };
   const describe = { baseUrl: scope.base.href, auth: auth.kind };
@@ -338,7 +405,45 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     value: (input: string | URL | Request, init: RequestInit | undefined, group: AbortGroup) =>
       clientFetch(input, init, undefined, group),
   });
+  root.client ??= client;
   return client;
+}
+
+/** `client.as(options)`: the family's client for that identity, made at its first use. */
+function clientAs(family: Family, options: AsOptions): ApiClient {
+  if (family.closed) throw new ClientClosedError();
+  const { strategy, cacheKey, impersonating } = deriveIdentity(family.resolved.auth, options);
+  // The same user in the org it logged in to is the root itself, with its token.
+  const rootAuth = family.resolved.auth;
+  if (strategy.kind === 'session' && rootAuth.kind === 'session') {
+    if (strategy.identity === rootAuth.identity) return family.client!;
+  }
+  const cache = impersonating ? family.impersonations : family.orgs;
+  let client = cache.get(cacheKey);
+  if (client === undefined) {
+    client = buildClient({ ...family.resolved, auth: strategy }, family);
+    // An impersonating client holds no token, so dropping the oldest from the cache costs
+    // nothing to whoever still uses it.
+    if (impersonating && cache.size >= impersonationCacheSize) {
+      cache.delete(cache.keys().next().value!);
+    }
+    cache.set(cacheKey, client);
+  }
+  return client;
+}
+
+function forget(family: Family, client: ApiClient): void {
+  for (const cache of [family.orgs, family.impersonations]) {
+    for (const [key, value] of cache) if (value === client) cache.delete(key);
+  }
+}
+
+async function closeFamily(family: Family): Promise<void> {
+  family.closed = true;
+  const derived = [...family.orgs.values(), ...family.impersonations.values()];
+  family.orgs.clear();
+  family.impersonations.clear();
+  await Promise.all(derived.map((client) => client.close()));
 }
 
 /** A tokenfetch client's `fetch` whose call an adapter's `AbortGroup` can abort. */
@@ -350,6 +455,11 @@ export type GroupedFetch = (
 
 /** Where a client made here keeps its grouped `fetch`; not part of the public API. */
 const grouped = Symbol('tokenfetch.groupedFetch');
+
+/** Gives a client that wraps core's clients (the pool's, `as()` at request time) a grouped `fetch`. */
+export function setGroupedFetch(client: ApiClient, fetch: GroupedFetch): void {
+  Object.defineProperty(client, grouped, { value: fetch });
+}
 
 /**
  * For the adapters: the grouped `fetch` of a client made by this copy of core. A client
@@ -378,7 +488,13 @@ function fetchDefaultHeaders(
   addFetchHeaders: boolean,
 ): Record<string, string> {
   const headers: Record<string, string> = addFetchHeaders
-    ? { accept: '*/*', 'accept-encoding': 'gzip, deflate, br', 'user-agent': 'node' }
+    ? {
+        accept: '*/*',
+        'accept-language': '*',
+        'sec-fetch-mode': 'cors',
+        'user-agent': 'node',
+        'accept-encoding': 'gzip, deflate',
+      }
     : {};
   return Object.freeze({ ...headers, ...headersRecord(defaults) });
 }
@@ -399,15 +515,16 @@ function applied(auth: ApiKeyAuthStrategy, headers: Headers): Headers {
 /** fetch's method normalization: the six standard methods upper-cased, others as given. */
 function normalizeMethod(method: string | undefined): string {
   if (method === undefined) return 'GET';
+  if (!methodToken.test(method)) throw new TypeError(`'${method}' is not a valid HTTP method.`);
   const upper = method.toUpperCase();
-  if (standardMethods.has(upper)) return upper;
-  // fetch's refusal, before any I/O: a TRACE echo would hand the token back.
+  // fetch refuses these: TRACE/TRACK echo the request (the token with it), CONNECT tunnels.
   if (forbiddenMethods.has(upper)) throw new TypeError(`'${method}' HTTP method is unsupported.`);
-  return method;
+  return standardMethods.has(upper) ? upper : method;
 }
 
 const standardMethods = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
 const forbiddenMethods = new Set(['CONNECT', 'TRACE', 'TRACK']);
+const methodToken = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
  * Resolved targets of string paths, so that a path called again is not parsed and checked

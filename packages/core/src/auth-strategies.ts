@@ -87,6 +87,32 @@ function withSecrets<T extends object>(strategy: T, values: readonly string[]): 
 }
 
 /**
+ * How a strategy made here derives the same credentials for another identity, without the
+ * caller handing the secret again (`client.as()`); kept off the strategy's own surface.
+ */
+interface Derivations {
+  withOrg?(orgId: string | number): SessionAuthStrategy;
+  withImpersonation?(userId: string | number): ApiKeyAuthStrategy;
+}
+const derivations = new WeakMap<object, Derivations>();
+
+/** The same user in another org; `undefined` for a strategy not made by `sessionTokenAuth`. */
+export function withOrg(
+  strategy: AuthStrategy,
+  orgId: string | number,
+): SessionAuthStrategy | undefined {
+  return derivations.get(strategy)?.withOrg?.(orgId);
+}
+
+/** The same key acting as another user; `undefined` for a strategy not made by `apiKeyAuth`. */
+export function withImpersonation(
+  strategy: AuthStrategy,
+  userId: string | number,
+): ApiKeyAuthStrategy | undefined {
+  return derivations.get(strategy)?.withImpersonation?.(userId);
+}
+
+/**
  * Logs in with `POST {baseUrl}/user/authenticate` and `{ email, password, selectedOrg }`,
  * the upstream's session login. 401 and 404 are refusals; 408, 429 and 5xx may be retried.
  *
@@ -102,7 +128,7 @@ export function sessionTokenAuth(options: SessionTokenAuthOptions): SessionAuthS
   const parseResponse = options.parseResponse ?? parseLoginResponse;
   const describe = { kind: 'session', orgId };
 
-  return withSecrets(
+  const strategy = withSecrets(
     {
       kind: 'session',
       ttlMs: options.ttlMs ?? defaults.ttlMs,
@@ -137,6 +163,8 @@ export function sessionTokenAuth(options: SessionTokenAuthOptions): SessionAuthS
     } as SessionAuthStrategy,
     [password],
   );
+  derivations.set(strategy, { withOrg: (other) => sessionTokenAuth({ ...options, orgId: other }) });
+  return strategy;
 }
 
 /** Options of `apiKeyAuth`. */
@@ -187,10 +215,12 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuthStrategy {
     header,
     ...(impersonate === undefined ? {} : { impersonateUserId: impersonate }),
   };
-  return withSecrets(
+  const strategy = withSecrets(
     {
       kind: 'apiKey',
-      headerNames: impersonate === undefined ? [header] : [header, 'impersonate-user-id'],
+      // Impersonation is tokenfetch's in every case: a caller-set header could make the
+      // call act as someone else.
+      headerNames: [header, 'impersonate-user-id'],
       apply(headers) {
         headers.set(header, apiKey);
         if (impersonate !== undefined) headers.set('impersonate-user-id', impersonate);
@@ -200,6 +230,10 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuthStrategy {
     } as ApiKeyAuthStrategy,
     [apiKey],
   );
+  derivations.set(strategy, {
+    withImpersonation: (userId) => apiKeyAuth({ ...options, impersonateUserId: userId }),
+  });
+  return strategy;
 }
 
 /** Whether fetch accepts this header (its error would quote the value). */

@@ -16,7 +16,14 @@ export {
   type SessionAuthStrategy,
   type SessionTokenAuthOptions,
 } from './auth-strategies.js';
+export {
+  createClientPool,
+  type ClientPool,
+  type ClientPoolOptions,
+  type TenantOptions,
+} from './client-pool.js';
 export { defaults } from './defaults.js';
+export type { AsOptions } from './identity.js';
 export { loadOptionsFromEnv } from './env.js';
 export {
   ClientClosedError,

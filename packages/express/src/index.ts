@@ -1,11 +1,10 @@
 import {
-  createApiFetchBinder,
-  clientFromOptions,
+  createRequestBinder,
   toProblemDetails,
   type ApiFetch,
   type AuthMiddlewareOptions,
 } from '@tokenfetch/core/adapter';
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 
 export type { ApiFetch, AuthMiddlewareOptions } from '@tokenfetch/core/adapter';
 
@@ -27,16 +26,19 @@ declare global {
  * environment (`API_BASE_URL`, `API_EMAIL`, …), checked now: a bad or missing variable
  * throws `ConfigError` here, at start-up. Pass `{ client }` to share one client (and its
  * token) between apps or routers. The token is fetched on the first `apiFetch()`.
+ * Many tenants: `{ pool, tenant: (req) => id }` picks a pool's client per request; acting
+ * as someone else: `{ ...options, as: (req) => ({ orgId }) }` (or `{ impersonateUserId }`).
+ * Both run at the request's first `apiFetch()`; a throw there is a `ConfigError` (500).
  *
  * @example
  * app.use(authMiddleware());
  * app.get('/me', async (req, res) => res.json(await (await req.apiFetch('/user/users/me')).json()));
  */
-export function authMiddleware(options?: AuthMiddlewareOptions): RequestHandler {
-  const bind = createApiFetchBinder(clientFromOptions(options));
+export function authMiddleware(options?: AuthMiddlewareOptions<Request>): RequestHandler {
+  const bind = createRequestBinder<Request>(options);
   return (req, res, next) => {
     // An own property: Express swaps request prototypes between apps.
-    req.apiFetch = bind(res);
+    req.apiFetch = bind(req, res);
     next();
   };
 }

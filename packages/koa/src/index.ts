@@ -1,11 +1,10 @@
 import {
-  createApiFetchBinder,
-  clientFromOptions,
+  createRequestBinder,
   toProblemDetails,
   type ApiFetch,
   type AuthMiddlewareOptions,
 } from '@tokenfetch/core/adapter';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 
 export type { ApiFetch, AuthMiddlewareOptions } from '@tokenfetch/core/adapter';
 
@@ -24,15 +23,18 @@ declare module 'koa' {
  * environment (`API_BASE_URL`, `API_EMAIL`, …), checked now: a bad or missing variable
  * throws `ConfigError` here, at start-up. Pass `{ client }` to share one client (and its
  * token) between apps. The token is fetched on the first `apiFetch()`.
+ * Many tenants: `{ pool, tenant: (ctx) => id }` picks a pool's client per request; acting
+ * as someone else: `{ ...options, as: (ctx) => ({ orgId }) }` (or `{ impersonateUserId }`).
+ * Both run at the request's first `apiFetch()`; a throw there is a `ConfigError` (500).
  *
  * @example
  * app.use(authMiddleware());
  * app.use(async (ctx) => { ctx.body = await (await ctx.apiFetch('/user/users/me')).json(); });
  */
-export function authMiddleware(options?: AuthMiddlewareOptions): Middleware {
-  const bind = createApiFetchBinder(clientFromOptions(options));
+export function authMiddleware(options?: AuthMiddlewareOptions<Context>): Middleware {
+  const bind = createRequestBinder<Context>(options);
   return (ctx, next) => {
-    ctx.apiFetch = bind(ctx.res);
+    ctx.apiFetch = bind(ctx, ctx.res);
     return next();
   };
 }

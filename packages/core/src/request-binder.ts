@@ -1,0 +1,90 @@
+import type { ApiClient, ApiFetch } from './api-client.js';
+import { clientFromOptions, createApiFetchBinder, type DisconnectSource } from './adapter.js';
+import type { ClientPool } from './client-pool.js';
+import { ConfigError, isTokenFetchError } from './errors.js';
+import type { AsOptions } from './identity.js';
+import type { ApiClientOptions } from './options.js';
+
+/**
+ * What an adapter's `authMiddleware()` accepts, `Req` being the framework's request (or
+ * context): client options, or a client to share, each optionally with `as` choosing per
+ * request whom to act as; or a pool with `tenant` choosing the tenant per request.
+ * `as` and `tenant` run at the request's first `apiFetch`, not before.
+ */
+export type AuthMiddlewareOptions<Req = unknown> =
+  | (ApiClientOptions & { as?: (req: Req) => AsOptions | undefined })
+  | { client: ApiClient; as?: (req: Req) => AsOptions | undefined }
+  | { pool: ClientPool; tenant: (req: Req) => string };
+
+/**
+ * For adapter authors: call once per middleware with its options, then once per request
+ * to get that request's `apiFetch`. No argument reads the environment; with `pool` and
+ * `tenant`, or with `as`, the client is chosen at the request's first `apiFetch`. A throw
+ * there rejects that call with a `ConfigError` naming the option, never the value.
+ */
+export function createRequestBinder<Req>(
+  options?: AuthMiddlewareOptions<Req>,
+): (req: Req, response: DisconnectSource) => ApiFetch {
+  if (options !== undefined && 'pool' in options) {
+    const { pool, tenant } = options;
+    const issues = [];
+    if (typeof pool?.client !== 'function') {
+      issues.push({ path: 'pool', message: 'must be a pool made by createClientPool()' });
+    }
+    if (typeof tenant !== 'function')
+      issues.push({ path: 'tenant', message: 'must be a function' });
+    if (issues.length > 0) throw new ConfigError(issues, 'invalid authMiddleware() options');
+    return chooseAtFirstCall((req) => pool.client(tenant(req)), 'tenant');
+  }
+  const { as, ...rest } = options ?? {};
+  const client = clientFromOptions(
+    options === undefined ? undefined : (rest as ApiClientOptions | { client: ApiClient }),
+  );
+  if (as === undefined) {
+    const bind = createApiFetchBinder(client);
+    return (_req, response) => bind(response);
+  }
+  if (typeof as !== 'function') {
+    throw new ConfigError(
+      [{ path: 'as', message: 'must be a function' }],
+      'invalid authMiddleware() options',
+    );
+  }
+  return chooseAtFirstCall((req) => {
+    const who = as(req);
+    return who === undefined ? client : client.as(who);
+  }, 'as');
+}
+
+function chooseAtFirstCall<Req>(
+  choose: (req: Req) => ApiClient,
+  option: string,
+): (req: Req, response: DisconnectSource) => ApiFetch {
+  const binders = new WeakMap<ApiClient, (response: DisconnectSource) => ApiFetch>();
+  return (req, response) => {
+    let bound: ApiFetch | undefined;
+    return (input, init) => {
+      if (bound === undefined) {
+        let client: ApiClient;
+        try {
+          client = choose(req);
+        } catch (error) {
+          return Promise.reject(chooseError(error, option));
+        }
+        let bind = binders.get(client);
+        if (bind === undefined) binders.set(client, (bind = createApiFetchBinder(client)));
+        bound = bind(response);
+      }
+      return bound(input, init);
+    };
+  };
+}
+
+/** tokenfetch's own errors carry no values; any other may (a tenant id, a user id). */
+function chooseError(error: unknown, option: string): unknown {
+  if (isTokenFetchError(error)) return error;
+  return new ConfigError(
+    [{ path: option, message: 'threw for this request' }],
+    'could not choose the API client for this request',
+  );
+}
