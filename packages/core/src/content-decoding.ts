@@ -5,14 +5,16 @@ import zlib from 'node:zlib';
 /**
  * Decodes an answer's body by its `content-encoding`, as fetch does: gzip (x-gzip),
  * deflate (with or without the zlib wrapper) and br, codings undone in reverse order; an
- * unknown coding leaves the body as it came; more than 5 codings is a `TypeError` (a
- * decoder each would let an upstream block the event loop). Only answers that carry the
+ * unknown coding leaves the body as it came; more than 5 codings is an error (a decoder
+ * each would let an upstream block the event loop). Only answers that carry the
  * header pay for it.
  */
 export function decodeBody(body: Readable, contentEncoding: string): Readable {
   const listed = contentEncoding.toLowerCase().split(',');
   if (listed.length > maxCodings) {
-    throw new TypeError(`too many content codings: ${listed.length}, at most ${maxCodings}`);
+    throw new Error(
+      `too many content-encodings in response: ${listed.length}, maximum allowed is ${maxCodings}`,
+    );
   }
   const codings = listed
     .map((coding) => coding.trim())

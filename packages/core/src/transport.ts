@@ -3,7 +3,6 @@ import { startCall, settle, type AbortLike } from './abort.js';
 /** Where one request goes: the URL and the parts of it the transports need, computed once. */
 export interface Target {
   readonly url: URL;
-  /** The URL without its fragment, which is never sent: a `Response`'s `url`, as fetch gives it. */
   readonly href: string;
   readonly origin: string;
   /** Path and query, as sent on the request line. */
@@ -27,6 +26,7 @@ export type Transport = (target: Target, call: OutgoingCall) => Promise<Response
 
 /** Makes a `Target` of a URL. */
 export function toTarget(url: URL): Target {
+  // A response's URL has no fragment (an empty one, `#`, included), and none is sent.
   const fragment = url.href.indexOf('#');
   const href = fragment === -1 ? url.href : url.href.slice(0, fragment);
   return { url, href, origin: url.origin, path: url.pathname + url.search };

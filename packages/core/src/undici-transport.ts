@@ -1,11 +1,10 @@
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
-import { settle, startCall, type AbortLike, type CallController } from './abort.js';
+import { settle, startCall, timeoutError, type AbortLike } from './abort.js';
 import { decodeBody } from './content-decoding.js';
-import { ImmutableHeaders } from './immutable-headers.js';
-import { asFetchError } from './fetch-error.js';
+import { TokenFetchError } from './errors.js';
 import { toSendable, type SendableBody } from './request-body.js';
-import { releaseWhenCollected } from './response-body.js';
+import { releaseWhenCollected } from './unread-body.js';
 import type { OutgoingCall, Target, Transport } from './transport.js';
 import { UpstreamResponse } from './upstream-response.js';
 
@@ -35,19 +34,22 @@ export function createUndiciTransport(options: {
   const dispatcher = options.dispatcher ?? own!;
 
   async function send(target: Target, call: OutgoingCall): Promise<Response> {
-    if (call.body != null && (call.method === 'GET' || call.method === 'HEAD')) {
-      // fetch's own refusal; undici would send the body.
-      throw new TypeError('Request with GET/HEAD method cannot have body.');
-    }
     const prepared = toSendable(call.body);
     const body = prepared instanceof Promise ? await prepared : prepared;
     const limit = call.timeoutMs ?? timeoutMs;
-    // undici checks its timeouts about twice a second and does not time an upload: a call
-    // whose timeout it cannot keep gets a timer of its own until its headers are in, as on
-    // the fetch path (a short timeout, a stream upload).
-    const timer =
-      limit < ownTimerBelowMs || isStream(body.body) ? startTimer(limit, call.signal) : undefined;
-    const signal = timer?.signal ?? call.signal;
+    // undici times the wait for the headers from the end of the upload, and checks its
+    // timeouts about twice a second: a stream body that stalls, and a timeout too short for
+    // undici's clock, need a timer of their own (only these calls pay for it).
+    const upload =
+      limit < ownTimerBelowMs ||
+      (body.body !== null && typeof body.body === 'object' && !(body.body instanceof Uint8Array))
+        ? startCall(
+            limit,
+            call.signal instanceof AbortSignal ? call.signal : undefined,
+            call.signal instanceof AbortSignal ? undefined : call.signal,
+          )
+        : undefined;
+    const signal = upload?.signal ?? call.signal;
     let data: Dispatcher.ResponseData;
     try {
       data = await dispatcher.request({
@@ -61,11 +63,11 @@ export function createUndiciTransport(options: {
         bodyTimeout: limit,
       });
     } catch (error) {
-      throw asFetchError(error, signal, 'fetch failed');
+      throw asFetchError(error, signal);
     } finally {
-      if (timer !== undefined) settle(timer);
+      if (upload !== undefined) settle(upload);
     }
-    return toResponse(data, call.method, signal, target.href);
+    return toResponse(data, call.method, target.href, signal);
   }
 
   return {
@@ -74,10 +76,12 @@ export function createUndiciTransport(options: {
   };
 }
 
+/** Below this, undici's half-second timer ticks would make a timeout late by 10 % or more. */
+const ownTimerBelowMs = 5_000;
+
 /**
- * The headers undici sends: the body's content type and length added, and a caller's
- * `host` left out, as fetch leaves it out (undici would send it, and a shared ingress
- * would route the token to that other virtual host).
+ * The headers undici sends: the body's content type and length added, and a `host` from
+ * the `headers` option left out, as fetch leaves it out (a call's own is dropped earlier).
  */
 function withBodyHeaders(
   headers: Record<string, string>,
@@ -93,73 +97,64 @@ function withBodyHeaders(
   return out;
 }
 
+/** What fetch rejects with: the abort reason, a `TimeoutError`, or `TypeError('fetch failed')`. */
+function asFetchError(error: unknown, signal: AbortLike | undefined): unknown {
+  if (signal?.aborted && (error === signal.reason || isAbortCode(error))) return signal.reason;
+  if (error instanceof TokenFetchError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return timeoutError(error);
+  }
+  return new TypeError('fetch failed', { cause: error });
+}
+
+function isAbortCode(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'UND_ERR_ABORTED';
+}
+
 const nullBodyStatuses = new Set([101, 103, 204, 205, 304]);
-
-function ignore(): void {}
-
-/** Below this, undici's half-second timer ticks would make a timeout late by 10 % or more. */
-const ownTimerBelowMs = 5_000;
-
-function startTimer(timeoutMs: number, signal: AbortLike | undefined): CallController {
-  const caller = signal instanceof AbortSignal ? signal : undefined;
-  return startCall(timeoutMs, caller, caller === undefined ? signal : undefined);
-}
-
-function isStream(body: SendableBody['body']): boolean {
-  return typeof body === 'object' && body !== null && !(body instanceof Uint8Array);
-}
 
 function toResponse(
   data: Dispatcher.ResponseData,
   method: string,
-  signal: AbortLike | undefined,
   url: string,
+  signal: AbortLike | undefined,
 ): Response {
-  const fields: [string, string][] = [];
-  for (const name in data.headers) {
-    const value = data.headers[name];
-    if (typeof value === 'string') fields.push([name, value]);
-    else if (value !== undefined) for (const each of value) fields.push([name, each]);
+  const { statusCode, headers } = data;
+  // An error before anyone reads (a reset, an abort) must not be an unhandled 'error'.
+  data.body.on('error', ignore);
+  if (statusCode < 200 || statusCode > 599) {
+    data.body.destroy();
+    throw new TypeError('fetch failed', {
+      cause: new RangeError(`the upstream answered status ${statusCode}`),
+    });
   }
-  const headers = new ImmutableHeaders(fields);
-  let body: Readable | null = null;
-  if (method === 'HEAD' || nullBodyStatuses.has(data.statusCode)) {
+  let body: Readable | null = data.body;
+  if (method === 'HEAD' || nullBodyStatuses.has(statusCode)) {
     data.body.resume();
-  } else if (data.headers['content-encoding'] === undefined) {
-    body = data.body;
-  } else {
+    body = null;
+  } else if (headers['content-encoding'] !== undefined) {
     try {
-      body = decodeBody(data.body, headers.get('content-encoding')!);
+      body = decodeBody(data.body, String(headers['content-encoding']));
     } catch (error) {
-      throw refused(data, error);
+      data.body.destroy();
+      throw new TypeError('fetch failed', { cause: error });
     }
   }
-  const init = { status: data.statusCode, statusText: data.statusText ?? '', headers };
-  let response: Response;
-  try {
-    response = new UpstreamResponse(body, init, url, false, signal);
-  } catch (error) {
-    if (init.statusText === '') throw refused(data, error);
-    // A reason phrase the Response class refuses (a control byte, a character above
-    // U+00FF) says nothing the status does not: the answer goes on without it, where
-    // fetch would keep it.
-    init.statusText = '';
-    try {
-      response = new UpstreamResponse(body, init, url, false, signal);
-    } catch {
-      throw refused(data, error);
-    }
-  }
-  if (body !== null) releaseWhenCollected(response, body, data.headers['content-length']);
+  const response = new UpstreamResponse(
+    body,
+    { status: statusCode, statusText: reasonPhrase(data.statusText) },
+    headers,
+    url,
+    { signal },
+  );
+  if (body !== null) releaseWhenCollected(response, body, headers['content-length']);
   return response;
 }
 
-/**
- * An answer that cannot be made a Response (a status such as 600, too many content
- * codings) fails the call. Destroyed undici bodies emit an error: without a listener it
- * would crash the process.
- */
-function refused(data: Dispatcher.ResponseData, error: unknown): TypeError {
-  data.body.on('error', ignore).destroy();
-  return new TypeError('fetch failed', { cause: error });
+function ignore(): void {}
+
+/** A reason phrase the Response class accepts; anything else is dropped, not fatal. */
+function reasonPhrase(text: string | undefined): string {
+  return text !== undefined && /^[\t\x20-\x7E\x80-\xFF]*$/.test(text) ? text : '';
 }

@@ -1,8 +1,9 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import type { AbortLike } from './abort.js';
-import { asFetchError } from './fetch-error.js';
-import { ImmutableHeaders } from './immutable-headers.js';
-import { keepWhenCollected, webStreamOf } from './response-body.js';
+import { timeoutError } from './abort.js';
+import { TokenFetchError } from './errors.js';
+import { keepWhenCollected } from './unread-body.js';
 
 type WebBody = ReadableStream<Uint8Array<ArrayBuffer>>;
 
@@ -11,51 +12,58 @@ export type BodySource = Readable | WebBody | null;
 
 /**
  * The global `Response` (`instanceof Response` holds), as fetch would return it, with
- * two differences a caller cannot see:
+ * what a caller of fetch sees: `url` and `redirected`, immutable headers, a body read once.
+ * Two things are done differently, for cost, where no caller can see it:
  *
- * - `url` and `redirected` are fetch's (the constructor cannot set them);
  * - the body stays undici's Node stream until someone asks for `response.body`. On Node
  *   20 a web `ReadableStream` costs more to create than the rest of a proxied call
  *   (bench/README.md), so `text()`, `json()`, `arrayBuffer()`, `bytes()` and `blob()`
- *   read the Node stream directly, and the web stream is made only for `body` and
- *   `clone()`. They fail like fetch's on a body already read.
+ *   read the Node stream directly; `body` and `clone()` make the web stream;
+ * - the headers are built from undici's parsed headers when first asked for.
+ *
+ * Errors while the body is read are fetch's: the abort reason, a `TimeoutError`, or
+ * `TypeError('terminated')` with the cause. What is not like fetch: the base class's own
+ * methods called on it directly (`Response.prototype.text.call(response)`) see no body.
  */
 export class UpstreamResponse extends Response {
-  readonly #headers: ImmutableHeaders;
   readonly #url: string;
   #redirected: boolean;
+  #rawHeaders: IncomingHttpHeaders | Headers;
+  #headers: Headers | undefined;
   /** The body while no web stream has been made of it. */
   #readable: Readable | null;
   /** The body as a web stream, once `body` or `clone()` asked for one. */
   #web: WebBody | null;
-  /** Read through one of the methods. */
-  #used = false;
-  /** The call's signal: an abort while the body is read rejects with its reason. */
-  readonly #signal: AbortLike | undefined;
-  /** A null body (HEAD, 204, 304) stays null, and reads as empty as often as asked. */
+  /** Whether the answer has a body at all (not HEAD, 204, 304…). */
   readonly #hasBody: boolean;
+  /** Read through one of the methods (a read of the web stream disturbs that stream). */
+  #used = false;
+  readonly #signal: AbortLike | undefined;
 
   constructor(
     source: BodySource,
-    init: ResponseInit,
+    init: { status: number; statusText: string },
+    headers: IncomingHttpHeaders | Headers,
     url: string,
-    redirected = false,
-    signal?: AbortLike,
+    options: { redirected?: boolean; signal?: AbortLike | undefined } = {},
   ) {
-    // The headers are kept here, immutable, and not copied into the Response's own.
-    super(null, { status: init.status ?? 200, statusText: init.statusText ?? '' });
-    this.#headers =
-      init.headers instanceof ImmutableHeaders ? init.headers : new ImmutableHeaders(init.headers);
+    super(null, init);
     this.#url = url;
-    this.#redirected = redirected;
-    this.#readable = source instanceof Readable ? source : null;
-    this.#web = source instanceof Readable ? null : source;
-    this.#signal = signal;
+    this.#redirected = options.redirected ?? false;
+    this.#signal = options.signal;
+    this.#rawHeaders = headers;
     this.#hasBody = source !== null;
-  }
-
-  override get headers(): Headers {
-    return this.#headers;
+    if (source instanceof Readable) {
+      this.#readable = source;
+      this.#web = null;
+      // An error before anyone reads (a reset, an abort) must not be unhandled; the stream
+      // keeps it (\`errored\`). The listener does not hold this Response: an answer dropped
+      // unread can be collected, and its connection released (unread-body.ts).
+      source.on('error', ignore);
+    } else {
+      this.#readable = null;
+      this.#web = source;
+    }
   }
 
   override get url(): string {
@@ -71,19 +79,23 @@ export class UpstreamResponse extends Response {
     return 'basic';
   }
 
+  override get headers(): Headers {
+    return (this.#headers ??= immutableHeaders(this.#rawHeaders));
+  }
+
   override get body(): WebBody | null {
+    if (!this.#hasBody) return null;
     if (this.#readable !== null) {
-      this.#web = webStreamOf(this.#readable, this.#signal);
+      this.#web = this.#toWeb(this.#readable);
       this.#readable = null;
       keepWhenCollected(this);
-    } else if (this.#used && this.#web === null) {
+    } else if (this.#web === null) {
       // Read already: what fetch hands out then is a stream with nothing left in it.
       this.#web = new ReadableStream({ start: (controller) => controller.close() });
     }
     return this.#web;
   }
 
-  /** Read, or its stream read from or cancelled (a reader that only locks it is not a use). */
   override get bodyUsed(): boolean {
     // Node's isDisturbed reads web streams too; its types only say Node streams.
     return this.#used || (this.#web !== null && Readable.isDisturbed(this.#web as never));
@@ -117,26 +129,22 @@ export class UpstreamResponse extends Response {
   }
 
   override clone(): Response {
-    if (this.#unusable()) {
+    if (this.bodyUsed || (this.#web?.locked ?? false)) {
       throw new TypeError('Response.clone: Body has already been consumed.');
     }
+    const init = { status: this.status, statusText: this.statusText };
+    const options = { redirected: this.#redirected, signal: this.#signal };
     const web = this.body;
-    if (web === null) {
-      return new UpstreamResponse(null, this, this.#url, this.#redirected);
-    }
+    if (web === null) return new UpstreamResponse(null, init, this.headers, this.#url, options);
     const [mine, theirs] = web.tee();
     this.#web = mine;
-    return new UpstreamResponse(theirs, this, this.#url, this.#redirected);
+    return new UpstreamResponse(theirs, init, this.headers, this.#url, options);
   }
 
-  /**
-   * The same answer, marked as reached through redirects. tokenfetch follows redirects
-   * itself, so an answer from a `fetch` option is marked too (an own property over the
-   * prototype's getter; its `clone()` does not keep it).
-   */
+  /** The same answer, marked as reached through redirects. */
   static redirected(response: Response): Response {
     if (response instanceof UpstreamResponse) response.#redirected = true;
-    else Object.defineProperty(response, 'redirected', { value: true, enumerable: true });
+    else Object.defineProperty(response, 'redirected', { value: true });
     return response;
   }
 
@@ -152,61 +160,166 @@ export class UpstreamResponse extends Response {
       response.#readable = null;
       response.#used = true;
       let drained = 0;
-      readable
-        .on('error', () => {})
-        .on('data', (chunk: Buffer) => {
-          drained += chunk.length;
-          if (drained > discardDrainBytes) readable.destroy();
-        });
+      readable.on('data', (chunk: Buffer) => {
+        drained += chunk.length;
+        if (drained > discardDrainBytes) readable.destroy();
+      });
       return Promise.resolve();
     }
     return response.body?.cancel() ?? Promise.resolve();
   }
 
-  /** fetch's "unusable" body: used, or its stream locked by a reader. */
-  #unusable(): boolean {
-    return this.bodyUsed || (this.#web?.locked ?? false);
-  }
-
   async #bytes(): Promise<Uint8Array> {
+    // A null body (HEAD, 204, 304) reads as empty, as often as asked, and is never used.
     if (!this.#hasBody) return new Uint8Array(0);
-    if (this.#unusable()) {
+    if (this.bodyUsed || (this.#web?.locked ?? false)) {
       throw new TypeError('Body is unusable: Body has already been read');
     }
     this.#used = true;
-    if (this.#readable !== null) return collect(this.#readable, this.#signal);
+    if (this.#readable !== null) return this.#collect(this.#readable);
     if (this.#web !== null) return new Uint8Array(await new Response(this.#web).arrayBuffer());
     return new Uint8Array(0);
+  }
+
+  /** Reads the Node stream to its end, rejecting as fetch would if it breaks. */
+  #collect(readable: Readable): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      if (readable.destroyed) {
+        reject(bodyError(readable.errored ?? terminated(), this.#signal));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let ended = false;
+      readable
+        .on('data', (chunk: Buffer) => chunks.push(chunk))
+        .once('end', () => {
+          ended = true;
+          resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+        })
+        .once('error', (error: unknown) => reject(bodyError(error, this.#signal)))
+        .once('close', () => {
+          if (!ended) reject(bodyError(readable.errored ?? terminated(), this.#signal));
+        });
+    });
+  }
+
+  /**
+   * The Node stream as a web stream that reads only when asked (high-water mark 0), so
+   * that a read marks the body used, and that errors like fetch's body; a byte stream, as
+   * fetch's is (a BYOB reader can read it).
+   */
+  #toWeb(readable: Readable): WebBody {
+    if (readable.destroyed) {
+      const error = bodyError(readable.errored ?? terminated(), this.#signal);
+      return new ReadableStream({
+        type: 'bytes',
+        start: (controller) => controller.error(error),
+      }) as WebBody;
+    }
+    const signal = this.#signal;
+    readable.pause();
+    return new ReadableStream(
+      {
+        type: 'bytes',
+        start: (controller) => {
+          let ended = false;
+          readable
+            .on('data', (chunk: Buffer) => {
+              // A copy: a byte stream takes over the chunk's ArrayBuffer, which Node may
+              // share between buffers.
+              controller.enqueue(new Uint8Array(chunk));
+              if ((controller.desiredSize ?? 0) <= 0) readable.pause();
+            })
+            .once('end', () => {
+              ended = true;
+              controller.close();
+              controller.byobRequest?.respond(0);
+            })
+            .once('error', (error: unknown) => controller.error(bodyError(error, signal)))
+            .once('close', () => {
+              if (!ended) controller.error(bodyError(readable.errored ?? terminated(), signal));
+            });
+        },
+        pull: () => {
+          readable.resume();
+        },
+        cancel: () => {
+          readable.destroy();
+        },
+      },
+      { highWaterMark: 0 },
+    ) as WebBody;
   }
 }
 
 /** The most of a discarded answer's body read to keep its connection: undici's buffer. */
 const discardDrainBytes = 64 * 1024;
 
-/**
- * Reads a Node stream to its end, rejecting as fetch does: `TypeError('terminated')`, a
- * `TimeoutError` for a stalled body, or the abort reason.
- */
-function collect(readable: Readable, signal: AbortLike | undefined): Promise<Uint8Array> {
-  // Broken off (a reset, an abort, a stall) before anyone read it: its events are past.
-  if (readable.errored !== null) {
-    return Promise.reject(asFetchError(readable.errored, signal, 'terminated'));
+/** Headers as fetch hands them out on a response: read-only. */
+class ResponseHeaders extends Headers {
+  #sealed = false;
+
+  seal(): this {
+    this.#sealed = true;
+    return this;
   }
-  if (readable.destroyed) return Promise.reject(new TypeError('terminated'));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let ended = false;
-    readable
-      .on('data', (chunk: Buffer) => chunks.push(chunk))
-      .once('end', () => {
-        ended = true;
-        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-      })
-      .once('error', (error) => reject(asFetchError(error, signal, 'terminated')))
-      .once('close', () => {
-        if (!ended) reject(new TypeError('terminated'));
-      });
-  });
+
+  override append(name: string, value: string): void {
+    this.#check();
+    super.append(name, value);
+  }
+
+  override set(name: string, value: string): void {
+    this.#check();
+    super.set(name, value);
+  }
+
+  override delete(name: string): void {
+    this.#check();
+    super.delete(name);
+  }
+
+  #check(): void {
+    if (this.#sealed) throw new TypeError('Headers are immutable');
+  }
+}
+
+function immutableHeaders(raw: IncomingHttpHeaders | Headers): Headers {
+  const headers = new ResponseHeaders();
+  if (raw instanceof Headers) {
+    // Iteration yields each set-cookie on its own, like fetch's.
+    for (const [name, value] of raw) headers.append(name, value);
+    return headers.seal();
+  }
+  for (const name in raw) {
+    const value = raw[name];
+    if (typeof value === 'string') headers.append(name, value);
+    else if (value !== undefined) for (const each of value) headers.append(name, each);
+  }
+  return headers.seal();
+}
+
+function ignore(): void {}
+
+function terminated(): TypeError {
+  return new TypeError('terminated');
+}
+
+/**
+ * A body error as fetch reports it: an abort reason as it was given, a timeout as a
+ * `TimeoutError`, a tokenfetch error (the client was closed) as it is, anything else as
+ * `TypeError('terminated')` with the cause.
+ */
+export function bodyError(error: unknown, signal: AbortLike | undefined): unknown {
+  if (signal?.aborted && error === signal.reason) return error;
+  if (!(error instanceof Error) || error instanceof DOMException) return error;
+  if (error instanceof TokenFetchError) return error;
+  const code = (error as { code?: unknown }).code;
+  if (code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') {
+    return timeoutError(error);
+  }
+  if (error instanceof TypeError && error.message === 'terminated') return error;
+  return new TypeError('terminated', { cause: error });
 }
 
 /** fetch's UTF-8 decode: a leading byte order mark is dropped, bad bytes become U+FFFD. */
