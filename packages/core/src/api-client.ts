@@ -6,6 +6,7 @@ import { createEmitter, type TokenFetchEvent } from './events.js';
 import { parseOptions, type ApiClientOptions } from './options.js';
 import { scrubSecrets } from './redact.js';
 import { bufferRequestBody } from './request-body.js';
+import { createDenials } from './denials.js';
 import { createUrlScope, isInside, resolveUrl, type UrlScope } from './resolve-url.js';
 import { createTokenManager, type TokenManager } from './token-manager.js';
 import { storeKey } from './store-key.js';
@@ -108,6 +109,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       : undefined;
   const apiKeyHeaders =
     auth.kind === 'apiKey' ? headersRecord(applied(auth, new Headers())) : undefined;
+  const denials = createDenials();
   let closed = false;
 
   /** Sends once, following redirects that stay inside the base URL; returns the last answer. */
@@ -169,6 +171,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     sentWith?.push(token);
     const first = await send(target, call, token);
     if (!reauth.has(first.status)) return first;
+    // A token that has already shown it gets this very answer here is not dropped again.
+    if (denials.has(token, call.method, first, target)) return first;
 
     manager.invalidate(token);
     emit({ type: 'reauth', status: first.status, replayed: call.replayable });
@@ -176,7 +180,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     await UpstreamResponse.discard(first);
     const fresh = manager.peekToken() ?? (await waitForToken(manager, call));
     sentWith?.push(fresh);
-    return send(target, call, fresh);
+    const second = await send(target, call, fresh);
+    // Another token, the same answer: the token was not the problem (a permission 403).
+    if (second.status === first.status && fresh !== token) {
+      denials.remember(fresh, token, call.method, second, target);
+    }
+    return second;
   }
 
   /** The wait for a login, ended by the caller's signal or after `timeoutMs`. */

@@ -59,7 +59,9 @@ export interface ApiClientOptions {
   refreshAheadMs?: number;
   /**
    * Answers that mean "this token is no longer good": the token is dropped and the call
-   * replayed once.
+   * replayed once. When the replay, with another token, gets the same status, the answer is
+   * about the call (a permission 403): while that token is current, the same call gets it
+   * back at once, without a login.
    * @default [401, 403]
    */
   reauthStatuses?: number[];
