@@ -119,9 +119,9 @@ export function sessionTokenAuth(options: SessionTokenAuthOptions): SessionAuthS
           redirect: 'manual',
           signal,
         });
-        if (response.ok) return parseResponse(response);
-        await response.body?.cancel().catch(() => {});
         const status = response.status;
+        if (response.ok) return parseResponse(response).catch((error) => withStatus(error, status));
+        await response.body?.cancel().catch(() => {});
         if (status === 401) throw new InvalidCredentialsError();
         if (status === 404) throw new NoActiveOrgError();
         const retryable = status === 408 || status === 429 || status >= 500;
@@ -137,6 +137,17 @@ export function sessionTokenAuth(options: SessionTokenAuthOptions): SessionAuthS
     } as SessionAuthStrategy,
     [password],
   );
+}
+
+/** A non-retryable `LoginFailedError` of a 2xx answer's reader, with the answer's status. */
+function withStatus(error: unknown, status: number): never {
+  if (error instanceof LoginFailedError && error.status === undefined && !error.retryable) {
+    throw new LoginFailedError(error.message, {
+      status,
+      ...(error.cause === undefined ? {} : { cause: error.cause }),
+    });
+  }
+  throw error;
 }
 
 /** Options of `apiKeyAuth`. */

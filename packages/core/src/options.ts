@@ -71,7 +71,9 @@ export interface ApiClientOptions {
    */
   loginRetries?: number;
   /**
-   * How long a 401/404 login refusal is remembered, so retries cannot lock the account.
+   * How long a 401/404 login refusal is remembered, so retries cannot lock the account. A
+   * 2xx answer without a usable token is remembered for 1 s, doubling with each one in a
+   * row up to this.
    * @default 30_000
    */
   loginCooldownMs?: number;

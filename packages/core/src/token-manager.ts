@@ -45,7 +45,9 @@ export interface TokenManagerOptions {
    */
   loginRetries?: number;
   /**
-   * How long a 401/404 login refusal is remembered, so a burst cannot lock the account.
+   * How long a 401/404 login refusal is remembered, so a burst cannot lock the account. A
+   * 2xx answer without a usable token is remembered for 1 s, doubling with each one in a
+   * row up to this.
    * @default 30_000
    */
   loginCooldownMs?: number;
@@ -100,6 +102,8 @@ const storeDown: unique symbol = Symbol('store down');
 const safeToken = /^[\x21-\x7E]+$/;
 const backoffBaseMs = 200;
 const retryAfterCapMs = 5_000;
+/** The first cooldown after an unusable login answer; it doubles with each one in a row. */
+const unusableCooldownMs = 1_000;
 const backgroundRetryMs = 2_000;
 const lockWaitMarginMs = 2_000;
 
@@ -122,7 +126,10 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   let current: Held | undefined;
   let inflight: Promise<Held> | undefined;
   let rejectedGeneration = 0;
+  // The login failure remembered until `until`: calls fail fast meanwhile.
   let refusal: { error: TokenFetchError; until: number } | undefined;
+  // Unusable login answers in a row: each doubles the next cooldown.
+  let unusableInARow = 0;
   let nextBackgroundAt = 0;
   let closed = false;
   // When the login in flight began, for its events (one login is in flight at a time).
@@ -175,7 +182,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
 
   function obtain(background: boolean): Promise<Held> {
     if (inflight !== undefined) return inflight;
-    if (refusal !== undefined && now() < refusal.until) return Promise.reject(refusal.error);
+    if (refusal !== undefined && now() < refusal.until) return Promise.reject(refused(refusal));
     startedAt = now();
     const promise = run(background).then(
       (held) => {
@@ -185,9 +192,6 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       },
       (error: unknown) => {
         const failure = closed ? new ClientClosedError() : asTokenFetchError(error);
-        if (isRefusal(failure) && refusal?.error !== failure) {
-          remember(failure, now() + cooldownMs);
-        }
         if (!closed) {
           const status =
             isRefusal(failure) || failure instanceof LoginFailedError ? failure.status : undefined;
@@ -225,7 +229,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
 
       const shared = await storeCall('failure', () => store.getFailure(key));
       if (shared !== storeDown && shared !== undefined && shared.until > now()) {
-        throw remember(refusalError(shared.code), shared.until);
+        throw adoptFailure(shared);
       }
 
       const lease = await storeCall('acquire', () => store.acquire(key));
@@ -273,9 +277,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       }
       obtained = await loginWithRetries(background);
     } catch (error) {
-      const failure = isRefusal(error)
-        ? { code: error.code, until: now() + cooldownMs }
-        : undefined;
+      const failure = noteFailure(error);
       await storeCall('release', () => store.release(lease, failure));
       throw error;
     }
@@ -291,7 +293,13 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
 
   /** Logs in without the store (it is down, or its lock is stuck). */
   async function loginAlone(background: boolean): Promise<Held> {
-    const obtained = await loginWithRetries(background);
+    let obtained: Omit<StoredToken, 'generation'>;
+    try {
+      obtained = await loginWithRetries(background);
+    } catch (error) {
+      noteFailure(error);
+      throw error;
+    }
     return hold({ ...obtained, generation: 0 });
   }
 
@@ -319,6 +327,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
         try {
           const result = await detach(options.login({ signal: budget.signal }), budget.signal);
           const obtained = accept(result, sentAt);
+          unusableInARow = 0;
           emit({
             type: 'login',
             source: 'login',
@@ -378,15 +387,65 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     return { token, issuedAt: sentAt, expiresAt };
   }
 
-  function remember(error: TokenFetchError, until: number): TokenFetchError {
-    refusal = { error, until };
-    return error;
+  /**
+   * Remembers the failure of a login this instance made, if it is one that is remembered,
+   * and returns what to share with the store:
+   * - a 401/404 refusal, for `loginCooldownMs`;
+   * - an answer without a usable token (or another status that is not retried), for 1 s,
+   *   doubling with each one in a row up to `loginCooldownMs`.
+   * Network errors, timeouts, 429 and 5xx are not remembered.
+   */
+  function noteFailure(error: unknown): SharedFailure | undefined {
+    if (closed) return undefined;
+    const failure = asTokenFetchError(error);
+    let shared: SharedFailure | undefined;
+    if (isRefusal(failure)) {
+      shared = { code: failure.code, until: now() + cooldownMs };
+    } else if (failure instanceof LoginFailedError) {
+      const status = failure.status === undefined ? {} : { status: failure.status };
+      if (!failure.retryable) {
+        unusableInARow++;
+        const wait = Math.min(unusableCooldownMs * 2 ** (unusableInARow - 1), cooldownMs);
+        shared = {
+          code: 'E_LOGIN_FAILED',
+          until: now() + wait,
+          failures: unusableInARow,
+          ...status,
+        };
+      }
+    }
+    if (shared !== undefined) refusal = { error: failure, until: shared.until };
+    return shared;
   }
 
-  function refusalError(code: SharedFailure['code']): TokenFetchError {
-    return code === 'E_INVALID_CREDENTIALS'
-      ? new InvalidCredentialsError()
-      : new NoActiveOrgError();
+  /** A failure another sharer of the store remembered: this instance remembers it too. */
+  function adoptFailure(stored: SharedFailure): TokenFetchError {
+    const shared = checkedFailure(stored);
+    if (shared.failures !== undefined) unusableInARow = Math.max(unusableInARow, shared.failures);
+    const error =
+      shared.code === 'E_INVALID_CREDENTIALS'
+        ? new InvalidCredentialsError()
+        : shared.code === 'E_NO_ACTIVE_ORG'
+          ? new NoActiveOrgError()
+          : new LoginFailedError(describeFailure(shared.status), withStatus(shared.status));
+    refusal = { error, until: shared.until };
+    return refused(refusal);
+  }
+
+  /**
+   * The error a call gets while a failure is remembered: the refusal itself for 401/404
+   * (every caller gets the same error), else a `LoginFailedError` saying when the next
+   * login will be tried (`retryAfterMs`).
+   */
+  function refused(remembered: { error: TokenFetchError; until: number }): TokenFetchError {
+    const { error, until } = remembered;
+    if (isRefusal(error)) return error;
+    const retryAfterMs = Math.max(0, until - now());
+    const status = error instanceof LoginFailedError ? error.status : undefined;
+    return new LoginFailedError(
+      `${error.message}; no login is tried before it has passed: retry after ${Math.ceil(retryAfterMs / 1000)} s`,
+      { ...withStatus(status), retryAfterMs, cause: error },
+    );
   }
 
   async function storeCall<T>(
@@ -452,6 +511,28 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
  */
 function lastUsableMoment(issuedAt: number, expiresAt: number): number {
   return expiresAt - Math.min(1_000, (expiresAt - issuedAt) / 4);
+}
+
+/** A shared failure as this version reads it: fields of a bad or foreign record are dropped. */
+function checkedFailure(stored: SharedFailure): SharedFailure {
+  const { code, until, status, failures } = stored;
+  return {
+    code,
+    until,
+    ...(Number.isInteger(status) && status! >= 100 && status! <= 599 ? { status } : {}),
+    ...(Number.isInteger(failures) && failures! > 0 ? { failures: Math.min(failures!, 32) } : {}),
+  };
+}
+
+function describeFailure(status: number | undefined): string {
+  if (status === undefined) return 'a recent login gave no usable token';
+  return status >= 200 && status < 300
+    ? `a recent login answered ${status} without a usable token`
+    : `a recent login answered ${status}`;
+}
+
+function withStatus(status: number | undefined): { status?: number } {
+  return status === undefined ? {} : { status };
 }
 
 /** A 401/404 login refusal: never retried, remembered for the cooldown. */
