@@ -102,6 +102,8 @@ const storeDown: unique symbol = Symbol('store down');
 const safeToken = /^[\x21-\x7E]+$/;
 const backoffBaseMs = 200;
 const retryAfterCapMs = 5_000;
+/** The longest `Retry-After` obeyed across logins: a login is tried again after this at most. */
+const retryAfterMaxMs = 300_000;
 /** The first cooldown after an unusable login answer; it doubles with each one in a row. */
 const unusableCooldownMs = 1_000;
 const backgroundRetryMs = 2_000;
@@ -316,7 +318,9 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     const timer = setTimeout(
       () =>
         budget.abort(
-          new LoginFailedError(`login timed out after ${loginTimeoutMs} ms`, { retryable: true }),
+          new LoginFailedError(`login timed out after ${loginTimeoutMs} ms`, {
+            retryable: true,
+          }),
         ),
       loginTimeoutMs,
     );
@@ -344,6 +348,8 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
             : asTokenFetchError(error);
           if (!(failure instanceof LoginFailedError) || !failure.retryable) throw failure;
           if (attempt >= loginRetries || budget.signal.aborted) throw failure;
+          // A longer wait is obeyed across logins (remembered), not inside this one.
+          if ((failure.retryAfterMs ?? 0) > retryAfterCapMs) throw failure;
           const backoff = random() * backoffBaseMs * 2 ** attempt;
           const delay = Math.max(backoff, Math.min(failure.retryAfterMs ?? 0, retryAfterCapMs));
           if (now() + delay >= deadline) throw failure;
@@ -391,9 +397,10 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
    * Remembers the failure of a login this instance made, if it is one that is remembered,
    * and returns what to share with the store:
    * - a 401/404 refusal, for `loginCooldownMs`;
+   * - a failure whose answer said `Retry-After` (429, 503), until that has passed;
    * - an answer without a usable token (or another status that is not retried), for 1 s,
    *   doubling with each one in a row up to `loginCooldownMs`.
-   * Network errors, timeouts, 429 and 5xx are not remembered.
+   * Network errors, timeouts and 5xx without `Retry-After` are not remembered.
    */
   function noteFailure(error: unknown): SharedFailure | undefined {
     if (closed) return undefined;
@@ -403,7 +410,14 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       shared = { code: failure.code, until: now() + cooldownMs };
     } else if (failure instanceof LoginFailedError) {
       const status = failure.status === undefined ? {} : { status: failure.status };
-      if (!failure.retryable) {
+      const retryAfterMs = Math.min(failure.retryAfterMs ?? 0, retryAfterMaxMs);
+      if (failure.retryable && retryAfterMs > 0) {
+        shared = {
+          code: 'E_LOGIN_FAILED',
+          until: now() + retryAfterMs,
+          ...status,
+        };
+      } else if (!failure.retryable) {
         unusableInARow++;
         const wait = Math.min(unusableCooldownMs * 2 ** (unusableInARow - 1), cooldownMs);
         shared = {

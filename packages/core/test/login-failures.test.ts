@@ -248,6 +248,95 @@ describe('retried login failures (guarantee 6)', () => {
   });
 });
 
+describe('Retry-After is remembered until it passes (guarantee 6)', () => {
+  for (const status of [429, 503]) {
+    it(`a ${status} login with Retry-After: 60 is obeyed: 3 sequential calls make one attempt and say when to retry`, async () => {
+      noJitter();
+      const clock = createClock();
+      const mock = await startMock({ now: clock.now });
+      mock.failNextLogins(status, 10, { 'retry-after': '60' });
+      const client = clientFor(mock, { now: clock.now, loginTimeoutMs: 2_000 });
+
+      const first = await rejectionOf(client.getToken());
+      clock.advance(15_000);
+      const second = await rejectionOf(client.fetch('/data'));
+      clock.advance(15_000);
+      const third = await rejectionOf(client.json('/data'));
+
+      expect(mock.stats.loginAttempts).toBe(1);
+      expect((first as LoginFailedError).retryAfterMs).toBe(60_000);
+      for (const [error, left] of [
+        [second, 45_000],
+        [third, 30_000],
+      ] as const) {
+        expect(error).toBeInstanceOf(LoginFailedError);
+        expect((error as LoginFailedError).status).toBe(status);
+        expect((error as LoginFailedError).retryAfterMs).toBe(left);
+        expect((error as LoginFailedError).message).toBe(
+          `login answered ${status}; no login is tried before it has passed: retry after ${left / 1000} s`,
+        );
+      }
+
+      clock.advance(30_000);
+      await rejectionOf(client.getToken());
+      expect(mock.stats.loginAttempts).toBe(2);
+    });
+  }
+
+  it('a Retry-After longer than 5 s ends the login at once instead of retrying early', async () => {
+    noJitter();
+    const mock = await startMock();
+    mock.failNextLogins(429, 3, { 'retry-after': '6' });
+    const client = clientFor(mock);
+
+    const started = performance.now();
+    const error = await rejectionOf(client.getToken());
+
+    expect((error as LoginFailedError).retryAfterMs).toBe(6_000);
+    expect(mock.stats.loginAttempts).toBe(1);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it('a Retry-After of a day holds logins back for 5 minutes at most', async () => {
+    const clock = createClock();
+    const mock = await startMock({ now: clock.now });
+    mock.failNextLogins(503, 2, { 'retry-after': '86400' });
+    const client = clientFor(mock, { now: clock.now });
+
+    await rejectionOf(client.getToken());
+    clock.advance(299_999);
+    expect(((await rejectionOf(client.getToken())) as LoginFailedError).retryAfterMs).toBe(1);
+    clock.advance(1);
+    await rejectionOf(client.getToken());
+    expect(mock.stats.loginAttempts).toBe(2);
+  });
+
+  it('is shared through the store: a client sharing it makes no attempt until it has passed', async () => {
+    const clock = createClock();
+    const mock = await startMock({ now: clock.now });
+    mock.failNextLogins(429, 1, { 'retry-after': '60' });
+    const store = new MemoryTokenStore({ now: clock.now });
+    const first = clientFor(mock, { store, now: clock.now });
+    const second = clientFor(mock, { store, now: clock.now });
+
+    await rejectionOf(first.getToken());
+    clock.advance(10_000);
+    const error = await rejectionOf(second.fetch('/data'));
+
+    expect(mock.stats.loginAttempts).toBe(1);
+    expect(error).toBeInstanceOf(LoginFailedError);
+    expect((error as LoginFailedError).status).toBe(429);
+    expect((error as LoginFailedError).retryAfterMs).toBe(50_000);
+    expect((error as LoginFailedError).message).toBe(
+      'a recent login answered 429; no login is tried before it has passed: retry after 50 s',
+    );
+
+    clock.advance(50_000);
+    expect((await second.fetch('/data')).status).toBe(200);
+    expect(mock.stats.loginAttempts).toBe(2);
+  });
+});
+
 describe('unusable login answers: a cooldown with backoff (guarantee 6)', () => {
   const unusable: Array<[string, MockLoginHook]> = [
     ['an empty body', () => ({ body: '' })],
