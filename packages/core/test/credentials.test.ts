@@ -39,6 +39,14 @@ describe('credentials stay home (guarantee 8)', () => {
       '/%2e%2e/outside',
       `${mock.origin}/outside`,
       '//evil.example/x',
+      // Forms a server behind a proxy, or Tomcat, Jetty and Spring, route outside /api.
+      '..;/admin',
+      'a/..;jsessionid=1/../admin',
+      '/%252e%252e/admin',
+      '/%252e%252e%252fadmin',
+      '/a%255c..%255cadmin',
+      `${mock.baseUrl}/..;/admin`,
+      new URL(`${mock.baseUrl}/%252e%252e/admin`),
     ]) {
       await expect(client.fetch(input)).rejects.toBeInstanceOf(CrossOriginError);
     }
