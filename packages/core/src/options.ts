@@ -83,7 +83,10 @@ export interface ApiClientOptions {
    */
   store?: TokenStore;
   /**
-   * Extra origins trusted with credentials (any path on them).
+   * Extra origins trusted with credentials, any path on them. Each follows the rule of
+   * `baseUrl` (https; plain http only to loopback hosts or with `allowInsecureHttp`) and is
+   * an origin only: one with a path is a `ConfigError`, since the whole origin would be
+   * trusted.
    * @default []
    * @example ['https://files.acme.resolver.com']
    */
@@ -247,12 +250,11 @@ export function parseOptions(input: unknown): ResolvedOptions {
   }
   if (Array.isArray(raw.allowedOrigins)) {
     raw.allowedOrigins.forEach((origin: unknown, index) => {
-      if (typeof origin === 'string' && !isOrigin(origin)) {
-        issues.push({
-          path: `allowedOrigins.${index}`,
-          message: 'must be an absolute http(s) origin such as https://host',
-        });
-      }
+      const message =
+        typeof origin === 'string'
+          ? checkOrigin(origin, raw.allowInsecureHttp === true)
+          : undefined;
+      if (message !== undefined) issues.push({ path: `allowedOrigins.${index}`, message });
     });
   }
   const auth =
@@ -309,7 +311,7 @@ function checkBaseUrl(value: string, allowInsecureHttp: boolean): ConfigIssue[] 
   const issues: ConfigIssue[] = [];
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     issues.push({ path: 'baseUrl', message: 'must be an absolute https URL' });
-  } else if (url.protocol === 'http:' && !allowInsecureHttp && !loopback.test(url.hostname)) {
+  } else if (isInsecure(url, allowInsecureHttp)) {
     issues.push({
       path: 'baseUrl',
       message: 'must be an https URL (plain http only to loopback hosts, or set allowInsecureHttp)',
@@ -324,13 +326,36 @@ function checkBaseUrl(value: string, allowInsecureHttp: boolean): ConfigIssue[] 
   return issues;
 }
 
-function isOrigin(value: string): boolean {
+/** Plain http to a host that is not loopback, without `allowInsecureHttp`. */
+function isInsecure(url: URL, allowInsecureHttp: boolean): boolean {
+  return url.protocol === 'http:' && !allowInsecureHttp && !loopback.test(url.hostname);
+}
+
+/**
+ * What is wrong with an allowed origin, if anything. It follows the base URL's https rule,
+ * and it is an origin only: a path is refused rather than silently widened to the whole
+ * origin (tokenfetch trusts origins, not paths on other hosts).
+ */
+function checkOrigin(value: string, allowInsecureHttp: boolean): string | undefined {
+  let url: URL;
   try {
-    const url = new URL(value);
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '';
+    url = new URL(value);
   } catch {
-    return false;
+    return 'must be an absolute https origin such as https://files.example.com';
   }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return 'must be an absolute https origin such as https://files.example.com';
+  }
+  if (isInsecure(url, allowInsecureHttp)) {
+    return 'must be an https origin (plain http only to loopback hosts, or set allowInsecureHttp)';
+  }
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+    return 'must be an origin only, without user info, a query or a fragment';
+  }
+  if (url.pathname !== '/') {
+    return 'must be an origin only (scheme, host, port): a path is not honoured, every path of an allowed origin is trusted; remove it';
+  }
+  return undefined;
 }
 
 function toIssues(zodIssues: readonly z.core.$ZodIssue[], prefix?: string): ConfigIssue[] {
