@@ -1,7 +1,13 @@
 import { settle, startCall, type AbortGroup, type AbortLike } from './abort.js';
 import { secretsOf, type ApiKeyAuthStrategy } from './auth-strategies.js';
 import { defaults } from './defaults.js';
-import { ClientClosedError, ConfigError, InvalidResponseError, UpstreamError } from './errors.js';
+import {
+  ClientClosedError,
+  ConfigError,
+  CrossOriginError,
+  InvalidResponseError,
+  UpstreamError,
+} from './errors.js';
 import { createEmitter, type TokenFetchEvent } from './events.js';
 import { parseOptions, type ApiClientOptions } from './options.js';
 import { scrubSecrets } from './redact.js';
@@ -84,6 +90,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const transport = undici?.send ?? createFetchTransport(resolved.fetch!, timeoutMs);
   const baseHeaders = fetchDefaultHeaders(defaultHeaders, undici !== undefined);
   const targets = createTargetCache(scope);
+  // The password goes inside the base URL only, whatever the strategy asks for.
+  const loginFetch = insideOnly(scope, resolved.fetch ?? transportFetch(transport));
 
   const manager: TokenManager | undefined =
     auth.kind === 'session'
@@ -91,7 +99,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           login: ({ signal }) =>
             auth.login({
               baseUrl: scope.base,
-              fetch: resolved.fetch ?? transportFetch(transport),
+              fetch: loginFetch,
               signal,
               headers: new Headers(defaultHeaders),
               now,
@@ -447,6 +455,21 @@ function transportFetch(transport: Transport): typeof fetch {
       body: init.body,
       signal: init.signal ?? undefined,
     });
+  };
+}
+
+/** `fetch`, refusing (with `CrossOriginError`, before any I/O) a URL outside the base URL. */
+function insideOnly(scope: UrlScope, fetchImpl: typeof fetch): typeof fetch {
+  return (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (!isInside(scope, url)) {
+      return Promise.reject(
+        new CrossOriginError(
+          `refused to send the login to ${url.origin}${url.origin === scope.origin ? ' outside the base path' : ''}: it goes inside the base URL only`,
+        ),
+      );
+    }
+    return fetchImpl(input, init);
   };
 }
 

@@ -30,6 +30,11 @@ export interface SessionAuthStrategy {
   readonly ttlMs: number;
   /** Names the credentials (no secret) so that a store can key them: email and org. */
   readonly identity: string;
+  /**
+   * The login path under the base URL, when the strategy has a fixed one: the client checks
+   * at creation that it resolves inside the base URL.
+   */
+  readonly loginPath?: string;
   /** One login attempt. */
   login(context: LoginContext): Promise<LoginResult>;
 }
@@ -55,7 +60,9 @@ export interface SessionTokenAuthOptions {
   /** The org to log in to, sent as `selectedOrg`. */
   orgId: string | number;
   /**
-   * The login path, under the base URL.
+   * The login path, under the base URL: the password is sent there, so it must resolve
+   * inside the base URL (an absolute URL elsewhere, `..` and the like are a `ConfigError`
+   * at client creation).
    * @default '/user/authenticate'
    */
   path?: string;
@@ -108,6 +115,7 @@ export function sessionTokenAuth(options: SessionTokenAuthOptions): SessionAuthS
       ttlMs: options.ttlMs ?? defaults.ttlMs,
       headerNames: ['authorization'],
       identity: `${email}|${orgId}`,
+      loginPath: path,
       async login({ baseUrl, fetch, signal, headers, now }) {
         const loginHeaders = new Headers(headers);
         loginHeaders.set('content-type', 'application/json');

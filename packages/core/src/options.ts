@@ -7,8 +7,9 @@ import {
   type AuthStrategy,
 } from './auth-strategies.js';
 import { defaults } from './defaults.js';
-import { ConfigError, type ConfigIssue } from './errors.js';
+import { ConfigError, CrossOriginError, type ConfigIssue } from './errors.js';
 import type { TokenFetchListener } from './events.js';
+import { createUrlScope, isInside, resolveUrl } from './resolve-url.js';
 import type { TokenStore } from './token-store.js';
 
 /** Email, password and org: shorthand for `sessionTokenAuth({ email, password, orgId })`. */
@@ -245,9 +246,11 @@ export function parseOptions(input: unknown): ResolvedOptions {
   const raw = input as Record<string, unknown>;
   const result = apiClientOptionsSchema.safeParse(raw);
   const issues: ConfigIssue[] = result.success ? [] : toIssues(result.error.issues);
-  if (typeof raw.baseUrl === 'string') {
-    issues.push(...checkBaseUrl(raw.baseUrl, raw.allowInsecureHttp === true));
-  }
+  const baseUrlIssues =
+    typeof raw.baseUrl === 'string'
+      ? checkBaseUrl(raw.baseUrl, raw.allowInsecureHttp === true)
+      : undefined;
+  if (baseUrlIssues !== undefined) issues.push(...baseUrlIssues);
   if (Array.isArray(raw.allowedOrigins)) {
     raw.allowedOrigins.forEach((origin: unknown, index) => {
       const message =
@@ -259,6 +262,14 @@ export function parseOptions(input: unknown): ResolvedOptions {
   }
   const auth =
     typeof raw.auth === 'object' && raw.auth !== null ? toStrategy(raw.auth, issues) : undefined;
+  if (auth?.kind === 'session' && auth.loginPath !== undefined && baseUrlIssues?.length === 0) {
+    if (!isLoginInside(raw.baseUrl as string, auth.loginPath)) {
+      issues.push({
+        path: 'auth.path',
+        message: 'must be a path inside baseUrl: the password is sent there',
+      });
+    }
+  }
   if (result.success && auth !== undefined && isHeadersInit(raw.headers)) {
     for (const [name] of new Headers(raw.headers)) {
       if (auth.headerNames.includes(name)) {
@@ -324,6 +335,17 @@ function checkBaseUrl(value: string, allowInsecureHttp: boolean): ConfigIssue[] 
     issues.push({ path: 'baseUrl', message: 'must not carry a query or a fragment' });
   }
   return issues;
+}
+
+/** Whether a strategy's login path resolves inside the base URL, as every call must. */
+function isLoginInside(baseUrl: string, loginPath: string): boolean {
+  const scope = createUrlScope(baseUrl);
+  try {
+    return isInside(scope, resolveUrl(scope, loginPath));
+  } catch (error) {
+    if (error instanceof CrossOriginError) return false;
+    throw error;
+  }
 }
 
 /** Plain http to a host that is not loopback, without `allowInsecureHttp`. */

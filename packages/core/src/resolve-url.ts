@@ -92,7 +92,7 @@ function hasWayOut(path: string): boolean {
   // The common path has no dot, `%` or `;`: nothing to decode or cut.
   if (!wayOutCharacters.test(path)) return false;
   for (const segment of path.split('/')) {
-    for (let form = segment; ; ) {
+    for (let form = segment; ;) {
       const semicolon = form.indexOf(';');
       const bare = semicolon === -1 ? form : form.slice(0, semicolon);
       if (bare === '.' || bare === '..' || form.includes('/') || form.includes('\\')) return true;
