@@ -276,11 +276,18 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     };
   }
 
-  function redact(text: string, tokens: readonly string[] = []): string {
-    return scrubSecrets(text, [...secrets, ...tokens]).replace(
-      /(bearer\s+)[\x21-\x7E]+/gi,
-      '$1[redacted]',
-    );
+  /**
+   * The start of an error body, scrubbed of every secret. Only as much is scrubbed as can
+   * reach into the excerpt: no encoded form of a secret is longer than 16 characters per
+   * character of it.
+   */
+  function redactExcerpt(text: string, tokens: readonly string[]): string {
+    const all = [...secrets, ...tokens];
+    const longest = all.reduce((max, secret) => Math.max(max, secret.length), 0);
+    const head = text.slice(0, excerptLength + 16 * longest);
+    return scrubSecrets(head, all)
+      .replace(/(bearer\s+)[\x21-\x7E]+/gi, '$1[redacted]')
+      .slice(0, excerptLength);
   }
 
   const client: ApiClient = {
@@ -299,7 +306,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       const where = response.url === '' ? describeInput(input) : new URL(response.url).pathname;
       if (!response.ok) {
         // Scrubbed before it is cut, so that no beginning of a secret is left at the cut.
-        const excerpt = redact(text, sentWith).slice(0, excerptLength);
+        const excerpt = redactExcerpt(text, sentWith);
         throw new UpstreamError(response.status, excerpt, where);
       }
       let data: unknown;

@@ -143,7 +143,8 @@ export function sessionTokenAuth(options: SessionTokenAuthOptions): SessionAuthS
       toJSON: () => describe,
       [inspect]: () => `SessionTokenAuth ${JSON.stringify(describe)}`,
     } as SessionAuthStrategy,
-    [password],
+    // `user:password` too, for an upstream that quotes a Basic credential of them.
+    [password, `${email}:${password}`],
   );
 }
 
