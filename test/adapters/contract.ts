@@ -14,10 +14,19 @@ import { LocklessStore } from '../../packages/core/test/lockless-store.js';
  * - `GET /me` → `apiFetch('/user/users/me')`, answered with the upstream's status and JSON;
  * - `POST /objects` → `apiFetch('/data/object', POST JSON body)`, answered with the echo;
  * - `GET /external?url=` → `apiFetch(url)`, answered with the upstream's status;
+ * - `GET /late?url=` → waits until the downstream response has closed (the client left
+ *   while the handler awaited something else), then `apiFetch(url)`, handed to
+ *   `hooks.lateCall`;
  * - `GET /local` → no upstream call;
  * with the adapter's `problemDetails()` handling errors.
  */
-export type AdapterHarness = (options?: AuthMiddlewareOptions) => Server;
+export type AdapterHarness = (options?: AuthMiddlewareOptions, hooks?: ContractHooks) => Server;
+
+/** What the contract's routes report back to the test. */
+export interface ContractHooks {
+  /** The call `GET /late` made after its client had left. */
+  lateCall?: (call: Promise<Response>) => void;
+}
 
 /** How soon the upstream must see a call aborted after the downstream client hangs up. */
 const abortSeenWithinMs = 1_000;
@@ -34,6 +43,33 @@ async function within<T>(ms: number, promise: Promise<T>): Promise<T | typeof ti
   } finally {
     timer.abort();
   }
+}
+
+/** A promise and the function that resolves it. */
+function reported<T>(): { promise: Promise<T>; report: (value: T) => void } {
+  let report!: (value: T) => void;
+  const promise = new Promise<T>((resolve) => {
+    report = resolve;
+  });
+  return { promise, report };
+}
+
+/** A server that never answers, counting the requests it gets. */
+async function startSilentServer(listen: (server: Server) => Promise<Server>): Promise<{
+  url: string;
+  origin: string;
+  requests: () => number;
+  arrived: Promise<IncomingMessage>;
+}> {
+  let requests = 0;
+  const slow = createServer(() => {
+    requests++;
+    // Never answers: the only way this request ends is the caller aborting it.
+  });
+  const arrived = once(slow, 'request').then(([request]) => request as IncomingMessage);
+  await listen(slow);
+  const origin = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+  return { url: `${origin}/slow`, origin, requests: () => requests, arrived };
 }
 
 /** Runs the adapter contract against one framework major. */
@@ -150,6 +186,39 @@ export function runAdapterContract(name: string, makeApp: AdapterHarness): void 
         timedOut,
       );
       expect(seen).toMatchObject({ code: 'ECONNRESET', message: 'aborted' });
+    });
+
+    it('does not send a call made after the downstream client has left (the handler awaited something else first)', async () => {
+      const slow = await startSilentServer(listen);
+      const late = reported<{ call: Promise<Response> }>();
+      const app = await listen(
+        makeApp(options({ allowedOrigins: [slow.origin] }), {
+          lateCall: (call) => late.report({ call }),
+        }),
+      );
+      const downstream = httpRequest({
+        host: '127.0.0.1',
+        port: (app.address() as AddressInfo).port,
+        path: `/late?url=${encodeURIComponent(slow.url)}`,
+      });
+      downstream.on('error', () => {});
+      downstream.end();
+      await once(app, 'request');
+      downstream.destroy();
+
+      const made = await within(abortSeenWithinMs, late.promise);
+      expect(made, 'the handler made no call').not.toBe(timedOut);
+      const outcome = await within(
+        abortSeenWithinMs,
+        (made as { call: Promise<Response> }).call.then(
+          (response) => response,
+          (error: unknown) => error,
+        ),
+      );
+      expect(outcome, 'the late call was sent and left running').not.toBe(timedOut);
+      expect(outcome).toMatchObject({ name: 'AbortError' });
+      expect(slow.requests()).toBe(0);
+      expect(upstream.stats.loginAttempts).toBe(0);
     });
 
     it('hands an apiFetch error to the framework error handling as problem+json', async () => {

@@ -1,7 +1,9 @@
+import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { authMiddleware, problemDetails } from '@tokenfetch/koa';
 import type Koa from 'koa';
-import type { AdapterHarness } from './contract.js';
+import type { AdapterHarness, ContractHooks } from './contract.js';
+import type { AuthMiddlewareOptions } from '@tokenfetch/core/adapter';
 
 async function readJson(req: NodeJS.ReadableStream): Promise<unknown> {
   const chunks: Buffer[] = [];
@@ -10,33 +12,42 @@ async function readJson(req: NodeJS.ReadableStream): Promise<unknown> {
 }
 
 /** The contract app on one Koa major. */
+function koaApp(KoaClass: typeof Koa, options?: AuthMiddlewareOptions, hooks?: ContractHooks): Koa {
+  const app = new KoaClass();
+  app.silent = true;
+  app.use(problemDetails());
+  app.use(authMiddleware(options));
+  app.use(async (ctx) => {
+    if (ctx.path === '/local') {
+      ctx.body = { ok: true };
+    } else if (ctx.path === '/me') {
+      const upstream = await ctx.apiFetch('/user/users/me');
+      ctx.status = upstream.status;
+      ctx.body = await upstream.json();
+    } else if (ctx.path === '/objects' && ctx.method === 'POST') {
+      const upstream = await ctx.apiFetch('/data/object', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(await readJson(ctx.req)),
+      });
+      ctx.status = upstream.status;
+      ctx.body = await upstream.json();
+    } else if (ctx.path === '/external') {
+      const upstream = await ctx.apiFetch(String(ctx.query.url));
+      ctx.status = upstream.status;
+    } else if (ctx.path === '/late') {
+      // Something else is awaited first; by the time apiFetch is called, the client has gone.
+      await once(ctx.res, 'close');
+      hooks?.lateCall?.(ctx.apiFetch(String(ctx.query.url)));
+    }
+  });
+  return app;
+}
+
+/** The contract app on one Koa major. */
 export function koaHarness(KoaClass: typeof Koa): AdapterHarness {
-  return (options) => {
-    const app = new KoaClass();
-    app.silent = true;
-    app.use(problemDetails());
-    app.use(authMiddleware(options));
-    app.use(async (ctx) => {
-      if (ctx.path === '/local') {
-        ctx.body = { ok: true };
-      } else if (ctx.path === '/me') {
-        const upstream = await ctx.apiFetch('/user/users/me');
-        ctx.status = upstream.status;
-        ctx.body = await upstream.json();
-      } else if (ctx.path === '/objects' && ctx.method === 'POST') {
-        const upstream = await ctx.apiFetch('/data/object', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(await readJson(ctx.req)),
-        });
-        ctx.status = upstream.status;
-        ctx.body = await upstream.json();
-      } else if (ctx.path === '/external') {
-        const upstream = await ctx.apiFetch(String(ctx.query.url));
-        ctx.status = upstream.status;
-      }
-    });
-    const handle = app.callback();
+  return (options, hooks) => {
+    const handle = koaApp(KoaClass, options, hooks).callback();
     // Koa's handler settles its own errors; nothing is left floating.
     return createServer((req, res) => void handle(req, res));
   };

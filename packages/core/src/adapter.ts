@@ -16,6 +16,8 @@ export type AuthMiddlewareOptions = ApiClientOptions | { client: ApiClient };
 export interface DisconnectSource {
   once(event: 'close', listener: () => void): unknown;
   readonly writableFinished: boolean;
+  /** The response has closed, finished or not. */
+  readonly closed?: boolean;
 }
 
 /**
@@ -60,13 +62,28 @@ export function createApiFetchBinder(client: ApiClient): (response: DisconnectSo
   };
 }
 
-/** A group aborted when the downstream client leaves before `response` is finished. */
+/**
+ * A group aborted when the downstream client leaves before `response` is finished. Made at
+ * the first call, which may come after the client has left (the handler awaited something
+ * else first): then the group is aborted at once, and the call is never sent.
+ */
 function watch(response: DisconnectSource): AbortGroup {
   const group = new AbortGroup();
+  if (response.closed === true) {
+    if (left(response)) group.abort(disconnected());
+    return group;
+  }
   response.once('close', () => {
-    if (!response.writableFinished) {
-      group.abort(new DOMException('the downstream client disconnected', 'AbortError'));
-    }
+    if (left(response)) group.abort(disconnected());
   });
   return group;
+}
+
+/** Whether a closed response was left by its client rather than finished. */
+function left(response: DisconnectSource): boolean {
+  return !response.writableFinished;
+}
+
+function disconnected(): DOMException {
+  return new DOMException('the downstream client disconnected', 'AbortError');
 }

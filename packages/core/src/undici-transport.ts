@@ -33,6 +33,8 @@ export function createUndiciTransport(options: {
   const dispatcher = options.dispatcher ?? own!;
 
   async function send(target: Target, call: OutgoingCall): Promise<Response> {
+    // A call whose downstream client has already left is not even connected.
+    if (call.signal?.aborted) throw call.signal.reason;
     const prepared = toSendable(call.body);
     const body = prepared instanceof Promise ? await prepared : prepared;
     let data: Dispatcher.ResponseData;
