@@ -1,5 +1,11 @@
 import { once } from 'node:events';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import {
+  connect as connectHttp2,
+  constants as http2,
+  type ClientHttp2Session,
+  type Http2Server,
+} from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ConfigError, createApiClient, type ApiClientOptions } from '@tokenfetch/core';
@@ -21,6 +27,9 @@ import { LocklessStore } from '../../packages/core/test/lockless-store.js';
  * with the adapter's `problemDetails()` handling errors.
  */
 export type AdapterHarness = (options?: AuthMiddlewareOptions, hooks?: ContractHooks) => Server;
+
+/** The same app over HTTP/2 (cleartext), for frameworks that serve it. */
+export type Http2Harness = (options?: AuthMiddlewareOptions, hooks?: ContractHooks) => Http2Server;
 
 /** What the contract's routes report back to the test. */
 export interface ContractHooks {
@@ -72,8 +81,12 @@ async function startSilentServer(listen: (server: Server) => Promise<Server>): P
   return { url: `${origin}/slow`, origin, requests: () => requests, arrived };
 }
 
-/** Runs the adapter contract against one framework major. */
-export function runAdapterContract(name: string, makeApp: AdapterHarness): void {
+/** Runs the adapter contract against one framework major (and over HTTP/2, if it serves it). */
+export function runAdapterContract(
+  name: string,
+  makeApp: AdapterHarness,
+  more: { http2?: Http2Harness } = {},
+): void {
   describe(`adapter contract: ${name}`, () => {
     let upstream: MockUpstream;
     const servers: Server[] = [];
@@ -238,5 +251,91 @@ export function runAdapterContract(name: string, makeApp: AdapterHarness): void 
       expect(JSON.parse(response.text)).toMatchObject({ code: 'E_INVALID_CREDENTIALS' });
       expect(response.text).not.toContain('wrong-canary');
     });
+
+    const makeHttp2App = more.http2;
+    if (makeHttp2App !== undefined) {
+      describe('over HTTP/2', () => {
+        const sessions = new Set<{ destroy(): void }>();
+        const http2Servers: Http2Server[] = [];
+        const listenHttp2 = async (server: Http2Server): Promise<Http2Server> => {
+          http2Servers.push(server);
+          server.on('session', (session) => sessions.add(session));
+          await once(server.listen(0, '127.0.0.1'), 'listening');
+          return server;
+        };
+        /** Opens a stream of a new HTTP/2 connection to `server`. */
+        const open = (server: Http2Server, path: string) => {
+          const session: ClientHttp2Session = connectHttp2(
+            `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          );
+          session.on('error', () => {});
+          sessions.add(session);
+          const stream = session.request({ ':path': path });
+          stream.on('error', () => {});
+          stream.end();
+          return stream;
+        };
+
+        afterEach(() => {
+          for (const session of sessions) session.destroy();
+          sessions.clear();
+          for (const server of http2Servers.splice(0)) server.close();
+        });
+
+        it('serves apiFetch over HTTP/2', async () => {
+          const app = await listenHttp2(makeHttp2App(options()));
+          const stream = open(app, '/me');
+          const [headers] = (await once(stream, 'response')) as [Record<string, unknown>];
+          stream.setEncoding('utf8');
+          let body = '';
+          for await (const chunk of stream) body += chunk as string;
+          expect(headers[':status']).toBe(200);
+          expect(JSON.parse(body)).toMatchObject({ email: DEMO_USER.email });
+        });
+
+        it('aborts the upstream call when the downstream client resets its stream', async () => {
+          const slow = await startSilentServer(listen);
+          const app = await listenHttp2(makeHttp2App(options({ allowedOrigins: [slow.origin] })));
+          const stream = open(app, `/external?url=${encodeURIComponent(slow.url)}`);
+          const upstreamRequest = await slow.arrived;
+          const aborted = once(upstreamRequest, 'error').then(([error]) => error as unknown);
+          // RST_STREAM: the connection stays up, only this request ends.
+          stream.close(http2.NGHTTP2_CANCEL);
+          const seen = await within(abortSeenWithinMs, aborted);
+          expect(
+            seen,
+            `the upstream request was not aborted within ${abortSeenWithinMs} ms`,
+          ).not.toBe(timedOut);
+          expect(seen).toMatchObject({ code: 'ECONNRESET', message: 'aborted' });
+        });
+
+        it('does not send a call made after the downstream client reset its stream', async () => {
+          const slow = await startSilentServer(listen);
+          const late = reported<{ call: Promise<Response> }>();
+          const app = await listenHttp2(
+            makeHttp2App(options({ allowedOrigins: [slow.origin] }), {
+              lateCall: (call) => late.report({ call }),
+            }),
+          );
+          const arrived = once(app, 'request');
+          const stream = open(app, `/late?url=${encodeURIComponent(slow.url)}`);
+          await arrived;
+          stream.close(http2.NGHTTP2_CANCEL);
+
+          const made = await within(abortSeenWithinMs, late.promise);
+          expect(made, 'the handler made no call').not.toBe(timedOut);
+          const outcome = await within(
+            abortSeenWithinMs,
+            (made as { call: Promise<Response> }).call.then(
+              (response) => response,
+              (error: unknown) => error,
+            ),
+          );
+          expect(outcome, 'the late call was sent and left running').not.toBe(timedOut);
+          expect(outcome).toMatchObject({ name: 'AbortError' });
+          expect(slow.requests()).toBe(0);
+        });
+      });
+    }
   });
 }

@@ -1,8 +1,9 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
+import { createServer as createHttp2Server } from 'node:http2';
 import { authMiddleware, problemDetails } from '@tokenfetch/koa';
 import type Koa from 'koa';
-import type { AdapterHarness, ContractHooks } from './contract.js';
+import type { AdapterHarness, ContractHooks, Http2Harness } from './contract.js';
 import type { AuthMiddlewareOptions } from '@tokenfetch/core/adapter';
 
 async function readJson(req: NodeJS.ReadableStream): Promise<unknown> {
@@ -44,11 +45,19 @@ function koaApp(KoaClass: typeof Koa, options?: AuthMiddlewareOptions, hooks?: C
   return app;
 }
 
-/** The contract app on one Koa major. */
+/** The contract app on one Koa major, over HTTP/1.1. */
 export function koaHarness(KoaClass: typeof Koa): AdapterHarness {
   return (options, hooks) => {
     const handle = koaApp(KoaClass, options, hooks).callback();
     // Koa's handler settles its own errors; nothing is left floating.
     return createServer((req, res) => void handle(req, res));
+  };
+}
+
+/** The same app over HTTP/2 (cleartext), which Koa serves through node:http2's compatibility API. */
+export function koaHttp2Harness(KoaClass: typeof Koa): Http2Harness {
+  return (options, hooks) => {
+    const handle = koaApp(KoaClass, options, hooks).callback();
+    return createHttp2Server((req, res) => void handle(req, res));
   };
 }

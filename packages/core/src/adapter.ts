@@ -12,12 +12,20 @@ export type { ApiFetch } from './api-client.js';
 /** What an adapter's `authMiddleware()` accepts: client options, or a client to share. */
 export type AuthMiddlewareOptions = ApiClientOptions | { client: ApiClient };
 
-/** The part of Node's `ServerResponse` an adapter needs to see the downstream client leave. */
+/**
+ * The part of Node's `ServerResponse` (or `Http2ServerResponse`) an adapter needs to see
+ * the downstream client leave.
+ */
 export interface DisconnectSource {
   once(event: 'close', listener: () => void): unknown;
   readonly writableFinished: boolean;
-  /** The response has closed, finished or not. */
+  /** HTTP/1 (`ServerResponse`): the response has closed, finished or not. */
   readonly closed?: boolean;
+  /**
+   * HTTP/2 (`Http2ServerResponse`): its stream. A reset stream closes with
+   * `writableFinished` true, so only the stream tells a reset from a finish.
+   */
+  readonly stream?: { readonly aborted: boolean; readonly closed: boolean };
 }
 
 /**
@@ -69,7 +77,8 @@ export function createApiFetchBinder(client: ApiClient): (response: DisconnectSo
  */
 function watch(response: DisconnectSource): AbortGroup {
   const group = new AbortGroup();
-  if (response.closed === true) {
+  const closed = response.stream === undefined ? response.closed === true : response.stream.closed;
+  if (closed) {
     if (left(response)) group.abort(disconnected());
     return group;
   }
@@ -81,7 +90,7 @@ function watch(response: DisconnectSource): AbortGroup {
 
 /** Whether a closed response was left by its client rather than finished. */
 function left(response: DisconnectSource): boolean {
-  return !response.writableFinished;
+  return !response.writableFinished || response.stream?.aborted === true;
 }
 
 function disconnected(): DOMException {
