@@ -114,21 +114,54 @@ function abortOnTimeout(controller: AbortController): void {
 }
 
 /**
- * Waits `ms`; rejects with the abort reason when `signal` aborts. The timer is unref'd
- * unless `keepAlive`: only a wait that a caller awaits may hold the process open.
+ * Whether the waits of one piece of work (a login) hold the process open: only while
+ * someone awaits it. Work that began with nobody waiting (a background refresh) is asked
+ * to once a caller joins it, and then refs the timers it has running.
  */
-export function sleep(ms: number, signal: AbortSignal, keepAlive = false): Promise<void> {
+export class KeepAlive {
+  #wanted: boolean;
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+
+  constructor(wanted: boolean) {
+    this.#wanted = wanted;
+  }
+
+  /** Someone awaits the work now: its waits, running and to come, keep the process alive. */
+  want(): void {
+    if (this.#wanted) return;
+    this.#wanted = true;
+    for (const timer of this.#timers) timer.ref?.();
+  }
+
+  /** A timer of the work, unref'd unless someone awaits the work. */
+  hold(timer: ReturnType<typeof setTimeout>): void {
+    if (!this.#wanted) timer.unref?.();
+    this.#timers.add(timer);
+  }
+
+  release(timer: ReturnType<typeof setTimeout>): void {
+    this.#timers.delete(timer);
+  }
+}
+
+/**
+ * Waits `ms`; rejects with the abort reason when `signal` aborts. The timer holds the
+ * process open only as `keepAlive` says: only a wait that a caller awaits may.
+ */
+export function sleep(ms: number, signal: AbortSignal, keepAlive: KeepAlive): Promise<void> {
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       clearTimeout(timer);
+      keepAlive.release(timer);
       reject(signal.reason as Error);
     };
     const timer = setTimeout(() => {
+      keepAlive.release(timer);
       signal.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
-    if (!keepAlive) timer.unref?.();
+    keepAlive.hold(timer);
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -1,4 +1,4 @@
-import { detach, sleep, type AbortLike } from './abort.js';
+import { detach, KeepAlive, sleep, type AbortLike } from './abort.js';
 import { defaults } from './defaults.js';
 import {
   ClientClosedError,
@@ -127,6 +127,8 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
 
   let current: Held | undefined;
   let inflight: Promise<Held> | undefined;
+  // Whether the login in flight holds the process open: once anyone awaits it.
+  let inflightAlive: KeepAlive | undefined;
   let rejectedGeneration = 0;
   // The login failure remembered until `until`: calls fail fast meanwhile.
   let refusal: { error: TokenFetchError; until: number } | undefined;
@@ -183,10 +185,17 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   }
 
   function obtain(background: boolean): Promise<Held> {
-    if (inflight !== undefined) return inflight;
+    if (inflight !== undefined) {
+      // A caller joining a background refresh (its token past its last usable moment)
+      // awaits it now: its backoff must not let a script exit mid-await.
+      if (!background) inflightAlive?.want();
+      return inflight;
+    }
     if (refusal !== undefined && now() < refusal.until) return Promise.reject(refused(refusal));
     startedAt = now();
-    const promise = run(background).then(
+    const alive = new KeepAlive(!background);
+    inflightAlive = alive;
+    const promise = run(background, alive).then(
       (held) => {
         if (closed) throw new ClientClosedError();
         current = held;
@@ -217,7 +226,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     return promise;
   }
 
-  async function run(background: boolean): Promise<Held> {
+  async function run(background: boolean, alive: KeepAlive): Promise<Held> {
     // A live holder's login ends within loginTimeoutMs; past that (plus a margin) it is
     // presumed dead, and this instance logs in on its own rather than let its calls wait
     // out the lock's TTL, which may be as long as the calls' own timeout.
@@ -225,7 +234,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     for (;;) {
       if (closed) throw new ClientClosedError();
       const stored = await storeCall('get', () => store.get(key));
-      if (stored === storeDown) return loginAlone(background);
+      if (stored === storeDown) return loginAlone(background, alive);
       const adopted = adopt(stored, background);
       if (adopted !== undefined) return adopted;
 
@@ -235,17 +244,17 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       }
 
       const lease = await storeCall('acquire', () => store.acquire(key));
-      if (lease === storeDown) return loginAlone(background);
-      if (lease !== undefined) return loginUnderLease(lease, background);
+      if (lease === storeDown) return loginAlone(background, alive);
+      if (lease !== undefined) return loginUnderLease(lease, background, alive);
 
       // Another holder is logging in. A background refresh leaves it to them.
       const held = current;
       if (held !== undefined && now() < held.useUntil) return held;
       if (now() >= waitUntil) {
         reportStoreError('lock_wait', 'gave up waiting for another holder of the login lock');
-        return loginAlone(background);
+        return loginAlone(background, alive);
       }
-      await sleep(75 + random() * 50, life.signal, !background);
+      await sleep(75 + random() * 50, life.signal, alive);
     }
   }
 
@@ -268,7 +277,11 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     return held;
   }
 
-  async function loginUnderLease(lease: TokenLease, background: boolean): Promise<Held> {
+  async function loginUnderLease(
+    lease: TokenLease,
+    background: boolean,
+    alive: KeepAlive,
+  ): Promise<Held> {
     let obtained: Omit<StoredToken, 'generation'>;
     try {
       const again = await storeCall('get', () => store.get(lease.key));
@@ -277,7 +290,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
         await storeCall('release', () => store.release(lease));
         return adopted;
       }
-      obtained = await loginWithRetries(background);
+      obtained = await loginWithRetries(background, alive);
     } catch (error) {
       const failure = noteFailure(error);
       await storeCall('release', () => store.release(lease, failure));
@@ -294,10 +307,10 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   }
 
   /** Logs in without the store (it is down, or its lock is stuck). */
-  async function loginAlone(background: boolean): Promise<Held> {
+  async function loginAlone(background: boolean, alive: KeepAlive): Promise<Held> {
     let obtained: Omit<StoredToken, 'generation'>;
     try {
-      obtained = await loginWithRetries(background);
+      obtained = await loginWithRetries(background, alive);
     } catch (error) {
       noteFailure(error);
       throw error;
@@ -308,9 +321,13 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   /**
    * Logs in, retrying what may be retried, within `loginTimeoutMs`. The backoff timers of
    * a login that callers wait on keep the process alive (a script awaiting its first call
-   * must not exit mid-backoff); those of a background refresh do not.
+   * must not exit mid-backoff); those of a background refresh do not, until a caller joins
+   * it (`alive`).
    */
-  async function loginWithRetries(background: boolean): Promise<Omit<StoredToken, 'generation'>> {
+  async function loginWithRetries(
+    background: boolean,
+    alive: KeepAlive,
+  ): Promise<Omit<StoredToken, 'generation'>> {
     const budget = new AbortController();
     const deadline = now() + loginTimeoutMs;
     const onClose = () => budget.abort(new ClientClosedError());
@@ -362,7 +379,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
             startedAt,
             background,
           });
-          await sleep(delay, budget.signal, !background).catch(() => {
+          await sleep(delay, budget.signal, alive).catch(() => {
             throw closed ? new ClientClosedError() : asTokenFetchError(budget.signal.reason);
           });
         }
