@@ -55,6 +55,11 @@ export class AbortGroup implements AbortLike {
     this.#listeners.delete(listener);
   }
 
+  /** Listeners of calls in flight (for tests and diagnostics). */
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
   /** Aborts `controller` with the group (at once, if the group has already aborted). */
   join(controller: AbortController): void {
     if (this.#aborted) controller.abort(this.#reason);
@@ -73,13 +78,16 @@ export class AbortGroup implements AbortLike {
 
 /**
  * The controller of one call: aborted after `timeoutMs` with the same `TimeoutError` as
- * `AbortSignal.timeout()` (unless `settle()` comes first) and by `group`. Its signal is
- * combined with a caller's own signal by `AbortSignal.any`, only when there is one.
+ * `AbortSignal.timeout()` (unless `settle()` comes first) and by `group` until then. Its
+ * signal is combined with a caller's own signal by `AbortSignal.any`, only when there is
+ * one.
  */
 export interface CallController {
   controller: AbortController;
   signal: AbortSignal;
   timer: ReturnType<typeof setTimeout>;
+  group: AbortLike | undefined;
+  onGroupAbort: () => void;
 }
 
 export function startCall(
@@ -94,12 +102,18 @@ export function startCall(
   if (group?.aborted) onGroupAbort();
   else group?.addEventListener('abort', onGroupAbort);
   const signal = caller == null ? controller.signal : AbortSignal.any([caller, controller.signal]);
-  return { controller, signal, timer };
+  return { controller, signal, timer, group, onGroupAbort };
 }
 
-/** The answer has arrived: stop the timeout. A caller's or group's abort still reaches the body. */
+/**
+ * The call has settled (its answer's headers are in, or it failed): stop the timeout and
+ * leave the group, so that a long-lived request's group does not grow with its calls. A
+ * caller's own signal still reaches the body; the group's abort no longer does (the body
+ * is the caller's: a disconnect ends it where it is piped to).
+ */
 export function settle(call: CallController): void {
   clearTimeout(call.timer);
+  call.group?.removeEventListener('abort', call.onGroupAbort);
 }
 
 /** The error fetch rejects with when `AbortSignal.timeout()` fires. */
