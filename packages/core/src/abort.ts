@@ -77,43 +77,98 @@ export class AbortGroup implements AbortLike {
 }
 
 /**
+ * A signal that aborts with the first of its sources, and follows them only while someone
+ * listens to it: undici listens while its request runs, so the sources (a call's own signal
+ * or group, and its client's life) are left when the request is done. It exists for calls
+ * that must end with the client but carry a signal of their own, on a dispatcher that
+ * `close()` cannot destroy (the caller's); each costs an object and a listener per source.
+ */
+export class LinkedSignal implements AbortLike {
+  readonly #sources: readonly AbortLike[];
+  readonly #listeners = new Set<() => void>();
+  readonly #onAbort = () => this.#fire();
+
+  constructor(sources: readonly AbortLike[]) {
+    this.#sources = sources;
+  }
+
+  get aborted(): boolean {
+    return this.#sources.some((source) => source.aborted);
+  }
+
+  get reason(): unknown {
+    return this.#sources.find((source) => source.aborted)?.reason;
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (this.aborted) return;
+    if (this.#listeners.size === 0) {
+      for (const source of this.#sources) source.addEventListener('abort', this.#onAbort);
+    }
+    this.#listeners.add(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    if (this.#listeners.delete(listener) && this.#listeners.size === 0) this.#leave();
+  }
+
+  #leave(): void {
+    for (const source of this.#sources) source.removeEventListener('abort', this.#onAbort);
+  }
+
+  #fire(): void {
+    this.#leave();
+    const listeners = [...this.#listeners];
+    this.#listeners.clear();
+    for (const listener of listeners) listener();
+  }
+}
+
+/**
  * The controller of one call: aborted after `timeoutMs` with the same `TimeoutError` as
- * `AbortSignal.timeout()` (unless `settle()` comes first) and by `group` until then. Its
- * signal is combined with a caller's own signal by `AbortSignal.any`, only when there is
- * one.
+ * `AbortSignal.timeout()` (unless `settle()` comes first), and by `group` and `life` (the
+ * client's) until then. Its signal is combined with a caller's own signal by
+ * `AbortSignal.any`, only when there is one.
  */
 export interface CallController {
   controller: AbortController;
   signal: AbortSignal;
   timer: ReturnType<typeof setTimeout>;
   group: AbortLike | undefined;
-  onGroupAbort: () => void;
+  life: AbortLike | undefined;
+  onAbort: () => void;
 }
 
 export function startCall(
   timeoutMs: number,
   caller: AbortSignal | null | undefined,
   group: AbortLike | undefined,
+  life?: AbortLike,
 ): CallController {
   const controller = new AbortController();
   const timer = setTimeout(abortOnTimeout, timeoutMs, controller);
   timer.unref?.();
-  const onGroupAbort = () => controller.abort(group?.reason);
-  if (group?.aborted) onGroupAbort();
-  else group?.addEventListener('abort', onGroupAbort);
+  const onAbort = () => controller.abort(group?.aborted ? group.reason : life?.reason);
+  if (group?.aborted || life?.aborted) {
+    onAbort();
+  } else {
+    group?.addEventListener('abort', onAbort);
+    life?.addEventListener('abort', onAbort);
+  }
   const signal = caller == null ? controller.signal : AbortSignal.any([caller, controller.signal]);
-  return { controller, signal, timer, group, onGroupAbort };
+  return { controller, signal, timer, group, life, onAbort };
 }
 
 /**
  * The call has settled (its answer's headers are in, or it failed): stop the timeout and
- * leave the group, so that a long-lived request's group does not grow with its calls. A
- * caller's own signal still reaches the body; the group's abort no longer does (the body
- * is the caller's: a disconnect ends it where it is piped to).
+ * leave the group and the client's life, so that a long-lived request's group does not
+ * grow with its calls. A caller's own signal still reaches the body; the group's abort no
+ * longer does (the body is the caller's: a disconnect ends it where it is piped to).
  */
 export function settle(call: CallController): void {
   clearTimeout(call.timer);
-  call.group?.removeEventListener('abort', call.onGroupAbort);
+  call.group?.removeEventListener('abort', call.onAbort);
+  call.life?.removeEventListener('abort', call.onAbort);
 }
 
 /** The error fetch rejects with when `AbortSignal.timeout()` fires. */

@@ -46,7 +46,11 @@ export interface ApiClient {
   ): Promise<T>;
   /** The current session token (logging in if needed). Session auth only. */
   getToken(options?: { signal?: AbortSignal }): Promise<string>;
-  /** Ends background work; later calls reject with `ClientClosedError`. */
+  /**
+   * Ends background work and every call in flight (each rejects with `ClientClosedError`),
+   * and resolves once they have settled; later calls reject with `ClientClosedError`. A
+   * `dispatcher` you passed is left open.
+   */
   close(): Promise<void>;
 }
 
@@ -83,12 +87,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const emit = (event: TokenFetchEvent) => report({ ...event, ...origin });
   // undici's dispatcher unless the caller brings a fetch of their own (then every call and
   // the login go through it, as before).
-  const undici =
-    resolved.fetch === undefined
-      ? createUndiciTransport({ timeoutMs, dispatcher: resolved.dispatcher })
-      : undefined;
-  const transport = undici?.send ?? createFetchTransport(resolved.fetch!, timeoutMs);
-  const baseHeaders = fetchDefaultHeaders(defaultHeaders, undici !== undefined);
+  const onUndici = resolved.fetch === undefined;
+  const channel = onUndici
+    ? createUndiciTransport({ timeoutMs, dispatcher: resolved.dispatcher })
+    : createFetchTransport(resolved.fetch!, timeoutMs);
+  const transport = channel.send;
+  const baseHeaders = fetchDefaultHeaders(defaultHeaders, onUndici);
   const targets = createTargetCache(scope);
   // The password goes inside the base URL only, whatever the strategy asks for.
   const loginFetch = insideOnly(scope, resolved.fetch ?? transportFetch(transport));
@@ -119,6 +123,10 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     auth.kind === 'apiKey' ? headersRecord(applied(auth, new Headers())) : undefined;
   const denials = createDenials();
   let closed = false;
+  let closing: Promise<void> | undefined;
+  // Calls between their start and their answer (or failure), so that close() can wait for them.
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
 
   /** Sends once, following redirects that stay inside the base URL; returns the last answer. */
   async function send(target: Target, call: Call, token: string | undefined): Promise<Response> {
@@ -167,33 +175,41 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     return apiKeyHeaders === undefined ? headers : { ...headers, ...apiKeyHeaders };
   }
 
-  /** One call: the token, the request, and one replay after a re-login. */
+  /**
+   * One call: the token, the request, and one replay after a re-login. Counted in flight
+   * until it settles, for close() (an integer each way: no allocation on the per-call path).
+   */
   async function attempt(
     target: Target,
     call: Call,
     token: string | undefined,
     sentWith: string[] | undefined,
   ): Promise<Response> {
-    if (manager === undefined) return send(target, call, undefined);
-    token ??= await waitForToken(manager, call);
-    sentWith?.push(token);
-    const first = await send(target, call, token);
-    if (!reauth.has(first.status)) return first;
-    // A token that has already shown it gets this very answer here is not dropped again.
-    if (denials.has(token, call.method, first, target)) return first;
+    inFlight++;
+    try {
+      if (manager === undefined) return await send(target, call, undefined);
+      token ??= await waitForToken(manager, call);
+      sentWith?.push(token);
+      const first = await send(target, call, token);
+      if (!reauth.has(first.status)) return first;
+      // A token that has already shown it gets this very answer here is not dropped again.
+      if (denials.has(token, call.method, first, target)) return first;
 
-    manager.invalidate(token);
-    emit({ type: 'reauth', status: first.status, replayed: call.replayable });
-    if (!call.replayable) return first;
-    await UpstreamResponse.discard(first);
-    const fresh = manager.peekToken() ?? (await waitForToken(manager, call));
-    sentWith?.push(fresh);
-    const second = await send(target, call, fresh);
-    // Another token, the same answer: the token was not the problem (a permission 403).
-    if (second.status === first.status && fresh !== token) {
-      denials.remember(fresh, token, call.method, second, target);
+      manager.invalidate(token);
+      emit({ type: 'reauth', status: first.status, replayed: call.replayable });
+      if (!call.replayable) return first;
+      await UpstreamResponse.discard(first);
+      const fresh = manager.peekToken() ?? (await waitForToken(manager, call));
+      sentWith?.push(fresh);
+      const second = await send(target, call, fresh);
+      // Another token, the same answer: the token was not the problem (a permission 403).
+      if (second.status === first.status && fresh !== token) {
+        denials.remember(fresh, token, call.method, second, target);
+      }
+      return second;
+    } finally {
+      if (--inFlight === 0) onIdle?.();
     }
-    return second;
   }
 
   /** The wait for a login, ended by the caller's signal or after `timeoutMs`. */
@@ -347,10 +363,19 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       return manager.getToken(opts);
     },
     close() {
-      if (closed) return Promise.resolve();
+      if (closing !== undefined) return closing;
       closed = true;
       manager?.close();
-      return undici?.destroy(new ClientClosedError()) ?? Promise.resolve();
+      closing = channel.close(new ClientClosedError()).then(async () => {
+        if (inFlight > 0) {
+          await new Promise<void>((resolve) => {
+            onIdle = resolve;
+          });
+        }
+        // The calls' own handlers run first: close() resolves after they have seen the end.
+        await new Promise((resolve) => setImmediate(resolve));
+      });
+      return closing;
     },
   };
   const describe = { baseUrl: scope.base.href, auth: auth.kind };
