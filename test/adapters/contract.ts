@@ -1,5 +1,11 @@
 import { once } from 'node:events';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import {
+  connect as connectHttp2,
+  constants as http2,
+  type ClientHttp2Session,
+  type Http2Server,
+} from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
@@ -20,10 +26,22 @@ import { LocklessStore } from '../../packages/core/test/lockless-store.js';
  * - `GET /me` → `apiFetch('/user/users/me')`, answered with the upstream's status and JSON;
  * - `POST /objects` → `apiFetch('/data/object', POST JSON body)`, answered with the echo;
  * - `GET /external?url=` → `apiFetch(url)`, answered with the upstream's status;
+ * - `GET /late?url=` → waits until the downstream response has closed (the client left
+ *   while the handler awaited something else), then `apiFetch(url)`, handed to
+ *   `hooks.lateCall`;
  * - `GET /local` → no upstream call;
  * with the adapter's `problemDetails()` handling errors.
  */
-export type AdapterHarness = (options?: AuthMiddlewareOptions) => Server;
+export type AdapterHarness = (options?: AuthMiddlewareOptions, hooks?: ContractHooks) => Server;
+
+/** The same app over HTTP/2 (cleartext), for frameworks that serve it. */
+export type Http2Harness = (options?: AuthMiddlewareOptions, hooks?: ContractHooks) => Http2Server;
+
+/** What the contract's routes report back to the test. */
+export interface ContractHooks {
+  /** The call `GET /late` made after its client had left. */
+  lateCall?: (call: Promise<Response>) => void;
+}
 
 /** How soon the upstream must see a call aborted after the downstream client hangs up. */
 const abortSeenWithinMs = 1_000;
@@ -42,8 +60,39 @@ async function within<T>(ms: number, promise: Promise<T>): Promise<T | typeof ti
   }
 }
 
-/** Runs the adapter contract against one framework major. */
-export function runAdapterContract(name: string, makeApp: AdapterHarness): void {
+/** A promise and the function that resolves it. */
+function reported<T>(): { promise: Promise<T>; report: (value: T) => void } {
+  let report!: (value: T) => void;
+  const promise = new Promise<T>((resolve) => {
+    report = resolve;
+  });
+  return { promise, report };
+}
+
+/** A server that never answers, counting the requests it gets. */
+async function startSilentServer(listen: (server: Server) => Promise<Server>): Promise<{
+  url: string;
+  origin: string;
+  requests: () => number;
+  arrived: Promise<IncomingMessage>;
+}> {
+  let requests = 0;
+  const slow = createServer(() => {
+    requests++;
+    // Never answers: the only way this request ends is the caller aborting it.
+  });
+  const arrived = once(slow, 'request').then(([request]) => request as IncomingMessage);
+  await listen(slow);
+  const origin = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+  return { url: `${origin}/slow`, origin, requests: () => requests, arrived };
+}
+
+/** Runs the adapter contract against one framework major (and over HTTP/2, if it serves it). */
+export function runAdapterContract(
+  name: string,
+  makeApp: AdapterHarness,
+  more: { http2?: Http2Harness } = {},
+): void {
   describe(`adapter contract: ${name}`, () => {
     let upstream: MockUpstream;
     const servers: Server[] = [];
@@ -170,6 +219,39 @@ export function runAdapterContract(name: string, makeApp: AdapterHarness): void 
         timedOut,
       );
       expect(seen).toMatchObject({ code: 'ECONNRESET', message: 'aborted' });
+    });
+
+    it('does not send a call made after the downstream client has left (the handler awaited something else first)', async () => {
+      const slow = await startSilentServer(listen);
+      const late = reported<{ call: Promise<Response> }>();
+      const app = await listen(
+        makeApp(options({ allowedOrigins: [slow.origin] }), {
+          lateCall: (call) => late.report({ call }),
+        }),
+      );
+      const downstream = httpRequest({
+        host: '127.0.0.1',
+        port: (app.address() as AddressInfo).port,
+        path: `/late?url=${encodeURIComponent(slow.url)}`,
+      });
+      downstream.on('error', () => {});
+      downstream.end();
+      await once(app, 'request');
+      downstream.destroy();
+
+      const made = await within(abortSeenWithinMs, late.promise);
+      expect(made, 'the handler made no call').not.toBe(timedOut);
+      const outcome = await within(
+        abortSeenWithinMs,
+        (made as { call: Promise<Response> }).call.then(
+          (response) => response,
+          (error: unknown) => error,
+        ),
+      );
+      expect(outcome, 'the late call was sent and left running').not.toBe(timedOut);
+      expect(outcome).toMatchObject({ name: 'AbortError' });
+      expect(slow.requests()).toBe(0);
+      expect(upstream.stats.loginAttempts).toBe(0);
     });
 
     it('hands an apiFetch error to the framework error handling as problem+json', async () => {
@@ -305,6 +387,92 @@ export function runAdapterContract(name: string, makeApp: AdapterHarness): void 
       expect(JSON.parse(response.text)).toMatchObject({ code: 'E_CONFIG' });
       expect(response.text).not.toContain('secret-canary');
     });
+
+    const makeHttp2App = more.http2;
+    if (makeHttp2App !== undefined) {
+      describe('over HTTP/2', () => {
+        const sessions = new Set<{ destroy(): void }>();
+        const http2Servers: Http2Server[] = [];
+        const listenHttp2 = async (server: Http2Server): Promise<Http2Server> => {
+          http2Servers.push(server);
+          server.on('session', (session) => sessions.add(session));
+          await once(server.listen(0, '127.0.0.1'), 'listening');
+          return server;
+        };
+        /** Opens a stream of a new HTTP/2 connection to `server`. */
+        const open = (server: Http2Server, path: string) => {
+          const session: ClientHttp2Session = connectHttp2(
+            `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          );
+          session.on('error', () => {});
+          sessions.add(session);
+          const stream = session.request({ ':path': path });
+          stream.on('error', () => {});
+          stream.end();
+          return stream;
+        };
+
+        afterEach(() => {
+          for (const session of sessions) session.destroy();
+          sessions.clear();
+          for (const server of http2Servers.splice(0)) server.close();
+        });
+
+        it('serves apiFetch over HTTP/2', async () => {
+          const app = await listenHttp2(makeHttp2App(options()));
+          const stream = open(app, '/me');
+          const [headers] = (await once(stream, 'response')) as [Record<string, unknown>];
+          stream.setEncoding('utf8');
+          let body = '';
+          for await (const chunk of stream) body += chunk as string;
+          expect(headers[':status']).toBe(200);
+          expect(JSON.parse(body)).toMatchObject({ email: DEMO_USER.email });
+        });
+
+        it('aborts the upstream call when the downstream client resets its stream', async () => {
+          const slow = await startSilentServer(listen);
+          const app = await listenHttp2(makeHttp2App(options({ allowedOrigins: [slow.origin] })));
+          const stream = open(app, `/external?url=${encodeURIComponent(slow.url)}`);
+          const upstreamRequest = await slow.arrived;
+          const aborted = once(upstreamRequest, 'error').then(([error]) => error as unknown);
+          // RST_STREAM: the connection stays up, only this request ends.
+          stream.close(http2.NGHTTP2_CANCEL);
+          const seen = await within(abortSeenWithinMs, aborted);
+          expect(
+            seen,
+            `the upstream request was not aborted within ${abortSeenWithinMs} ms`,
+          ).not.toBe(timedOut);
+          expect(seen).toMatchObject({ code: 'ECONNRESET', message: 'aborted' });
+        });
+
+        it('does not send a call made after the downstream client reset its stream', async () => {
+          const slow = await startSilentServer(listen);
+          const late = reported<{ call: Promise<Response> }>();
+          const app = await listenHttp2(
+            makeHttp2App(options({ allowedOrigins: [slow.origin] }), {
+              lateCall: (call) => late.report({ call }),
+            }),
+          );
+          const arrived = once(app, 'request');
+          const stream = open(app, `/late?url=${encodeURIComponent(slow.url)}`);
+          await arrived;
+          stream.close(http2.NGHTTP2_CANCEL);
+
+          const made = await within(abortSeenWithinMs, late.promise);
+          expect(made, 'the handler made no call').not.toBe(timedOut);
+          const outcome = await within(
+            abortSeenWithinMs,
+            (made as { call: Promise<Response> }).call.then(
+              (response) => response,
+              (error: unknown) => error,
+            ),
+          );
+          expect(outcome, 'the late call was sent and left running').not.toBe(timedOut);
+          expect(outcome).toMatchObject({ name: 'AbortError' });
+          expect(slow.requests()).toBe(0);
+        });
+      });
+    }
   });
 }
 

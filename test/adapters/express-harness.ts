@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { authMiddleware, problemDetails } from '@tokenfetch/express';
 import type express from 'express';
@@ -16,7 +17,7 @@ export function expressHarness(createApp: typeof express): AdapterHarness {
     (req: Request, res: Response, next: NextFunction) => {
       handler(req, res).catch(next);
     };
-  return (options) => {
+  return (options, hooks) => {
     const app = createApp();
     app.use(createApp.json());
     app.use(authMiddleware(options));
@@ -46,6 +47,14 @@ export function expressHarness(createApp: typeof express): AdapterHarness {
       route(async (req, res) => {
         const upstream = await req.apiFetch(String(req.query.url));
         res.sendStatus(upstream.status);
+      }),
+    );
+    app.get(
+      '/late',
+      route(async (req, res) => {
+        // Something else is awaited first; by the time apiFetch is called, the client has gone.
+        await once(res, 'close');
+        hooks?.lateCall?.(req.apiFetch(String(req.query.url)));
       }),
     );
     app.use(problemDetails());

@@ -1,5 +1,5 @@
 import Koa from 'koa-v2';
 import { runAdapterContract } from './contract.js';
-import { koaHarness } from './koa-harness.js';
+import { koaHarness, koaHttp2Harness } from './koa-harness.js';
 
-runAdapterContract('Koa 2', koaHarness(Koa));
+runAdapterContract('Koa 2', koaHarness(Koa), { http2: koaHttp2Harness(Koa) });

@@ -55,6 +55,11 @@ export class AbortGroup implements AbortLike {
     this.#listeners.delete(listener);
   }
 
+  /** Listeners of calls in flight (for tests and diagnostics). */
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
   /** Aborts `controller` with the group (at once, if the group has already aborted). */
   join(controller: AbortController): void {
     if (this.#aborted) controller.abort(this.#reason);
@@ -72,34 +77,98 @@ export class AbortGroup implements AbortLike {
 }
 
 /**
+ * A signal that aborts with the first of its sources, and follows them only while someone
+ * listens to it: undici listens while its request runs, so the sources (a call's own signal
+ * or group, and its client's life) are left when the request is done. It exists for calls
+ * that must end with the client but carry a signal of their own, on a dispatcher that
+ * `close()` cannot destroy (the caller's); each costs an object and a listener per source.
+ */
+export class LinkedSignal implements AbortLike {
+  readonly #sources: readonly AbortLike[];
+  readonly #listeners = new Set<() => void>();
+  readonly #onAbort = () => this.#fire();
+
+  constructor(sources: readonly AbortLike[]) {
+    this.#sources = sources;
+  }
+
+  get aborted(): boolean {
+    return this.#sources.some((source) => source.aborted);
+  }
+
+  get reason(): unknown {
+    return this.#sources.find((source) => source.aborted)?.reason;
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (this.aborted) return;
+    if (this.#listeners.size === 0) {
+      for (const source of this.#sources) source.addEventListener('abort', this.#onAbort);
+    }
+    this.#listeners.add(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    if (this.#listeners.delete(listener) && this.#listeners.size === 0) this.#leave();
+  }
+
+  #leave(): void {
+    for (const source of this.#sources) source.removeEventListener('abort', this.#onAbort);
+  }
+
+  #fire(): void {
+    this.#leave();
+    const listeners = [...this.#listeners];
+    this.#listeners.clear();
+    for (const listener of listeners) listener();
+  }
+}
+
+/**
  * The controller of one call: aborted after `timeoutMs` with the same `TimeoutError` as
- * `AbortSignal.timeout()` (unless `settle()` comes first) and by `group`. Its signal is
- * combined with a caller's own signal by `AbortSignal.any`, only when there is one.
+ * `AbortSignal.timeout()` (unless `settle()` comes first), and by `group` and `life` (the
+ * client's) until then. Its signal is combined with a caller's own signal by
+ * `AbortSignal.any`, only when there is one.
  */
 export interface CallController {
   controller: AbortController;
   signal: AbortSignal;
   timer: ReturnType<typeof setTimeout>;
+  group: AbortLike | undefined;
+  life: AbortLike | undefined;
+  onAbort: () => void;
 }
 
 export function startCall(
   timeoutMs: number,
   caller: AbortSignal | null | undefined,
   group: AbortLike | undefined,
+  life?: AbortLike,
 ): CallController {
   const controller = new AbortController();
   const timer = setTimeout(abortOnTimeout, timeoutMs, controller);
   timer.unref?.();
-  const onGroupAbort = () => controller.abort(group?.reason);
-  if (group?.aborted) onGroupAbort();
-  else group?.addEventListener('abort', onGroupAbort);
+  const onAbort = () => controller.abort(group?.aborted ? group.reason : life?.reason);
+  if (group?.aborted || life?.aborted) {
+    onAbort();
+  } else {
+    group?.addEventListener('abort', onAbort);
+    life?.addEventListener('abort', onAbort);
+  }
   const signal = caller == null ? controller.signal : AbortSignal.any([caller, controller.signal]);
-  return { controller, signal, timer };
+  return { controller, signal, timer, group, life, onAbort };
 }
 
-/** The answer has arrived: stop the timeout. A caller's or group's abort still reaches the body. */
+/**
+ * The call has settled (its answer's headers are in, or it failed): stop the timeout and
+ * leave the group and the client's life, so that a long-lived request's group does not
+ * grow with its calls. A caller's own signal still reaches the body; the group's abort no
+ * longer does (the body is the caller's: a disconnect ends it where it is piped to).
+ */
 export function settle(call: CallController): void {
   clearTimeout(call.timer);
+  call.group?.removeEventListener('abort', call.onAbort);
+  call.life?.removeEventListener('abort', call.onAbort);
 }
 
 /** The error fetch rejects with when `AbortSignal.timeout()` fires. */
@@ -114,21 +183,54 @@ function abortOnTimeout(controller: AbortController): void {
 }
 
 /**
- * Waits `ms`; rejects with the abort reason when `signal` aborts. The timer is unref'd
- * unless `keepAlive`: only a wait that a caller awaits may hold the process open.
+ * Whether the waits of one piece of work (a login) hold the process open: only while
+ * someone awaits it. Work that began with nobody waiting (a background refresh) is asked
+ * to once a caller joins it, and then refs the timers it has running.
  */
-export function sleep(ms: number, signal: AbortSignal, keepAlive = false): Promise<void> {
+export class KeepAlive {
+  #wanted: boolean;
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+
+  constructor(wanted: boolean) {
+    this.#wanted = wanted;
+  }
+
+  /** Someone awaits the work now: its waits, running and to come, keep the process alive. */
+  want(): void {
+    if (this.#wanted) return;
+    this.#wanted = true;
+    for (const timer of this.#timers) timer.ref?.();
+  }
+
+  /** A timer of the work, unref'd unless someone awaits the work. */
+  hold(timer: ReturnType<typeof setTimeout>): void {
+    if (!this.#wanted) timer.unref?.();
+    this.#timers.add(timer);
+  }
+
+  release(timer: ReturnType<typeof setTimeout>): void {
+    this.#timers.delete(timer);
+  }
+}
+
+/**
+ * Waits `ms`; rejects with the abort reason when `signal` aborts. The timer holds the
+ * process open only as `keepAlive` says: only a wait that a caller awaits may.
+ */
+export function sleep(ms: number, signal: AbortSignal, keepAlive: KeepAlive): Promise<void> {
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       clearTimeout(timer);
+      keepAlive.release(timer);
       reject(signal.reason as Error);
     };
     const timer = setTimeout(() => {
+      keepAlive.release(timer);
       signal.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
-    if (!keepAlive) timer.unref?.();
+    keepAlive.hold(timer);
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }

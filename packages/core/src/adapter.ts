@@ -11,10 +11,20 @@ export type { ApiFetch } from './api-client.js';
 
 export { createRequestBinder, type AuthMiddlewareOptions } from './request-binder.js';
 
-/** The part of Node's `ServerResponse` an adapter needs to see the downstream client leave. */
+/**
+ * The part of Node's `ServerResponse` (or `Http2ServerResponse`) an adapter needs to see
+ * the downstream client leave.
+ */
 export interface DisconnectSource {
   once(event: 'close', listener: () => void): unknown;
   readonly writableFinished: boolean;
+  /** HTTP/1 (`ServerResponse`): the response has closed, finished or not. */
+  readonly closed?: boolean;
+  /**
+   * HTTP/2 (`Http2ServerResponse`): its stream. A reset stream closes with
+   * `writableFinished` true, so only the stream tells a reset from a finish.
+   */
+  readonly stream?: { readonly aborted: boolean; readonly closed: boolean };
 }
 
 /**
@@ -59,13 +69,29 @@ export function createApiFetchBinder(client: ApiClient): (response: DisconnectSo
   };
 }
 
-/** A group aborted when the downstream client leaves before `response` is finished. */
+/**
+ * A group aborted when the downstream client leaves before `response` is finished. Made at
+ * the first call, which may come after the client has left (the handler awaited something
+ * else first): then the group is aborted at once, and the call is never sent.
+ */
 function watch(response: DisconnectSource): AbortGroup {
   const group = new AbortGroup();
+  const closed = response.stream === undefined ? response.closed === true : response.stream.closed;
+  if (closed) {
+    if (left(response)) group.abort(disconnected());
+    return group;
+  }
   response.once('close', () => {
-    if (!response.writableFinished) {
-      group.abort(new DOMException('the downstream client disconnected', 'AbortError'));
-    }
+    if (left(response)) group.abort(disconnected());
   });
   return group;
+}
+
+/** Whether a closed response was left by its client rather than finished. */
+function left(response: DisconnectSource): boolean {
+  return !response.writableFinished || response.stream?.aborted === true;
+}
+
+function disconnected(): DOMException {
+  return new DOMException('the downstream client disconnected', 'AbortError');
 }

@@ -1,17 +1,30 @@
 import { settle, startCall, type AbortGroup, type AbortLike } from './abort.js';
 import { secretsOf, type ApiKeyAuthStrategy } from './auth-strategies.js';
 import { defaults } from './defaults.js';
-import { ClientClosedError, ConfigError, InvalidResponseError, UpstreamError } from './errors.js';
+import {
+  ClientClosedError,
+  ConfigError,
+  CrossOriginError,
+  InvalidResponseError,
+  UpstreamError,
+} from './errors.js';
 import { createEmitter, type TokenFetchEvent } from './events.js';
 import { deriveIdentity, impersonationCacheSize, type AsOptions } from './identity.js';
 import { parseOptions, type ApiClientOptions, type ResolvedOptions } from './options.js';
 import { scrubSecrets } from './redact.js';
 import { bufferRequestBody } from './request-body.js';
+import { createDenials } from './denials.js';
 import { createUrlScope, isInside, resolveUrl, type UrlScope } from './resolve-url.js';
 import { createTokenManager, type TokenManager } from './token-manager.js';
 import { storeKey } from './store-key.js';
-import { createFetchTransport, toTarget, type Target, type Transport } from './transport.js';
-import { createUndiciTransport, type UndiciTransport } from './undici-transport.js';
+import {
+  createFetchTransport,
+  toTarget,
+  type ClientTransport,
+  type Target,
+  type Transport,
+} from './transport.js';
+import { createUndiciTransport } from './undici-transport.js';
 import { UpstreamResponse } from './upstream-response.js';
 
 /** A schema `client.json()` can validate with: any zod schema (or anything with `parse`). */
@@ -50,8 +63,10 @@ export interface ApiClient {
    */
   as(options: AsOptions): ApiClient;
   /**
-   * Ends background work; later calls reject with `ClientClosedError`. Closes the clients
-   * made by `as()` too; closing one of those closes only its own token.
+   * Ends background work and every call in flight (each rejects with `ClientClosedError`),
+   * and resolves once they have settled; later calls reject with `ClientClosedError`. A
+   * `dispatcher` you passed is left open. Closes the clients made by `as()` too; closing
+   * one of those ends only its own token (its calls go on over the shared connections).
    */
   close(): Promise<void>;
 }
@@ -62,8 +77,7 @@ export interface ApiClient {
  */
 interface Family {
   readonly resolved: ResolvedOptions;
-  readonly undici: UndiciTransport | undefined;
-  readonly transport: Transport;
+  readonly channel: ClientTransport;
   readonly baseHeaders: Record<string, string>;
   readonly targets: { resolve(input: string | URL): Target };
   readonly scope: UrlScope;
@@ -112,20 +126,18 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
   const emit = (event: TokenFetchEvent) => report({ ...event, ...origin });
   // undici's dispatcher unless the caller brings a fetch of their own (then every call and
   // the login go through it, as before).
-  const undici = family
-    ? family.undici
+  const channel: ClientTransport = family
+    ? family.channel
     : resolved.fetch === undefined
       ? createUndiciTransport({ timeoutMs, dispatcher: resolved.dispatcher })
-      : undefined;
-  const transport =
-    family?.transport ?? undici?.send ?? createFetchTransport(resolved.fetch!, timeoutMs);
+      : createFetchTransport(resolved.fetch, timeoutMs);
+  const transport = channel.send;
   const baseHeaders =
-    family?.baseHeaders ?? fetchDefaultHeaders(defaultHeaders, undici !== undefined);
+    family?.baseHeaders ?? fetchDefaultHeaders(defaultHeaders, resolved.fetch === undefined);
   const targets = family?.targets ?? createTargetCache(scope);
   const root: Family = family ?? {
     resolved,
-    undici,
-    transport,
+    channel,
     baseHeaders,
     targets,
     scope,
@@ -134,6 +146,11 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
     client: undefined,
     closed: false,
   };
+  // The password goes inside the base URL only, whatever the strategy asks for.
+  const loginFetch = insideOnly(
+    scope,
+    resolved.fetch ?? transportFetch(transport, resolved.loginTimeoutMs),
+  );
 
   const manager: TokenManager | undefined =
     auth.kind === 'session'
@@ -141,7 +158,7 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
           login: ({ signal }) =>
             auth.login({
               baseUrl: scope.base,
-              fetch: resolved.fetch ?? transportFetch(transport, resolved.loginTimeoutMs),
+              fetch: loginFetch,
               signal,
               headers: new Headers(defaultHeaders),
               now,
@@ -159,7 +176,12 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
       : undefined;
   const apiKeyHeaders =
     auth.kind === 'apiKey' ? headersRecord(applied(auth, new Headers())) : undefined;
+  const denials = createDenials();
   let closed = false;
+  let closing: Promise<void> | undefined;
+  // Calls between their start and their answer (or failure), so that close() can wait for them.
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
 
   /** Sends once, following redirects that stay inside the base URL; returns the last answer. */
   async function send(target: Target, call: Call, token: string | undefined): Promise<Response> {
@@ -208,26 +230,41 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
     return apiKeyHeaders === undefined ? headers : { ...headers, ...apiKeyHeaders };
   }
 
-  /** One call: the token, the request, and one replay after a re-login. */
+  /**
+   * One call: the token, the request, and one replay after a re-login. Counted in flight
+   * until it settles, for close() (an integer each way: no allocation on the per-call path).
+   */
   async function attempt(
     target: Target,
     call: Call,
     token: string | undefined,
     sentWith: string[] | undefined,
   ): Promise<Response> {
-    if (manager === undefined) return send(target, call, undefined);
-    token ??= await waitForToken(manager, call);
-    sentWith?.push(token);
-    const first = await send(target, call, token);
-    if (!reauth.has(first.status)) return first;
+    inFlight++;
+    try {
+      if (manager === undefined) return await send(target, call, undefined);
+      token ??= await waitForToken(manager, call);
+      sentWith?.push(token);
+      const first = await send(target, call, token);
+      if (!reauth.has(first.status)) return first;
+      // A token that has already shown it gets this very answer here is not dropped again.
+      if (denials.has(token, call.method, first, target)) return first;
 
-    manager.invalidate(token);
-    emit({ type: 'reauth', status: first.status, replayed: call.replayable });
-    if (!call.replayable) return first;
-    await UpstreamResponse.discard(first);
-    const fresh = manager.peekToken() ?? (await waitForToken(manager, call));
-    sentWith?.push(fresh);
-    return send(target, call, fresh);
+      manager.invalidate(token);
+      emit({ type: 'reauth', status: first.status, replayed: call.replayable });
+      if (!call.replayable) return first;
+      await UpstreamResponse.discard(first);
+      const fresh = manager.peekToken() ?? (await waitForToken(manager, call));
+      sentWith?.push(fresh);
+      const second = await send(target, call, fresh);
+      // Another token, the same answer: the token was not the problem (a permission 403).
+      if (second.status === first.status && fresh !== token) {
+        denials.remember(fresh, token, call.method, second, target);
+      }
+      return second;
+    } finally {
+      if (--inFlight === 0) onIdle?.();
+    }
   }
 
   /** The wait for a login, ended by the caller's signal or after `timeoutMs`. */
@@ -318,11 +355,18 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
     };
   }
 
-  function redact(text: string, tokens: readonly string[] = []): string {
-    return scrubSecrets(text, [...secrets, ...tokens]).replace(
-      /(bearer\s+)[\x21-\x7E]+/gi,
-      '$1[redacted]',
-    );
+  /**
+   * The start of an error body, scrubbed of every secret. Only as much is scrubbed as can
+   * reach into the excerpt: no encoded form of a secret is longer than 16 characters per
+   * character of it.
+   */
+  function redactExcerpt(text: string, tokens: readonly string[]): string {
+    const all = [...secrets, ...tokens];
+    const longest = all.reduce((max, secret) => Math.max(max, secret.length), 0);
+    const head = text.slice(0, excerptLength + 16 * longest);
+    return scrubSecrets(head, all)
+      .replace(/(bearer\s+)[\x21-\x7E]+/gi, '$1[redacted]')
+      .slice(0, excerptLength);
   }
 
   const client: ApiClient = {
@@ -341,7 +385,7 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
       const where = response.url === '' ? describeInput(input) : new URL(response.url).pathname;
       if (!response.ok) {
         // Scrubbed before it is cut, so that no beginning of a secret is left at the cut.
-        const excerpt = redact(text, sentWith).slice(0, excerptLength);
+        const excerpt = redactExcerpt(text, sentWith);
         throw new UpstreamError(response.status, excerpt, where);
       }
       let data: unknown;
@@ -383,17 +427,27 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
     },
     as: (as) => clientAs(root, as),
     close() {
-      if (closed) return Promise.resolve();
+      if (closing !== undefined) return closing;
       closed = true;
       manager?.close();
       // A client made by as() shares the transport: it ends only its own token.
       if (family !== undefined) {
         forget(family, client);
-        return Promise.resolve();
+        closing = Promise.resolve();
+        return closing;
       }
-      return closeFamily(root).then(
-        () => undici?.destroy(new ClientClosedError()) ?? Promise.resolve(),
-      );
+      closing = closeFamily(root)
+        .then(() => channel.close(new ClientClosedError()))
+        .then(async () => {
+          if (inFlight > 0) {
+            await new Promise<void>((resolve) => {
+              onIdle = resolve;
+            });
+          }
+          // The calls' own handlers run first: close() resolves after they have seen the end.
+          await new Promise((resolve) => setImmediate(resolve));
+        });
+      return closing;
     },
   };
   const describe = { baseUrl: scope.base.href, auth: auth.kind };
@@ -563,6 +617,21 @@ function transportFetch(transport: Transport, loginTimeoutMs: number): typeof fe
       signal: init.signal ?? undefined,
       timeoutMs: loginTimeoutMs,
     });
+  };
+}
+
+/** `fetch`, refusing (with `CrossOriginError`, before any I/O) a URL outside the base URL. */
+function insideOnly(scope: UrlScope, fetchImpl: typeof fetch): typeof fetch {
+  return (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (!isInside(scope, url)) {
+      return Promise.reject(
+        new CrossOriginError(
+          `refused to send the login to ${url.origin}${url.origin === scope.origin ? ' outside the base path' : ''}: it goes inside the base URL only`,
+        ),
+      );
+    }
+    return fetchImpl(input, init);
   };
 }
 

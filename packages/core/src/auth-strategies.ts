@@ -30,6 +30,11 @@ export interface SessionAuthStrategy {
   readonly ttlMs: number;
   /** Names the credentials (no secret) so that a store can key them: email and org. */
   readonly identity: string;
+  /**
+   * The login path under the base URL, when the strategy has a fixed one: the client checks
+   * at creation that it resolves inside the base URL.
+   */
+  readonly loginPath?: string;
   /** One login attempt. */
   login(context: LoginContext): Promise<LoginResult>;
 }
@@ -55,7 +60,9 @@ export interface SessionTokenAuthOptions {
   /** The org to log in to, sent as `selectedOrg`. */
   orgId: string | number;
   /**
-   * The login path, under the base URL.
+   * The login path, under the base URL: the password is sent there, so it must resolve
+   * inside the base URL (an absolute URL elsewhere, `..` and the like are a `ConfigError`
+   * at client creation).
    * @default '/user/authenticate'
    */
   path?: string;
@@ -134,6 +141,7 @@ export function sessionTokenAuth(options: SessionTokenAuthOptions): SessionAuthS
       ttlMs: options.ttlMs ?? defaults.ttlMs,
       headerNames: ['authorization'],
       identity: `${email}|${orgId}`,
+      loginPath: path,
       async login({ baseUrl, fetch, signal, headers, now }) {
         const loginHeaders = new Headers(headers);
         loginHeaders.set('content-type', 'application/json');
@@ -145,9 +153,9 @@ export function sessionTokenAuth(options: SessionTokenAuthOptions): SessionAuthS
           redirect: 'manual',
           signal,
         });
-        if (response.ok) return parseResponse(response);
-        await response.body?.cancel().catch(() => {});
         const status = response.status;
+        if (response.ok) return parseResponse(response).catch((error) => withStatus(error, status));
+        await response.body?.cancel().catch(() => {});
         if (status === 401) throw new InvalidCredentialsError();
         if (status === 404) throw new NoActiveOrgError();
         const retryable = status === 408 || status === 429 || status >= 500;
@@ -161,10 +169,22 @@ export function sessionTokenAuth(options: SessionTokenAuthOptions): SessionAuthS
       toJSON: () => describe,
       [inspect]: () => `SessionTokenAuth ${JSON.stringify(describe)}`,
     } as SessionAuthStrategy,
-    [password],
+    // `user:password` too, for an upstream that quotes a Basic credential of them.
+    [password, `${email}:${password}`],
   );
   derivations.set(strategy, { withOrg: (other) => sessionTokenAuth({ ...options, orgId: other }) });
   return strategy;
+}
+
+/** A non-retryable `LoginFailedError` of a 2xx answer's reader, with the answer's status. */
+function withStatus(error: unknown, status: number): never {
+  if (error instanceof LoginFailedError && error.status === undefined && !error.retryable) {
+    throw new LoginFailedError(error.message, {
+      status,
+      ...(error.cause === undefined ? {} : { cause: error.cause }),
+    });
+  }
+  throw error;
 }
 
 /** Options of `apiKeyAuth`. */

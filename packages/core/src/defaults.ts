@@ -13,7 +13,7 @@ export const defaults = Object.freeze({
   reauthStatuses: Object.freeze([401, 403]) as readonly number[],
   /** Retries of a login that failed with a network error, a timeout, 429 or 5xx. */
   loginRetries: 2,
-  /** How long a 401/404 login refusal is remembered. */
+  /** How long a 401/404 login refusal is remembered; the longest cooldown of unusable answers. */
   loginCooldownMs: 30_000,
   /** The longest a session token is trusted: the upstream's 15 minutes. */
   ttlMs: 900_000,

@@ -7,8 +7,9 @@ import {
   type AuthStrategy,
 } from './auth-strategies.js';
 import { defaults } from './defaults.js';
-import { ConfigError, type ConfigIssue } from './errors.js';
+import { ConfigError, CrossOriginError, type ConfigIssue } from './errors.js';
 import type { TokenFetchListener } from './events.js';
+import { createUrlScope, isInside, resolveUrl } from './resolve-url.js';
 import type { TokenStore } from './token-store.js';
 
 /** Email, password and org: shorthand for `sessionTokenAuth({ email, password, orgId })`. */
@@ -60,7 +61,9 @@ export interface ApiClientOptions {
   refreshAheadMs?: number;
   /**
    * Answers that mean "this token is no longer good": the token is dropped and the call
-   * replayed once.
+   * replayed once. When the replay, with another token, gets the same status, the answer is
+   * about the call (a permission 403): while that token is current, the same call gets it
+   * back at once, without a login.
    * @default [401, 403]
    */
   reauthStatuses?: number[];
@@ -70,7 +73,9 @@ export interface ApiClientOptions {
    */
   loginRetries?: number;
   /**
-   * How long a 401/404 login refusal is remembered, so retries cannot lock the account.
+   * How long a 401/404 login refusal is remembered, so retries cannot lock the account. A
+   * 2xx answer without a usable token is remembered for 1 s, doubling with each one in a
+   * row up to this.
    * @default 30_000
    */
   loginCooldownMs?: number;
@@ -80,7 +85,10 @@ export interface ApiClientOptions {
    */
   store?: TokenStore;
   /**
-   * Extra origins trusted with credentials (any path on them).
+   * Extra origins trusted with credentials, any path on them. Each follows the rule of
+   * `baseUrl` (https; plain http only to loopback hosts or with `allowInsecureHttp`) and is
+   * an origin only: one with a path is a `ConfigError`, since the whole origin would be
+   * trusted.
    * @default []
    * @example ['https://files.acme.resolver.com']
    */
@@ -239,21 +247,30 @@ export function parseOptions(input: unknown): ResolvedOptions {
   const raw = input as Record<string, unknown>;
   const result = apiClientOptionsSchema.safeParse(raw);
   const issues: ConfigIssue[] = result.success ? [] : toIssues(result.error.issues);
-  if (typeof raw.baseUrl === 'string') {
-    issues.push(...checkBaseUrl(raw.baseUrl, raw.allowInsecureHttp === true));
-  }
+  const baseUrlIssues =
+    typeof raw.baseUrl === 'string'
+      ? checkBaseUrl(raw.baseUrl, raw.allowInsecureHttp === true)
+      : undefined;
+  if (baseUrlIssues !== undefined) issues.push(...baseUrlIssues);
   if (Array.isArray(raw.allowedOrigins)) {
     raw.allowedOrigins.forEach((origin: unknown, index) => {
-      if (typeof origin === 'string' && !isOrigin(origin)) {
-        issues.push({
-          path: `allowedOrigins.${index}`,
-          message: 'must be an absolute http(s) origin such as https://host',
-        });
-      }
+      const message =
+        typeof origin === 'string'
+          ? checkOrigin(origin, raw.allowInsecureHttp === true)
+          : undefined;
+      if (message !== undefined) issues.push({ path: `allowedOrigins.${index}`, message });
     });
   }
   const auth =
     typeof raw.auth === 'object' && raw.auth !== null ? toStrategy(raw.auth, issues) : undefined;
+  if (auth?.kind === 'session' && auth.loginPath !== undefined && baseUrlIssues?.length === 0) {
+    if (!isLoginInside(raw.baseUrl as string, auth.loginPath)) {
+      issues.push({
+        path: 'auth.path',
+        message: 'must be a path inside baseUrl: the password is sent there',
+      });
+    }
+  }
   if (result.success && auth !== undefined && isHeadersInit(raw.headers)) {
     for (const [name] of new Headers(raw.headers)) {
       if (auth.headerNames.includes(name)) {
@@ -306,7 +323,7 @@ function checkBaseUrl(value: string, allowInsecureHttp: boolean): ConfigIssue[] 
   const issues: ConfigIssue[] = [];
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     issues.push({ path: 'baseUrl', message: 'must be an absolute https URL' });
-  } else if (url.protocol === 'http:' && !allowInsecureHttp && !loopback.test(url.hostname)) {
+  } else if (isInsecure(url, allowInsecureHttp)) {
     issues.push({
       path: 'baseUrl',
       message: 'must be an https URL (plain http only to loopback hosts, or set allowInsecureHttp)',
@@ -321,13 +338,47 @@ function checkBaseUrl(value: string, allowInsecureHttp: boolean): ConfigIssue[] 
   return issues;
 }
 
-function isOrigin(value: string): boolean {
+/** Whether a strategy's login path resolves inside the base URL, as every call must. */
+function isLoginInside(baseUrl: string, loginPath: string): boolean {
+  const scope = createUrlScope(baseUrl);
   try {
-    const url = new URL(value);
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '';
-  } catch {
-    return false;
+    return isInside(scope, resolveUrl(scope, loginPath));
+  } catch (error) {
+    if (error instanceof CrossOriginError) return false;
+    throw error;
   }
+}
+
+/** Plain http to a host that is not loopback, without `allowInsecureHttp`. */
+function isInsecure(url: URL, allowInsecureHttp: boolean): boolean {
+  return url.protocol === 'http:' && !allowInsecureHttp && !loopback.test(url.hostname);
+}
+
+/**
+ * What is wrong with an allowed origin, if anything. It follows the base URL's https rule,
+ * and it is an origin only: a path is refused rather than silently widened to the whole
+ * origin (tokenfetch trusts origins, not paths on other hosts).
+ */
+function checkOrigin(value: string, allowInsecureHttp: boolean): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an absolute https origin such as https://files.example.com';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return 'must be an absolute https origin such as https://files.example.com';
+  }
+  if (isInsecure(url, allowInsecureHttp)) {
+    return 'must be an https origin (plain http only to loopback hosts, or set allowInsecureHttp)';
+  }
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+    return 'must be an origin only, without user info, a query or a fragment';
+  }
+  if (url.pathname !== '/') {
+    return 'must be an origin only (scheme, host, port): a path is not honoured, every path of an allowed origin is trusted; remove it';
+  }
+  return undefined;
 }
 
 function toIssues(zodIssues: readonly z.core.$ZodIssue[], prefix?: string): ConfigIssue[] {

@@ -29,10 +29,6 @@ export function createUrlScope(baseUrl: string, allowedOrigins: readonly string[
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const controlCharacters = /[\u0000-\u001F\u007F]/;
 const hasScheme = /^[a-zA-Z][a-zA-Z\d+.-]*:/;
-// Path segments that are `.` or `..` in any mix of raw and percent-encoded dots.
-const dotSegment = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
-// Encoded `/` or `\`, which a server may decode into a separator after our checks.
-const encodedSeparator = /%(?:2f|5c)/i;
 
 /**
  * Resolves a caller's input against the scope. A relative path lands under the base path
@@ -53,9 +49,9 @@ export function resolveUrl(scope: UrlScope, input: string | URL): URL {
   }
   const end = input.search(/[?#]/);
   const path = end === -1 ? input : input.slice(0, end);
-  if (dotSegment.test(path) || encodedSeparator.test(path)) {
+  if (hasWayOut(path)) {
     throw new CrossOriginError(
-      'refused: `.`/`..` segments and encoded slashes may not be used to leave the base path',
+      'refused: `.`/`..` segments (also encoded, or with `;params`) and encoded slashes may not be used to leave the base path',
     );
   }
   const url = new URL(input.startsWith('/') ? input.slice(1) : input, scope.base);
@@ -72,8 +68,8 @@ export function isTrusted(scope: UrlScope, url: URL): boolean {
 }
 
 /**
- * Whether `url` is on the base origin, under the base path, without userinfo. An encoded
- * `/` or `\` below the base path is outside: a server may decode it into a way out.
+ * Whether `url` is on the base origin, under the base path, without userinfo. A path below
+ * the base path with a way out that a server may see is outside (see `hasWayOut`).
  */
 export function isInside(scope: UrlScope, url: URL): boolean {
   return (
@@ -81,9 +77,39 @@ export function isInside(scope: UrlScope, url: URL): boolean {
     url.username === '' &&
     url.password === '' &&
     ((url.pathname.startsWith(scope.basePath) &&
-      !encodedSeparator.test(url.pathname.slice(scope.basePath.length))) ||
+      !hasWayOut(url.pathname.slice(scope.basePath.length))) ||
       `${url.pathname}/` === scope.basePath)
   );
+}
+
+/**
+ * Whether a path has a segment that a server may read as `.` or `..`, or as holding a
+ * separator, once it has percent-decoded it (once, twice: a proxy and the server behind it
+ * each decode) and cut its `;params` (Tomcat, Jetty and Spring route `/api/..;/admin` to
+ * `/admin`). Each segment is judged at every step of decoding until it no longer changes.
+ */
+function hasWayOut(path: string): boolean {
+  // The common path has no dot, `%` or `;`: nothing to decode or cut.
+  if (!wayOutCharacters.test(path)) return false;
+  for (const segment of path.split('/')) {
+    for (let form = segment; ;) {
+      const semicolon = form.indexOf(';');
+      const bare = semicolon === -1 ? form : form.slice(0, semicolon);
+      if (bare === '.' || bare === '..' || form.includes('/') || form.includes('\\')) return true;
+      const decoded = form.includes('%') ? form.replace(percentEncoded, decodeByte) : form;
+      if (decoded === form) break;
+      form = decoded;
+    }
+  }
+  return false;
+}
+
+const wayOutCharacters = /[.%;\\]/;
+const percentEncoded = /%([\da-f]{2})/gi;
+
+/** One percent-encoded byte as the character of that code (only ASCII matters here). */
+function decodeByte(_match: string, hex: string): string {
+  return String.fromCharCode(Number.parseInt(hex, 16));
 }
 
 function checkAbsolute(scope: UrlScope, url: URL): URL {

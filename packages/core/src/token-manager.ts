@@ -1,4 +1,4 @@
-import { detach, sleep, type AbortLike } from './abort.js';
+import { detach, KeepAlive, sleep, type AbortLike } from './abort.js';
 import { defaults } from './defaults.js';
 import {
   ClientClosedError,
@@ -45,7 +45,9 @@ export interface TokenManagerOptions {
    */
   loginRetries?: number;
   /**
-   * How long a 401/404 login refusal is remembered, so a burst cannot lock the account.
+   * How long a 401/404 login refusal is remembered, so a burst cannot lock the account. A
+   * 2xx answer without a usable token is remembered for 1 s, doubling with each one in a
+   * row up to this.
    * @default 30_000
    */
   loginCooldownMs?: number;
@@ -100,6 +102,10 @@ const storeDown: unique symbol = Symbol('store down');
 const safeToken = /^[\x21-\x7E]+$/;
 const backoffBaseMs = 200;
 const retryAfterCapMs = 5_000;
+/** The longest `Retry-After` obeyed across logins: a login is tried again after this at most. */
+const retryAfterMaxMs = 300_000;
+/** The first cooldown after an unusable login answer; it doubles with each one in a row. */
+const unusableCooldownMs = 1_000;
 const backgroundRetryMs = 2_000;
 const lockWaitMarginMs = 2_000;
 
@@ -121,8 +127,13 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
 
   let current: Held | undefined;
   let inflight: Promise<Held> | undefined;
+  // Whether the login in flight holds the process open: once anyone awaits it.
+  let inflightAlive: KeepAlive | undefined;
   let rejectedGeneration = 0;
+  // The login failure remembered until `until`: calls fail fast meanwhile.
   let refusal: { error: TokenFetchError; until: number } | undefined;
+  // Unusable login answers in a row: each doubles the next cooldown.
+  let unusableInARow = 0;
   let nextBackgroundAt = 0;
   let closed = false;
   // When the login in flight began, for its events (one login is in flight at a time).
@@ -174,10 +185,17 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   }
 
   function obtain(background: boolean): Promise<Held> {
-    if (inflight !== undefined) return inflight;
-    if (refusal !== undefined && now() < refusal.until) return Promise.reject(refusal.error);
+    if (inflight !== undefined) {
+      // A caller joining a background refresh (its token past its last usable moment)
+      // awaits it now: its backoff must not let a script exit mid-await.
+      if (!background) inflightAlive?.want();
+      return inflight;
+    }
+    if (refusal !== undefined && now() < refusal.until) return Promise.reject(refused(refusal));
     startedAt = now();
-    const promise = run(background).then(
+    const alive = new KeepAlive(!background);
+    inflightAlive = alive;
+    const promise = run(background, alive).then(
       (held) => {
         if (closed) throw new ClientClosedError();
         current = held;
@@ -185,9 +203,6 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       },
       (error: unknown) => {
         const failure = closed ? new ClientClosedError() : asTokenFetchError(error);
-        if (isRefusal(failure) && refusal?.error !== failure) {
-          remember(failure, now() + cooldownMs);
-        }
         if (!closed) {
           const status =
             isRefusal(failure) || failure instanceof LoginFailedError ? failure.status : undefined;
@@ -211,7 +226,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     return promise;
   }
 
-  async function run(background: boolean): Promise<Held> {
+  async function run(background: boolean, alive: KeepAlive): Promise<Held> {
     // A live holder's login ends within loginTimeoutMs; past that (plus a margin) it is
     // presumed dead, and this instance logs in on its own rather than let its calls wait
     // out the lock's TTL, which may be as long as the calls' own timeout.
@@ -219,27 +234,27 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     for (;;) {
       if (closed) throw new ClientClosedError();
       const stored = await storeCall('get', () => store.get(key));
-      if (stored === storeDown) return loginAlone(background);
+      if (stored === storeDown) return loginAlone(background, alive);
       const adopted = adopt(stored, background);
       if (adopted !== undefined) return adopted;
 
       const shared = await storeCall('failure', () => store.getFailure(key));
       if (shared !== storeDown && shared !== undefined && shared.until > now()) {
-        throw remember(refusalError(shared.code), shared.until);
+        throw adoptFailure(shared);
       }
 
       const lease = await storeCall('acquire', () => store.acquire(key));
-      if (lease === storeDown) return loginAlone(background);
-      if (lease !== undefined) return loginUnderLease(lease, background);
+      if (lease === storeDown) return loginAlone(background, alive);
+      if (lease !== undefined) return loginUnderLease(lease, background, alive);
 
       // Another holder is logging in. A background refresh leaves it to them.
       const held = current;
       if (held !== undefined && now() < held.useUntil) return held;
       if (now() >= waitUntil) {
         reportStoreError('lock_wait', 'gave up waiting for another holder of the login lock');
-        return loginAlone(background);
+        return loginAlone(background, alive);
       }
-      await sleep(75 + random() * 50, life.signal, !background);
+      await sleep(75 + random() * 50, life.signal, alive);
     }
   }
 
@@ -262,7 +277,11 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     return held;
   }
 
-  async function loginUnderLease(lease: TokenLease, background: boolean): Promise<Held> {
+  async function loginUnderLease(
+    lease: TokenLease,
+    background: boolean,
+    alive: KeepAlive,
+  ): Promise<Held> {
     let obtained: Omit<StoredToken, 'generation'>;
     try {
       const again = await storeCall('get', () => store.get(lease.key));
@@ -271,11 +290,9 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
         await storeCall('release', () => store.release(lease));
         return adopted;
       }
-      obtained = await loginWithRetries(background);
+      obtained = await loginWithRetries(background, alive);
     } catch (error) {
-      const failure = isRefusal(error)
-        ? { code: error.code, until: now() + cooldownMs }
-        : undefined;
+      const failure = noteFailure(error);
       await storeCall('release', () => store.release(lease, failure));
       throw error;
     }
@@ -290,17 +307,27 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   }
 
   /** Logs in without the store (it is down, or its lock is stuck). */
-  async function loginAlone(background: boolean): Promise<Held> {
-    const obtained = await loginWithRetries(background);
+  async function loginAlone(background: boolean, alive: KeepAlive): Promise<Held> {
+    let obtained: Omit<StoredToken, 'generation'>;
+    try {
+      obtained = await loginWithRetries(background, alive);
+    } catch (error) {
+      noteFailure(error);
+      throw error;
+    }
     return hold({ ...obtained, generation: 0 });
   }
 
   /**
    * Logs in, retrying what may be retried, within `loginTimeoutMs`. The backoff timers of
    * a login that callers wait on keep the process alive (a script awaiting its first call
-   * must not exit mid-backoff); those of a background refresh do not.
+   * must not exit mid-backoff); those of a background refresh do not, until a caller joins
+   * it (`alive`).
    */
-  async function loginWithRetries(background: boolean): Promise<Omit<StoredToken, 'generation'>> {
+  async function loginWithRetries(
+    background: boolean,
+    alive: KeepAlive,
+  ): Promise<Omit<StoredToken, 'generation'>> {
     const budget = new AbortController();
     const deadline = now() + loginTimeoutMs;
     const onClose = () => budget.abort(new ClientClosedError());
@@ -308,7 +335,9 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     const timer = setTimeout(
       () =>
         budget.abort(
-          new LoginFailedError(`login timed out after ${loginTimeoutMs} ms`, { retryable: true }),
+          new LoginFailedError(`login timed out after ${loginTimeoutMs} ms`, {
+            retryable: true,
+          }),
         ),
       loginTimeoutMs,
     );
@@ -319,6 +348,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
         try {
           const result = await detach(options.login({ signal: budget.signal }), budget.signal);
           const obtained = accept(result, sentAt);
+          unusableInARow = 0;
           emit({
             type: 'login',
             source: 'login',
@@ -335,6 +365,8 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
             : asTokenFetchError(error);
           if (!(failure instanceof LoginFailedError) || !failure.retryable) throw failure;
           if (attempt >= loginRetries || budget.signal.aborted) throw failure;
+          // A longer wait is obeyed across logins (remembered), not inside this one.
+          if ((failure.retryAfterMs ?? 0) > retryAfterCapMs) throw failure;
           const backoff = random() * backoffBaseMs * 2 ** attempt;
           const delay = Math.max(backoff, Math.min(failure.retryAfterMs ?? 0, retryAfterCapMs));
           if (now() + delay >= deadline) throw failure;
@@ -347,7 +379,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
             startedAt,
             background,
           });
-          await sleep(delay, budget.signal, !background).catch(() => {
+          await sleep(delay, budget.signal, alive).catch(() => {
             throw closed ? new ClientClosedError() : asTokenFetchError(budget.signal.reason);
           });
         }
@@ -378,15 +410,73 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     return { token, issuedAt: sentAt, expiresAt };
   }
 
-  function remember(error: TokenFetchError, until: number): TokenFetchError {
-    refusal = { error, until };
-    return error;
+  /**
+   * Remembers the failure of a login this instance made, if it is one that is remembered,
+   * and returns what to share with the store:
+   * - a 401/404 refusal, for `loginCooldownMs`;
+   * - a failure whose answer said `Retry-After` (429, 503), until that has passed;
+   * - an answer without a usable token (or another status that is not retried), for 1 s,
+   *   doubling with each one in a row up to `loginCooldownMs`.
+   * Network errors, timeouts and 5xx without `Retry-After` are not remembered.
+   */
+  function noteFailure(error: unknown): SharedFailure | undefined {
+    if (closed) return undefined;
+    const failure = asTokenFetchError(error);
+    let shared: SharedFailure | undefined;
+    if (isRefusal(failure)) {
+      shared = { code: failure.code, until: now() + cooldownMs };
+    } else if (failure instanceof LoginFailedError) {
+      const status = failure.status === undefined ? {} : { status: failure.status };
+      const retryAfterMs = Math.min(failure.retryAfterMs ?? 0, retryAfterMaxMs);
+      if (failure.retryable && retryAfterMs > 0) {
+        shared = {
+          code: 'E_LOGIN_FAILED',
+          until: now() + retryAfterMs,
+          ...status,
+        };
+      } else if (!failure.retryable) {
+        unusableInARow++;
+        const wait = Math.min(unusableCooldownMs * 2 ** (unusableInARow - 1), cooldownMs);
+        shared = {
+          code: 'E_LOGIN_FAILED',
+          until: now() + wait,
+          failures: unusableInARow,
+          ...status,
+        };
+      }
+    }
+    if (shared !== undefined) refusal = { error: failure, until: shared.until };
+    return shared;
   }
 
-  function refusalError(code: SharedFailure['code']): TokenFetchError {
-    return code === 'E_INVALID_CREDENTIALS'
-      ? new InvalidCredentialsError()
-      : new NoActiveOrgError();
+  /** A failure another sharer of the store remembered: this instance remembers it too. */
+  function adoptFailure(stored: SharedFailure): TokenFetchError {
+    const shared = checkedFailure(stored);
+    if (shared.failures !== undefined) unusableInARow = Math.max(unusableInARow, shared.failures);
+    const error =
+      shared.code === 'E_INVALID_CREDENTIALS'
+        ? new InvalidCredentialsError()
+        : shared.code === 'E_NO_ACTIVE_ORG'
+          ? new NoActiveOrgError()
+          : new LoginFailedError(describeFailure(shared.status), withStatus(shared.status));
+    refusal = { error, until: shared.until };
+    return refused(refusal);
+  }
+
+  /**
+   * The error a call gets while a failure is remembered: the refusal itself for 401/404
+   * (every caller gets the same error), else a `LoginFailedError` saying when the next
+   * login will be tried (`retryAfterMs`).
+   */
+  function refused(remembered: { error: TokenFetchError; until: number }): TokenFetchError {
+    const { error, until } = remembered;
+    if (isRefusal(error)) return error;
+    const retryAfterMs = Math.max(0, until - now());
+    const status = error instanceof LoginFailedError ? error.status : undefined;
+    return new LoginFailedError(
+      `${error.message}; no login is tried before it has passed: retry after ${Math.ceil(retryAfterMs / 1000)} s`,
+      { ...withStatus(status), retryAfterMs, cause: error },
+    );
   }
 
   async function storeCall<T>(
@@ -452,6 +542,28 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
  */
 function lastUsableMoment(issuedAt: number, expiresAt: number): number {
   return expiresAt - Math.min(1_000, (expiresAt - issuedAt) / 4);
+}
+
+/** A shared failure as this version reads it: fields of a bad or foreign record are dropped. */
+function checkedFailure(stored: SharedFailure): SharedFailure {
+  const { code, until, status, failures } = stored;
+  return {
+    code,
+    until,
+    ...(Number.isInteger(status) && status! >= 100 && status! <= 599 ? { status } : {}),
+    ...(Number.isInteger(failures) && failures! > 0 ? { failures: Math.min(failures!, 32) } : {}),
+  };
+}
+
+function describeFailure(status: number | undefined): string {
+  if (status === undefined) return 'a recent login gave no usable token';
+  return status >= 200 && status < 300
+    ? `a recent login answered ${status} without a usable token`
+    : `a recent login answered ${status}`;
+}
+
+function withStatus(status: number | undefined): { status?: number } {
+  return status === undefined ? {} : { status };
 }
 
 /** A 401/404 login refusal: never retried, remembered for the cooldown. */

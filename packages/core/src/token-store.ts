@@ -27,10 +27,20 @@ export interface TokenLease {
   readonly id: string;
 }
 
-/** A login refusal (401/404) shared by every sharer of a store until `until`. */
+/**
+ * A login failure shared by every sharer of a store until `until`, so that none of them
+ * logs in meanwhile: a refusal (401 `E_INVALID_CREDENTIALS`, 404 `E_NO_ACTIVE_ORG`), or an
+ * `E_LOGIN_FAILED` that is worth waiting out (an answer without a usable token, a
+ * `Retry-After`). A store keeps the whole object; readers check its fields.
+ */
 export interface SharedFailure {
-  code: 'E_INVALID_CREDENTIALS' | 'E_NO_ACTIVE_ORG';
+  code: 'E_INVALID_CREDENTIALS' | 'E_NO_ACTIVE_ORG' | 'E_LOGIN_FAILED';
+  /** Epoch ms when the cooldown ends. */
   until: number;
+  /** The status of the login answer that failed, when there was one. */
+  status?: number;
+  /** Unusable login answers in a row so far: the next cooldown doubles from it. */
+  failures?: number;
 }
 
 /**
@@ -54,7 +64,7 @@ export interface TokenStore {
    * (`false`) when the store already holds a newer generation.
    */
   commit(lease: TokenLease, token: Omit<StoredToken, 'generation'>): Promise<boolean>;
-  /** Give the lease up without a token; a 401/404 refusal is shared with `failure`. */
+  /** Give the lease up without a token; a login failure is shared with `failure`. */
   release(lease: TokenLease, failure?: SharedFailure): Promise<void>;
   /** Delete the stored token, but only while it is still `generation`. */
   invalidate(key: string, generation: number): Promise<void>;

@@ -1,4 +1,4 @@
-import { startCall, settle, type AbortLike } from './abort.js';
+import { AbortGroup, startCall, settle, type AbortLike } from './abort.js';
 
 /** Where one request goes: the URL and the parts of it the transports need, computed once. */
 export interface Target {
@@ -24,6 +24,13 @@ export interface OutgoingCall {
 /** Sends one request and resolves with its answer, whatever the status; follows no redirect. */
 export type Transport = (target: Target, call: OutgoingCall) => Promise<Response>;
 
+/** A transport and the end of it: `close()` fails its calls in flight with `reason`. */
+export interface ClientTransport {
+  send: Transport;
+  /** Ends every call in flight with `reason` (and any later one); resolves once it is done. */
+  close(reason: Error): Promise<void>;
+}
+
 /** Makes a `Target` of a URL. */
 export function toTarget(url: URL): Target {
   // A response's URL has no fragment (an empty one, `#`, included), and none is sent.
@@ -35,13 +42,15 @@ export function toTarget(url: URL): Target {
 /**
  * The transport over a `fetch` function: the `fetch` option, or the global fetch where
  * undici is not the transport. Each request gets an AbortController with a timer that
- * ends it after `timeoutMs` without its answer's headers (the body is not timed).
+ * ends it after `timeoutMs` without its answer's headers (the body is not timed); the
+ * controller also follows the client's life until then, so that `close()` aborts it.
  */
-export function createFetchTransport(fetchImpl: typeof fetch, timeoutMs: number): Transport {
-  return async (target, call) => {
+export function createFetchTransport(fetchImpl: typeof fetch, timeoutMs: number): ClientTransport {
+  const life = new AbortGroup();
+  const send: Transport = async (target, call) => {
     const caller = call.signal instanceof AbortSignal ? call.signal : undefined;
     const group = caller === undefined ? call.signal : undefined;
-    const controller = startCall(call.timeoutMs ?? timeoutMs, caller, group);
+    const controller = startCall(call.timeoutMs ?? timeoutMs, caller, group, life);
     try {
       return await fetchImpl(target.href, {
         method: call.method,
@@ -54,6 +63,13 @@ export function createFetchTransport(fetchImpl: typeof fetch, timeoutMs: number)
     } finally {
       settle(controller);
     }
+  };
+  return {
+    send,
+    close(reason) {
+      life.abort(reason);
+      return Promise.resolve();
+    },
   };
 }
 

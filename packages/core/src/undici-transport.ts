@@ -1,11 +1,18 @@
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
-import { settle, startCall, timeoutError, type AbortLike } from './abort.js';
+import {
+  AbortGroup,
+  LinkedSignal,
+  settle,
+  startCall,
+  timeoutError,
+  type AbortLike,
+} from './abort.js';
 import { decodeBody } from './content-decoding.js';
 import { TokenFetchError } from './errors.js';
 import { toSendable, type SendableBody } from './request-body.js';
 import { releaseWhenCollected } from './unread-body.js';
-import type { OutgoingCall, Target, Transport } from './transport.js';
+import type { ClientTransport, OutgoingCall, Target } from './transport.js';
 import { UpstreamResponse } from './upstream-response.js';
 
 /**
@@ -14,26 +21,28 @@ import { UpstreamResponse } from './upstream-response.js';
  * stream per call on top of the same dispatcher; this skips what a proxied call does not
  * need (bench/README.md, "Where tokenfetch's per-call cost goes"). The timeout is the
  * dispatcher's (`headersTimeout`, `bodyTimeout`): no timer and no AbortController per call.
- */
-export interface UndiciTransport {
-  send: Transport;
-  /** Ends the client's own Agent, failing calls still in flight with `reason`. */
-  destroy(reason: Error): Promise<void>;
-}
-
-/**
+ *
  * `dispatcher`: the caller's own (an `Agent`, `ProxyAgent`, `EnvHttpProxyAgent`, mTLS…),
- * left open on destroy; otherwise an `Agent` of this client.
+ * left open on close; otherwise an `Agent` of this client, which `close()` destroys: that
+ * fails every call in flight at no cost per call. The caller's dispatcher cannot be
+ * destroyed, so then each call follows the client's life instead: a call without a signal
+ * gets that life as its signal (undici adds and removes one listener), one with a signal a
+ * `LinkedSignal` of both.
  */
 export function createUndiciTransport(options: {
   timeoutMs: number;
   dispatcher?: Dispatcher | undefined;
-}): UndiciTransport {
+}): ClientTransport {
   const { timeoutMs } = options;
   const own = options.dispatcher === undefined ? new Agent() : undefined;
   const dispatcher = options.dispatcher ?? own!;
+  const life = own === undefined ? new AbortGroup() : undefined;
+  let closedWith: Error | undefined;
 
   async function send(target: Target, call: OutgoingCall): Promise<Response> {
+    // A call whose downstream client has already left is not even connected.
+    if (call.signal?.aborted) throw call.signal.reason;
+    if (closedWith !== undefined) throw closedWith;
     const prepared = toSendable(call.body);
     const body = prepared instanceof Promise ? await prepared : prepared;
     const limit = call.timeoutMs ?? timeoutMs;
@@ -58,21 +67,31 @@ export function createUndiciTransport(options: {
         method: call.method as Dispatcher.HttpMethod,
         headers: withBodyHeaders(call.headers, body),
         body: body.body as Exclude<Dispatcher.DispatchOptions['body'], undefined>,
-        signal: signal ?? null,
+        signal: signalOf(signal),
         headersTimeout: limit,
         bodyTimeout: limit,
       });
     } catch (error) {
-      throw asFetchError(error, signal);
+      throw closedWith ?? asFetchError(error, signal);
     } finally {
       if (upload !== undefined) settle(upload);
     }
     return toResponse(data, call.method, target.href, signal);
   }
 
+  /** The signal undici gets: the call's own, joined by the client's life where needed. */
+  function signalOf(signal: AbortLike | undefined): AbortLike | null {
+    if (life === undefined) return signal ?? null;
+    return signal === undefined ? life : new LinkedSignal([signal, life]);
+  }
+
   return {
     send,
-    destroy: (reason) => own?.destroy(reason) ?? Promise.resolve(),
+    close(reason) {
+      closedWith = reason;
+      life?.abort(reason);
+      return own?.destroy(reason) ?? Promise.resolve();
+    },
   };
 }
 

@@ -1,6 +1,15 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEMO_API_KEY } from '@tokenfetch/mock-upstream';
-import { ClientClosedError, createTokenManager, MemoryTokenStore } from '../src/index.js';
+import { Agent } from 'undici';
+import { AbortGroup } from '../src/abort.js';
+import { groupedFetchOf } from '../src/api-client.js';
+import {
+  ClientClosedError,
+  createTokenManager,
+  MemoryTokenStore,
+  type ApiClient,
+  type ApiClientOptions,
+} from '../src/index.js';
 import {
   clientFor,
   collectEvents,
@@ -8,7 +17,9 @@ import {
   pause,
   rejectionOf,
   startMock,
+  startRecorder,
   T0,
+  track,
   watchUnhandledRejections,
 } from './helpers.js';
 import { watchCoreTimers } from './core-timers.js';
@@ -154,5 +165,86 @@ describe('no leaks: close() (guarantee 11)', () => {
     expect(await waiting).toBeInstanceOf(ClientClosedError);
     await expect(manager.getTokenInfo()).rejects.toBeInstanceOf(ClientClosedError);
     expect(manager.invalidate('late')).toBe(false);
+  });
+
+  describe('close() ends calls in flight', () => {
+    type Wiring = 'its own dispatcher' | 'a dispatcher of the caller' | 'the fetch option';
+    const wirings: Wiring[] = [
+      'its own dispatcher',
+      'a dispatcher of the caller',
+      'the fetch option',
+    ];
+    const signals = ['no signal', "the caller's signal", "a request's abort group"] as const;
+
+    function start(client: ApiClient, kind: (typeof signals)[number]): Promise<Response> {
+      if (kind === 'no signal') return client.fetch('/hang');
+      if (kind === "the caller's signal") {
+        return client.fetch('/hang', { signal: new AbortController().signal });
+      }
+      return groupedFetchOf(client)!('/hang', undefined, new AbortGroup());
+    }
+
+    for (const wiring of wirings) {
+      for (const kind of signals) {
+        it(`${wiring}, ${kind}: a call hanging upstream rejects with ClientClosedError at once, and close() resolves after it`, async () => {
+          const upstream = await startRecorder(() => 'hang');
+          const dispatcher =
+            wiring === 'a dispatcher of the caller' ? track(new Agent()) : undefined;
+          const options: Partial<ApiClientOptions> = {
+            auth: { apiKey: 'k' },
+            ...(dispatcher === undefined ? {} : { dispatcher }),
+            ...(wiring === 'the fetch option' ? { fetch } : {}),
+          };
+          const client = clientFor({ baseUrl: `${upstream.origin}/api` }, options);
+          const timers = watchCoreTimers();
+          const order: string[] = [];
+          const call = start(client, kind).then(
+            () => order.push('answered'),
+            (error: unknown) => {
+              order.push('rejected');
+              return error;
+            },
+          );
+          await vi.waitFor(() => expect(upstream.requests).toHaveLength(1));
+
+          const started = performance.now();
+          await client.close();
+          order.push('closed');
+
+          expect(order).toEqual(['rejected', 'closed']);
+          expect(await call).toBeInstanceOf(ClientClosedError);
+          expect(performance.now() - started).toBeLessThan(1_000);
+          expect(timers.pending(), 'timers left after close()').toHaveLength(0);
+          if (dispatcher !== undefined) {
+            // The caller's dispatcher is left open: another client of it still works.
+            expect(dispatcher.destroyed).toBe(false);
+            const answering = await startRecorder();
+            const other = clientFor({ baseUrl: `${answering.origin}/api` }, options);
+            expect((await other.fetch('/ok')).status).toBe(200);
+          }
+        });
+      }
+    }
+
+    it('a call waiting for a re-login ends with ClientClosedError before close() resolves', async () => {
+      const mock = await startMock();
+      const client = clientFor(mock);
+      await client.getToken();
+      mock.revokeTokens();
+      mock.setLoginResponse(() => 'hang');
+      const order: string[] = [];
+      const settled = (name: string) => (error: unknown) => {
+        order.push(name);
+        return error;
+      };
+      const replaying = client.fetch('/data').then(undefined, settled('replaying'));
+      await vi.waitFor(() => expect(mock.stats.inFlightLogins).toBe(1));
+
+      await client.close();
+      order.push('closed');
+
+      expect(await replaying).toBeInstanceOf(ClientClosedError);
+      expect(order).toEqual(['replaying', 'closed']);
+    });
   });
 });

@@ -119,6 +119,54 @@ describe('bad configuration fails fast (guarantee 10)', () => {
     accepts({ baseUrl: 'http://acme.internal/api', allowInsecureHttp: true });
   });
 
+  it('an allowed origin follows the https rule of baseUrl: plain http only to loopback hosts, or with allowInsecureHttp', () => {
+    accepts({ allowedOrigins: ['http://localhost:9000', 'http://127.0.0.1', 'http://[::1]:1'] });
+    expect(
+      issuesOf({
+        ...base,
+        allowedOrigins: ['https://files.example.com', 'http://files.example.com'],
+      }),
+    ).toEqual([
+      {
+        path: 'allowedOrigins.1',
+        message:
+          'must be an https origin (plain http only to loopback hosts, or set allowInsecureHttp)',
+      },
+    ]);
+    accepts({ allowedOrigins: ['http://files.example.com'], allowInsecureHttp: true });
+  });
+
+  it('an allowed origin with a path is refused: the path would not narrow the trust', () => {
+    expect(issuesOf({ ...base, allowedOrigins: ['https://cdn.example.com/tenant-a/'] })).toEqual([
+      {
+        path: 'allowedOrigins.0',
+        message:
+          'must be an origin only (scheme, host, port): a path is not honoured, every path of an allowed origin is trusted; remove it',
+      },
+    ]);
+    for (const origin of [
+      'https://cdn.example.com/?tenant=a',
+      'https://cdn.example.com/#a',
+      'https://user@cdn.example.com',
+    ]) {
+      expect(issuesOf({ ...base, allowedOrigins: [origin] })).toEqual([
+        {
+          path: 'allowedOrigins.0',
+          message: 'must be an origin only, without user info, a query or a fragment',
+        },
+      ]);
+    }
+    for (const origin of ['ftp://cdn.example.com', 'cdn.example.com', '/files']) {
+      expect(issuesOf({ ...base, allowedOrigins: [origin] })).toEqual([
+        {
+          path: 'allowedOrigins.0',
+          message: 'must be an absolute https origin such as https://files.example.com',
+        },
+      ]);
+    }
+    accepts({ allowedOrigins: ['https://cdn.example.com/', 'https://cdn.example.com:8443'] });
+  });
+
   it('a base URL that is not absolute, or carries user info, a query or a fragment, is refused', () => {
     expect(issuesOf({ ...base, baseUrl: '/api' })).toEqual([
       { path: 'baseUrl', message: 'must be an absolute https URL' },

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DEMO_API_KEY } from '@tokenfetch/mock-upstream';
-import { apiKeyAuth, ConfigError, createApiClient, CrossOriginError } from '../src/index.js';
+import {
+  apiKeyAuth,
+  ConfigError,
+  createApiClient,
+  CrossOriginError,
+  sessionTokenAuth,
+  type LoginContext,
+} from '../src/index.js';
 import { bearerOf, clientFor, demoAuth, rejectionOf, startMock, startRecorder } from './helpers.js';
 
 describe('credentials stay home (guarantee 8)', () => {
@@ -39,10 +46,72 @@ describe('credentials stay home (guarantee 8)', () => {
       '/%2e%2e/outside',
       `${mock.origin}/outside`,
       '//evil.example/x',
+      // Forms a server behind a proxy, or Tomcat, Jetty and Spring, route outside /api.
+      '..;/admin',
+      'a/..;jsessionid=1/../admin',
+      '/%252e%252e/admin',
+      '/%252e%252e%252fadmin',
+      '/a%255c..%255cadmin',
+      `${mock.baseUrl}/..;/admin`,
+      new URL(`${mock.baseUrl}/%252e%252e/admin`),
     ]) {
       await expect(client.fetch(input)).rejects.toBeInstanceOf(CrossOriginError);
     }
     expect(mock.stats.calls).toBe(0);
+  });
+
+  it('a login path outside the base URL is a ConfigError naming auth.path', async () => {
+    const mock = await startMock();
+    for (const path of [
+      'https://login.evil.example/collect',
+      'http://login.evil.example/collect',
+      `${mock.origin}/collect`,
+      '../collect',
+      '..;/collect',
+      '%252e%252e/collect',
+    ]) {
+      let caught: unknown;
+      try {
+        clientFor(mock, { auth: sessionTokenAuth({ ...demoAuth, path }) });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, path).toBeInstanceOf(ConfigError);
+      expect((caught as ConfigError).issues).toEqual([
+        { path: 'auth.path', message: 'must be a path inside baseUrl: the password is sent there' },
+      ]);
+    }
+    expect(mock.stats.loginAttempts).toBe(0);
+    // Inside the base URL, written as a path or as an absolute URL, it is accepted.
+    const client = clientFor(mock, {
+      auth: sessionTokenAuth({ ...demoAuth, path: `${mock.baseUrl}/user/authenticate` }),
+    });
+    expect(typeof (await client.getToken())).toBe('string');
+  });
+
+  it("a strategy's login sent outside the base URL is refused before any I/O", async () => {
+    const mock = await startMock();
+    const elsewhere = await startRecorder();
+    const strategy = {
+      kind: 'session' as const,
+      headerNames: ['authorization'],
+      ttlMs: 60_000,
+      identity: 'me|1',
+      async login({ fetch }: LoginContext) {
+        const response = await fetch(`${elsewhere.origin}/collect`, {
+          method: 'POST',
+          body: JSON.stringify({ password: 'secret-canary' }),
+        });
+        return { token: await response.text() };
+      },
+    };
+    const client = clientFor(mock, { auth: strategy, allowedOrigins: [elsewhere.origin] });
+
+    const error = await rejectionOf(client.getToken());
+
+    expect(error).toBeInstanceOf(CrossOriginError);
+    expect((error as CrossOriginError).message).toMatch(/refused to send the login/);
+    expect(elsewhere.connections).toBe(0);
   });
 
   it('an origin in allowedOrigins receives the credentials', async () => {

@@ -5,7 +5,8 @@ import { startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream'
 import { afterEach, expect, it } from 'vitest';
 
 const run = promisify(execFile);
-const script = fileURLToPath(new URL('./fixtures/await-first-call.ts', import.meta.url));
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const script = fixture('await-first-call.ts');
 let upstream: MockUpstream | undefined;
 
 afterEach(async () => {
@@ -22,4 +23,22 @@ it('keeps a bare script alive while the login it awaits backs off (Retry-After)'
   });
   expect(stdout.trim()).toBe('ok demo@example.com');
   expect(upstream.stats.loginAttempts).toBe(2);
+});
+
+it('keeps a script alive when its call joins a background refresh that backs off (Retry-After)', async () => {
+  upstream = await startMockUpstream();
+  let logins = 0;
+  // The first login succeeds; the background refresh's first attempt is told to wait 1 s.
+  upstream.setLoginResponse(() =>
+    ++logins === 2 ? { status: 503, headers: { 'retry-after': '1' }, body: '' } : undefined,
+  );
+  // The refresh began with nobody waiting, so its backoff timer was unref'd; the call that
+  // joins it must ref it, or Node exits with code 13 ("unsettled top-level await").
+  const { stdout } = await run(
+    process.execPath,
+    ['--import', 'tsx', fixture('await-after-last-usable-moment.ts'), upstream.baseUrl],
+    { timeout: 15_000 },
+  );
+  expect(stdout.trim()).toBe('ok demo@example.com');
+  expect(upstream.stats.loginAttempts).toBe(3);
 });

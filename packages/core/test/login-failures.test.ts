@@ -2,14 +2,17 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   InvalidCredentialsError,
   LoginFailedError,
+  MemoryTokenStore,
   NoActiveOrgError,
   TokenFetchError,
 } from '../src/index.js';
+import type { MockLoginHook } from '@tokenfetch/mock-upstream';
 import {
   clientFor,
   collectEvents,
   createClock,
   demoAuth,
+  makeJwt,
   rejectionOf,
   startMock,
   T0,
@@ -244,3 +247,206 @@ describe('retried login failures (guarantee 6)', () => {
     expect(mock.stats.loginAttempts).toBe(4);
   });
 });
+
+describe('Retry-After is remembered until it passes (guarantee 6)', () => {
+  for (const status of [429, 503]) {
+    it(`a ${status} login with Retry-After: 60 is obeyed: 3 sequential calls make one attempt and say when to retry`, async () => {
+      noJitter();
+      const clock = createClock();
+      const mock = await startMock({ now: clock.now });
+      mock.failNextLogins(status, 10, { 'retry-after': '60' });
+      const client = clientFor(mock, { now: clock.now, loginTimeoutMs: 2_000 });
+
+      const first = await rejectionOf(client.getToken());
+      clock.advance(15_000);
+      const second = await rejectionOf(client.fetch('/data'));
+      clock.advance(15_000);
+      const third = await rejectionOf(client.json('/data'));
+
+      expect(mock.stats.loginAttempts).toBe(1);
+      expect((first as LoginFailedError).retryAfterMs).toBe(60_000);
+      for (const [error, left] of [
+        [second, 45_000],
+        [third, 30_000],
+      ] as const) {
+        expect(error).toBeInstanceOf(LoginFailedError);
+        expect((error as LoginFailedError).status).toBe(status);
+        expect((error as LoginFailedError).retryAfterMs).toBe(left);
+        expect((error as LoginFailedError).message).toBe(
+          `login answered ${status}; no login is tried before it has passed: retry after ${left / 1000} s`,
+        );
+      }
+
+      clock.advance(30_000);
+      await rejectionOf(client.getToken());
+      expect(mock.stats.loginAttempts).toBe(2);
+    });
+  }
+
+  it('a Retry-After longer than 5 s ends the login at once instead of retrying early', async () => {
+    noJitter();
+    const mock = await startMock();
+    mock.failNextLogins(429, 3, { 'retry-after': '6' });
+    const client = clientFor(mock);
+
+    const started = performance.now();
+    const error = await rejectionOf(client.getToken());
+
+    expect((error as LoginFailedError).retryAfterMs).toBe(6_000);
+    expect(mock.stats.loginAttempts).toBe(1);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it('a Retry-After of a day holds logins back for 5 minutes at most', async () => {
+    const clock = createClock();
+    const mock = await startMock({ now: clock.now });
+    mock.failNextLogins(503, 2, { 'retry-after': '86400' });
+    const client = clientFor(mock, { now: clock.now });
+
+    await rejectionOf(client.getToken());
+    clock.advance(299_999);
+    expect(((await rejectionOf(client.getToken())) as LoginFailedError).retryAfterMs).toBe(1);
+    clock.advance(1);
+    await rejectionOf(client.getToken());
+    expect(mock.stats.loginAttempts).toBe(2);
+  });
+
+  it('is shared through the store: a client sharing it makes no attempt until it has passed', async () => {
+    const clock = createClock();
+    const mock = await startMock({ now: clock.now });
+    mock.failNextLogins(429, 1, { 'retry-after': '60' });
+    const store = new MemoryTokenStore({ now: clock.now });
+    const first = clientFor(mock, { store, now: clock.now });
+    const second = clientFor(mock, { store, now: clock.now });
+
+    await rejectionOf(first.getToken());
+    clock.advance(10_000);
+    const error = await rejectionOf(second.fetch('/data'));
+
+    expect(mock.stats.loginAttempts).toBe(1);
+    expect(error).toBeInstanceOf(LoginFailedError);
+    expect((error as LoginFailedError).status).toBe(429);
+    expect((error as LoginFailedError).retryAfterMs).toBe(50_000);
+    expect((error as LoginFailedError).message).toBe(
+      'a recent login answered 429; no login is tried before it has passed: retry after 50 s',
+    );
+
+    clock.advance(50_000);
+    expect((await second.fetch('/data')).status).toBe(200);
+    expect(mock.stats.loginAttempts).toBe(2);
+  });
+});
+
+describe('unusable login answers: a cooldown with backoff (guarantee 6)', () => {
+  const unusable: Array<[string, MockLoginHook]> = [
+    ['an empty body', () => ({ body: '' })],
+    ['a body of an unknown shape', () => ({ body: JSON.stringify({ session: { id: 1 } }) })],
+    ['a token with non-ASCII characters', () => ({ body: JSON.stringify({ token: 'tökén' }) })],
+    [
+      'a JWT whose exp has passed',
+      () => ({ body: JSON.stringify({ token: makeJwt({ exp: T0 / 1000 - 60 }) }) }),
+    ],
+  ];
+
+  for (const [name, hook] of unusable) {
+    it(`a 2xx login answer with ${name} is remembered for 1 s: 20 calls make one attempt`, async () => {
+      const clock = createClock();
+      const mock = await startMock({ now: clock.now });
+      mock.setLoginResponse(hook);
+      const client = clientFor(mock, { now: clock.now });
+
+      const first = await rejectionOf(client.getToken());
+      const errors: unknown[] = [];
+      for (let i = 0; i < 19; i++) errors.push(await rejectionOf(client.fetch(`/data/${i}`)));
+
+      expect(first).toBeInstanceOf(LoginFailedError);
+      expect(mock.stats.loginAttempts).toBe(1);
+      for (const error of errors) {
+        expect(error).toBeInstanceOf(LoginFailedError);
+        expect((error as LoginFailedError).retryAfterMs).toBe(1_000);
+        expect((error as LoginFailedError).message).toMatch(/retry after 1 s$/);
+        expect((error as LoginFailedError).cause).toBe(first);
+      }
+
+      clock.advance(1_000);
+      await rejectionOf(client.getToken());
+      expect(mock.stats.loginAttempts).toBe(2);
+    });
+  }
+
+  it('the cooldown doubles with each unusable answer in a row, up to loginCooldownMs; a good login ends the series', async () => {
+    const clock = createClock();
+    const mock = await startMock({ now: clock.now });
+    let broken = true;
+    mock.setLoginResponse(() => (broken ? { body: '' } : undefined));
+    const client = clientFor(mock, { now: clock.now, loginCooldownMs: 5_000 });
+
+    const waits: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await rejectionOf(client.getToken());
+      const error = (await rejectionOf(client.getToken())) as LoginFailedError;
+      waits.push(error.retryAfterMs ?? -1);
+      clock.advance(error.retryAfterMs ?? 0);
+    }
+    expect(waits).toEqual([1_000, 2_000, 4_000, 5_000, 5_000]);
+    expect(mock.stats.loginAttempts).toBe(5);
+
+    broken = false;
+    await client.getToken();
+    mock.revokeTokens();
+    broken = true;
+    expect(await rejectionOf(client.fetch('/data'))).toBeInstanceOf(LoginFailedError);
+    const error = (await rejectionOf(client.getToken())) as LoginFailedError;
+    expect(error.retryAfterMs).toBe(1_000);
+    expect(mock.stats.loginAttempts).toBe(7);
+  });
+
+  it('is shared through the store: a client sharing it makes no attempt and says when to retry', async () => {
+    const clock = createClock();
+    const mock = await startMock({ now: clock.now });
+    mock.setLoginResponse(() => ({ body: '' }));
+    const store = new MemoryTokenStore({ now: clock.now });
+    const first = clientFor(mock, { store, now: clock.now });
+    const second = clientFor(mock, { store, now: clock.now });
+
+    await rejectionOf(first.getToken());
+    clock.advance(400);
+    const error = await rejectionOf(second.fetch('/data'));
+
+    expect(mock.stats.loginAttempts).toBe(1);
+    expect(error).toBeInstanceOf(LoginFailedError);
+    expect((error as LoginFailedError).status).toBe(200);
+    expect((error as LoginFailedError).retryAfterMs).toBe(600);
+    expect((error as LoginFailedError).message).toBe(
+      'a recent login answered 200 without a usable token; no login is tried before it has passed: retry after 1 s',
+    );
+  });
+
+  it('a shared E_LOGIN_FAILED read from the store is a LoginFailedError, not a refusal', async () => {
+    const clock = createClock();
+    const mock = await startMock({ now: clock.now });
+    const store = new MemoryTokenStore({ now: clock.now });
+    const lease = await store.acquire('x');
+    await store.release(lease!, { code: 'E_LOGIN_FAILED', until: T0 + 5_000, status: 503 });
+    const client = clientFor(mock, { store: new SharedFailureStore(store), now: clock.now });
+
+    const error = await rejectionOf(client.getToken());
+
+    expect(error).toBeInstanceOf(LoginFailedError);
+    expect(error).not.toBeInstanceOf(NoActiveOrgError);
+    expect((error as LoginFailedError).status).toBe(503);
+    expect((error as LoginFailedError).retryAfterMs).toBe(5_000);
+    expect(mock.stats.loginAttempts).toBe(0);
+  });
+});
+
+/** A store that answers every key with the shared failure `inner` holds under `x`. */
+class SharedFailureStore extends MemoryTokenStore {
+  constructor(private readonly inner: MemoryTokenStore) {
+    super();
+  }
+
+  override getFailure() {
+    return this.inner.getFailure('x');
+  }
+}

@@ -11,7 +11,7 @@ import {
   TokenFetchError,
   type LoginResult,
 } from '../src/index.js';
-import { createUrlScope, resolveUrl } from '../src/resolve-url.js';
+import { createUrlScope, isInside, resolveUrl } from '../src/resolve-url.js';
 import {
   closeAfterTest,
   failOnUnhandledRejection,
@@ -65,6 +65,19 @@ const baseArb: fc.Arbitrary<Base> = fc
 const dot = fc.constantFrom('.', '%2e', '%2E');
 const dotDot = fc.tuple(dot, dot).map(([a, b]) => a + b);
 const encodedSeparator = fc.constantFrom('%2f', '%2F', '%5c', '%5C');
+/**
+ * A dot as a server behind a proxy may see it: raw, or percent-encoded once, twice (`%252e`,
+ * a proxy and the server each decode) or three times.
+ */
+const deepDot = fc.constantFrom('.', '%2e', '%2E', '%252e', '%252E', '%25252e');
+const deepDotSegment = fc.oneof(
+  deepDot,
+  fc.tuple(deepDot, deepDot).map(([a, b]) => a + b),
+);
+/** Path parameters, which Tomcat, Jetty and Spring cut before they match `..`. */
+const pathParams = fc.stringMatching(/^;[a-z0-9=]{0,8}$/);
+/** A `/` or `\` encoded once or more. */
+const deepSeparator = fc.constantFrom('%252f', '%252F', '%255c', '%25255C', '%25252f');
 const controlChar = fc
   .integer({ min: 0, max: 0x20 })
   .chain((code) => fc.constantFrom(String.fromCharCode(code), '\u007f'));
@@ -103,6 +116,38 @@ type Attack = fc.Arbitrary<(base: Base) => Hostile>;
 
 const inside = (base: Base, path: string) => `${base.origin}${base.basePath}${path}`;
 const maybeUrl = (url: string, asUrl: boolean) => (asUrl ? new URL(url) : url);
+
+/**
+ * `.`/`..` with `;params` (`..;/admin`), or encoded twice or more, as a segment of a
+ * relative path or of an absolute URL on the base origin (forms the URL parser keeps).
+ */
+const dotSegmentWithParams: Attack = fc
+  .tuple(
+    segments(3),
+    deepDotSegment,
+    fc.option(pathParams, { nil: '' }),
+    segments(3),
+    fc.constantFrom('relative', 'absolute', 'URL'),
+  )
+  .filter(([, dots, params]) => params !== '' || dots.includes('%25'))
+  .map(([before, dots, params, after, form]) => (base: Base) => {
+    const path = [...before, dots + params, ...after].join('/');
+    return {
+      kind: `${form} dot segment with params or encoded twice`,
+      input: form === 'relative' ? path : maybeUrl(inside(base, path), form === 'URL'),
+    };
+  });
+
+/** A separator encoded twice or more, anywhere in the path, relative or absolute. */
+const separatorEncodedTwice: Attack = fc
+  .tuple(safeRelative, deepSeparator, fc.nat(), fc.constantFrom('relative', 'absolute', 'URL'))
+  .map(([safe, separator, at, form]) => (base: Base) => {
+    const path = insertAt(safe.path, separator, at);
+    return {
+      kind: `${form} separator encoded twice`,
+      input: form === 'relative' ? path : maybeUrl(inside(base, path), form === 'URL'),
+    };
+  });
 
 const anyBaseAttacks: Attack[] = [
   // `..` as a segment of a relative path, raw or encoded, anywhere.
@@ -200,6 +245,8 @@ const anyBaseAttacks: Attack[] = [
       kind: 'other scheme',
       input: `${scheme}${base.host}/${safe.path}`,
     })),
+  dotSegmentWithParams,
+  separatorEncodedTwice,
   // An absolute URL on the base origin with an encoded separator below the base path.
   fc
     .tuple(safeRelative, encodedSeparator, fc.nat(), fc.boolean())
@@ -250,6 +297,11 @@ const hostileArb: fc.Arbitrary<[Base, Hostile]> = fc
       fc.oneof(...prefixedBaseAttacks),
     ),
   )
+  .map(([base, attack]) => [base, attack(base)]);
+
+/** A base and a hostile path form the URL parser keeps as it is. */
+const keptFormArb: fc.Arbitrary<[Base, Hostile]> = fc
+  .tuple(baseArb, fc.oneof(dotSegmentWithParams, separatorEncodedTwice))
   .map(([base, attack]) => [base, attack(base)]);
 
 /** A fetch that records every call and answers 200 (a login gets a token). */
@@ -320,6 +372,27 @@ describe('URL resolution under the base path (guarantee 8, properties)', () => {
         ).toBeUndefined();
         expect(thrown).toBeInstanceOf(CrossOriginError);
         expect((thrown as CrossOriginError).code).toBe('E_CROSS_ORIGIN');
+      }),
+      runs,
+    );
+  });
+
+  it('a same-origin redirect target is inside the base only if resolveUrl would accept it', () => {
+    // Redirects are judged by isInside: a Location that a caller could not call directly
+    // (`/api/..;/x`, `/api/%252e%252e/x`) is not followed with credentials.
+    fc.assert(
+      fc.property(keptFormArb, ([base, hostile]) => {
+        const scope = createUrlScope(base.baseUrl);
+        // As a Location header: absolute, or a path from the root.
+        const location = String(hostile.input);
+        const target = new URL(
+          location.includes('://') ? location : `${base.basePath}${location}`,
+          scope.base,
+        );
+        expect(
+          isInside(scope, target),
+          `${hostile.kind}: ${JSON.stringify(String(hostile.input))} counts as inside`,
+        ).toBe(false);
       }),
       runs,
     );

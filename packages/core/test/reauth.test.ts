@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createTokenManager } from '../src/index.js';
+import { createTokenManager, MemoryTokenStore } from '../src/index.js';
 import { bearerOf, clientFor, collectEvents, deferred, startMock } from './helpers.js';
 import { LocklessStore } from './lockless-store.js';
 
@@ -156,5 +156,90 @@ describe('re-authentication (guarantee 4)', () => {
     expect(await manager.getToken()).toBe(second);
     expect(n).toBe(2);
     manager.close();
+  });
+
+  describe('permission answers (guarantee 4)', () => {
+    /** A store that counts the deletions of the shared token. */
+    function countingStore() {
+      const store = new MemoryTokenStore();
+      const invalidate = vi.spyOn(store, 'invalidate');
+      return { store, deletions: () => invalidate.mock.calls.length };
+    }
+
+    it('25 forbidden calls interleaved with normal traffic cost one login beyond the first', async () => {
+      const mock = await startMock();
+      const { store, deletions } = countingStore();
+      const { onEvent, ofType } = collectEvents();
+      const client = clientFor(mock, { store, onEvent });
+
+      for (let i = 0; i < 25; i++) {
+        const [forbidden, me, widgets] = await Promise.all([
+          client.fetch('/status/403'),
+          client.fetch('/user/users/me'),
+          client.fetch('/widgets'),
+        ]);
+        expect([forbidden.status, me.status, widgets.status]).toEqual([403, 200, 200]);
+        await Promise.all([forbidden.text(), me.text(), widgets.text()]);
+      }
+
+      // The first login, and one to learn that a new token gets the same 403.
+      expect(mock.stats.loginAttempts).toBe(2);
+      expect(deletions()).toBe(1);
+      expect(ofType('reauth')).toHaveLength(1);
+      // Each later forbidden call was sent once.
+      expect(mock.requests.filter((r) => r.path === '/api/status/403')).toHaveLength(26);
+    });
+
+    it('a revocation storm after a remembered 403 still costs one login and fails no call', async () => {
+      const mock = await startMock();
+      const client = clientFor(mock, { store: new LocklessStore() });
+      expect((await client.fetch('/status/403')).status).toBe(403);
+      expect((await client.fetch('/status/403')).status).toBe(403);
+      expect(mock.stats.loginAttempts).toBe(2);
+      const before = await client.getToken();
+      mock.revokeTokens();
+      mock.resetStats();
+
+      const responses = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => client.fetch(`/data/${i}`)),
+      );
+
+      expect(responses.map((response) => response.status)).toEqual(Array(200).fill(200));
+      expect(mock.stats.loginAttempts).toBe(1);
+      expect(await client.getToken()).not.toBe(before);
+    });
+
+    it('what a token showed is forgotten with it: its successor learns the 403 again, once', async () => {
+      const mock = await startMock();
+      const client = clientFor(mock);
+      await client.fetch('/status/403');
+      mock.revokeTokens();
+      await client.fetch('/user/users/me');
+      mock.resetStats();
+
+      expect((await client.fetch('/status/403')).status).toBe(403);
+      expect((await client.fetch('/status/403')).status).toBe(403);
+
+      expect(mock.stats.loginAttempts).toBe(1);
+      expect(mock.requests.filter((r) => r.path === '/api/status/403')).toHaveLength(3);
+    });
+
+    it('a remembered 403 is per method and path: another forbidden path makes its own replay', async () => {
+      const mock = await startMock();
+      const client = clientFor(mock);
+      await client.fetch('/status/403');
+      mock.resetStats();
+
+      expect((await client.fetch('/status/403', { method: 'POST', body: 'x' })).status).toBe(403);
+      expect((await client.fetch('/status/403?page=2')).status).toBe(403);
+
+      // POST is another call: one replay and one login; the query does not make another.
+      expect(mock.stats.loginAttempts).toBe(1);
+      expect(mock.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+        'POST /api/status/403',
+        'POST /api/status/403',
+        'GET /api/status/403?page=2',
+      ]);
+    });
   });
 });

@@ -240,4 +240,23 @@ describe('redirects (guarantee 8)', () => {
     expect(response.status).toBe(302);
     expect(mock.requests.some((request) => request.path === '/api/target')).toBe(false);
   });
+
+  it('a same-origin redirect to a path a server routes outside the base (`..;`, `%252e`) is not followed', async () => {
+    const mock = await startMock();
+    const client = clientFor(mock);
+    await client.getToken();
+
+    for (const to of [
+      '/api/..;/admin',
+      '/api/a/.;x/..;/admin',
+      '/api/%252e%252e/admin',
+      '/api/a%252fb',
+    ]) {
+      mock.resetStats();
+      const response = await client.fetch(redirect(to, 307), { method: 'PUT', body: 'private' });
+
+      expect(response.status, to).toBe(307);
+      expect(mock.requests.map((request) => request.path)).toEqual([`/api${redirect(to, 307)}`]);
+    }
+  });
 });

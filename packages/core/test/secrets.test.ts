@@ -293,6 +293,128 @@ describe('secrets never print (guarantee 9)', () => {
     }
   });
 
+  describe('an upstream that echoes credentials encoded in its error answers', () => {
+    // Secrets with every character an encoding changes: quote, backslash, slash, non-ASCII
+    // (one outside the BMP), plus, space, ampersand, equals, percent.
+    const trickyPassword = `pw"\\/ä😀+ &=%${randomBytes(8).toString('hex')}`;
+    const trickyToken = `tok"\\/+%=${randomBytes(8).toString('hex')}`;
+    const trickyKey = `key"\\/+%=${randomBytes(8).toString('hex')}`;
+    const pair = `${email}:${trickyPassword}`;
+    const hex4 = (unit: number) => unit.toString(16).padStart(4, '0');
+    const jsonInner = (value: string) => JSON.stringify(value).slice(1, -1);
+
+    /** How an upstream may write what it was sent into its error body. */
+    const forms: Array<[string, (secret: string) => string]> = [
+      ['raw', (secret) => secret],
+      ['JSON-escaped (\\" and \\\\)', jsonInner],
+      ['JSON with \\/ (PHP)', (secret) => jsonInner(secret).replace(/\//g, '\\/')],
+      [
+        'JSON with \\u escapes of non-ASCII (Python ensure_ascii)',
+        (secret) =>
+          jsonInner(secret).replace(/[^ -~]/g, (char) => `\\u${hex4(char.charCodeAt(0))}`),
+      ],
+      [
+        'JSON with \\u escapes of ASCII punctuation too (\\u0022)',
+        // Every UTF-16 unit but letters and digits, upper-case hex (`\\u0022`, `\\uD83D\\uDE00`).
+        (secret) =>
+          secret
+            .split('')
+            .map((unit) =>
+              /[A-Za-z0-9]/.test(unit) ? unit : `\\u${hex4(unit.charCodeAt(0)).toUpperCase()}`,
+            )
+            .join(''),
+      ],
+      [
+        'JSON-escaped twice (a JSON string inside a JSON string)',
+        (secret) => jsonInner(jsonInner(secret)),
+      ],
+      ['URL-encoded (encodeURIComponent)', encodeURIComponent],
+      [
+        'URL-encoded with lower-case hex',
+        (secret) => encodeURIComponent(secret).replace(/%[\dA-F]{2}/g, (hex) => hex.toLowerCase()),
+      ],
+      [
+        'form-encoded (+ for a space)',
+        (secret) => new URLSearchParams({ v: secret }).toString().slice(2),
+      ],
+      ['base64', (secret) => Buffer.from(secret).toString('base64')],
+      ['base64url', (secret) => Buffer.from(secret).toString('base64url')],
+      ['base64 inside a longer value', (secret) => Buffer.from(`x${secret}yz`).toString('base64')],
+      [
+        'base64url inside a longer value, in JSON with \\/',
+        (secret) => jsonInner(Buffer.from(`xy${secret}`).toString('base64')).replace(/\//g, '\\/'),
+      ],
+    ];
+
+    let echo: { baseUrl: string };
+
+    beforeEach(async () => {
+      canaries.push(trickyPassword, trickyToken, trickyKey);
+      let loginPassword = '';
+      const server = createServer((req, res) => {
+        void readAll(req).then((body) => {
+          const url = new URL(req.url ?? '/', 'http://echo.invalid');
+          if (url.pathname === '/api/user/authenticate') {
+            loginPassword = (JSON.parse(body) as { password: string }).password;
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ token: trickyToken }));
+            return;
+          }
+          const secret = {
+            password: loginPassword,
+            pair: `${email}:${loginPassword}`,
+            token: /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '',
+            key: String(req.headers['x-api-key']),
+          }[url.searchParams.get('secret') ?? ''];
+          const encode = forms[Number(url.searchParams.get('form'))]![1];
+          res.writeHead(400, { 'content-type': 'application/json' });
+          res.end(`{"error":"bad request","sent":"${encode(secret ?? '')}","more":"details"}`);
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      closeAfterTest({
+        close: () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      });
+      echo = { baseUrl: `http://127.0.0.1:${port}/api` };
+    });
+
+    forms.forEach(([name, encode], form) => {
+      it(`${name}: UpstreamError.body holds no form of the password, user:password, token or API key`, async () => {
+        const session = client({
+          baseUrl: echo.baseUrl,
+          auth: { email, password: trickyPassword, orgId: 1 },
+        });
+        const keyed = client({ baseUrl: echo.baseUrl, auth: apiKeyAuth({ apiKey: trickyKey }) });
+        const cases: Array<[ApiClient, string, string]> = [
+          [session, 'password', trickyPassword],
+          [session, 'pair', pair],
+          [session, 'token', trickyToken],
+          [keyed, 'key', trickyKey],
+        ];
+        for (const [api, secret, value] of cases) {
+          const failed = await rejectionOf(api.json(`/data?form=${form}&secret=${secret}`));
+          expect(failed).toBeInstanceOf(UpstreamError);
+          const body = (failed as UpstreamError).body;
+          const encoded = encode(value);
+          expect(body, `${secret} as ${name}`).not.toContain(encoded);
+          // Nor a piece of it: the start or the end of the encoded form.
+          expect(body, `${secret} as ${name}`).not.toContain(encoded.slice(0, 12));
+          expect(body, `${secret} as ${name}`).not.toContain(encoded.slice(-12));
+          expect(body).toMatch(
+            /^\{"error":"bad request","sent":".*\[redacted\].*","more":"details"\}$/,
+          );
+          showError(failed);
+        }
+        expectNoSecrets();
+      });
+    });
+  });
+
   it('cross-origin refusals and configuration errors', async () => {
     const mock = await mockWithCanaries();
     const api = client({ baseUrl: mock.baseUrl, auth: apiKeyAuth({ apiKey }) });

@@ -31,6 +31,7 @@ interface Keys {
 const sharedCodes = Object.keys({
   E_INVALID_CREDENTIALS: true,
   E_NO_ACTIVE_ORG: true,
+  E_LOGIN_FAILED: true,
 } satisfies Record<SharedFailure['code'], true>);
 
 /**

@@ -176,6 +176,18 @@ describe.runIf(redisGate('@tokenfetch/redis fleet tests', up, missing))(
       }
     });
 
+    it('a Retry-After on a 429 login holds the whole fleet back: 1 attempt, every call fails at once', async () => {
+      const { mock } = await startFleetOn();
+      mock.failNextLogins(429, 100, { 'retry-after': '60' });
+
+      const first = await burst(fleet, 50);
+      const again = await burst(fleet, 50);
+
+      expect(total(first)).toEqual({ E_LOGIN_FAILED: 400 });
+      expect(total(again)).toEqual({ E_LOGIN_FAILED: 400 });
+      expect(mock.stats.loginAttempts).toBe(1);
+    });
+
     it('a wrong password costs the whole fleet 1 login attempt per cooldown', async () => {
       const loginCooldownMs = 1_500;
       const { mock, prefix } = await startFleetOn({ password: 'wrong-password', loginCooldownMs });

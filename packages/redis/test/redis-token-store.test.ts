@@ -231,6 +231,25 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTo
       expect(await store.getFailure(key)).toBeUndefined();
     });
 
+    it('shares an E_LOGIN_FAILED failure (unusable answer, Retry-After) with its status and lends no lock meanwhile', async () => {
+      const { store } = storeOn(library);
+      const until = Date.now() + 60_000;
+      await store.release(await leaseOf(store), {
+        code: 'E_LOGIN_FAILED',
+        until,
+        status: 429,
+        failures: 2,
+      });
+
+      expect(await store.getFailure(key)).toEqual({
+        code: 'E_LOGIN_FAILED',
+        until: expect.any(Number),
+        status: 429,
+        failures: 2,
+      });
+      expect(await store.acquire(key)).toBeUndefined();
+    });
+
     it('ignores a refusal whose cooldown is already over, and deletes garbage in the fail key', async () => {
       const { store, keys } = storeOn(library);
       await store.release(await leaseOf(store), { code: 'E_NO_ACTIVE_ORG', until: Date.now() - 1 });
