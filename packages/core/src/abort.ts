@@ -139,12 +139,17 @@ export interface CallController {
   onAbort: () => void;
 }
 
+/**
+ * `signal` is what the call already has: a caller's own `AbortSignal` (combined with
+ * `AbortSignal.any`) or an adapter's `AbortGroup` (followed by a listener).
+ */
 export function startCall(
   timeoutMs: number,
-  caller: AbortSignal | null | undefined,
-  group: AbortLike | undefined,
+  signal: AbortLike | undefined,
   life?: AbortLike,
 ): CallController {
+  const caller = signal instanceof AbortSignal ? signal : undefined;
+  const group = caller === undefined ? signal : undefined;
   const controller = new AbortController();
   const timer = setTimeout(abortOnTimeout, timeoutMs, controller);
   timer.unref?.();
@@ -155,8 +160,14 @@ export function startCall(
     group?.addEventListener('abort', onAbort);
     life?.addEventListener('abort', onAbort);
   }
-  const signal = caller == null ? controller.signal : AbortSignal.any([caller, controller.signal]);
-  return { controller, signal, timer, group, life, onAbort };
+  return {
+    controller,
+    signal: caller === undefined ? controller.signal : AbortSignal.any([caller, controller.signal]),
+    timer,
+    group,
+    life,
+    onAbort,
+  };
 }
 
 /**

@@ -269,8 +269,7 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
 
   /** The wait for a login, ended by the caller's signal or after `timeoutMs`. */
   async function waitForToken(engine: TokenManager, call: Call): Promise<string> {
-    const caller = call.signal instanceof AbortSignal ? call.signal : undefined;
-    const wait = startCall(timeoutMs, caller, caller === undefined ? call.signal : undefined);
+    const wait = startCall(timeoutMs, call.signal);
     try {
       return await engine.getToken({ signal: wait.signal });
     } finally {
@@ -656,8 +655,10 @@ async function fromRequest(
   const body =
     request.body === null
       ? null
-      : ((await bufferRequestBody(request.body, limit, { signal, timeoutMs }))
-          .body as unknown as BodyInit);
+      : ((await bufferRequestBody(request.body, limit, {
+          signal,
+          timeoutMs,
+        })) as unknown as BodyInit);
   return {
     url: request.url,
     init: {

@@ -72,7 +72,7 @@ export async function bufferRequestBody(
   stream: ReadableStream<Uint8Array>,
   limit: number,
   until: { signal: AbortSignal | null | undefined; timeoutMs: number },
-): Promise<{ body: Uint8Array | ReadableStream<Uint8Array>; replayable: boolean }> {
+): Promise<Uint8Array | ReadableStream<Uint8Array>> {
   const reader = stream.getReader();
   const stop = stopReading(reader, until.signal, until.timeoutMs);
   const chunks: Uint8Array[] = [];
@@ -82,7 +82,7 @@ export async function bufferRequestBody(
       const { done, value } = await Promise.race([reader.read(), stop.stopped]);
       // A cancel ends the pending read as if the body were complete: the stop wins.
       if (stop.reason !== undefined) throw stop.reason.value;
-      if (done) return { body: concat(chunks, size), replayable: true };
+      if (done) return concat(chunks, size);
       chunks.push(value);
       size += value.byteLength;
       if (size > limit) break;
@@ -101,7 +101,7 @@ export async function bufferRequestBody(
     },
     cancel: (reason) => reader.cancel(reason),
   });
-  return { body: rest, replayable: false };
+  return rest;
 }
 
 /** Rejects `stopped`, and cancels the reader, on an abort of `signal` or after `timeoutMs`. */

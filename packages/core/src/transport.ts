@@ -48,9 +48,7 @@ export function toTarget(url: URL): Target {
 export function createFetchTransport(fetchImpl: typeof fetch, timeoutMs: number): ClientTransport {
   const life = new AbortGroup();
   const send: Transport = async (target, call) => {
-    const caller = call.signal instanceof AbortSignal ? call.signal : undefined;
-    const group = caller === undefined ? call.signal : undefined;
-    const controller = startCall(call.timeoutMs ?? timeoutMs, caller, group, life);
+    const controller = startCall(call.timeoutMs ?? timeoutMs, call.signal, life);
     try {
       return await fetchImpl(target.href, {
         method: call.method,

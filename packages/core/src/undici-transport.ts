@@ -52,11 +52,7 @@ export function createUndiciTransport(options: {
     const upload =
       limit < ownTimerBelowMs ||
       (body.body !== null && typeof body.body === 'object' && !(body.body instanceof Uint8Array))
-        ? startCall(
-            limit,
-            call.signal instanceof AbortSignal ? call.signal : undefined,
-            call.signal instanceof AbortSignal ? undefined : call.signal,
-          )
+        ? startCall(limit, call.signal)
         : undefined;
     const signal = upload?.signal ?? call.signal;
     let data: Dispatcher.ResponseData;
