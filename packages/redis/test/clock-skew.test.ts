@@ -12,6 +12,7 @@ import { countingStore } from './helpers/counting-store.js';
 import {
   assertAvailable,
   deletePrefix,
+  missingRedis,
   probeRedis,
   redisGate,
   redisUrl,
@@ -24,12 +25,11 @@ import {
 // clock, so the skew changes nothing.
 
 const up = await probeRedis(redisUrl);
-const missing = `no Redis at ${redisUrl} (start redis-server, or set REDIS_URL)`;
 const minute = 60_000;
 const cooldownMs = 30_000;
 const tokenLifeMs = 15 * minute;
 
-describe.runIf(redisGate('@tokenfetch/redis clock-skew tests', up, missing))(
+describe.runIf(redisGate('@tokenfetch/redis clock-skew tests', up, missingRedis))(
   'instances whose clocks disagree',
   () => {
     let raw: Redis;
@@ -38,7 +38,7 @@ describe.runIf(redisGate('@tokenfetch/redis clock-skew tests', up, missing))(
     const prefixes: string[] = [];
 
     beforeAll(async () => {
-      assertAvailable(up, missing);
+      assertAvailable(up, missingRedis);
       raw = new Redis(redisUrl);
       await raw.ping();
       mock = await startMockUpstream();

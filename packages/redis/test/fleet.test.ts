@@ -15,12 +15,13 @@ import {
   assertAvailable,
   deletePrefix,
   hasRedisServer,
+  missingRedis,
   probeRedis,
   redisGate,
   redisUrl,
   startPrivateRedis,
-  uniquePrefix,
   type PrivateRedis,
+  uniquePrefix,
 } from './helpers/redis.js';
 
 // Each test is a fleet of 8 separate processes (4 on ioredis, 4 on node-redis) running the
@@ -28,7 +29,6 @@ import {
 
 const fleetSize = 8;
 const up = await probeRedis(redisUrl);
-const missing = `no Redis at ${redisUrl} (start redis-server, or set REDIS_URL)`;
 const privateMissing = 'no redis-server on PATH for a private, stoppable Redis';
 
 async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
@@ -39,7 +39,7 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10
   }
 }
 
-describe.runIf(redisGate('@tokenfetch/redis fleet tests', up, missing))(
+describe.runIf(redisGate('@tokenfetch/redis fleet tests', up, missingRedis))(
   'a fleet of 8 processes sharing one Redis',
   { timeout: 60_000 },
   () => {
@@ -50,7 +50,7 @@ describe.runIf(redisGate('@tokenfetch/redis fleet tests', up, missing))(
     const privates: PrivateRedis[] = [];
 
     beforeAll(async () => {
-      assertAvailable(up, missing);
+      assertAvailable(up, missingRedis);
       redis = new Redis(redisUrl);
       fleet = await startFleet(fleetSize);
     }, 60_000);

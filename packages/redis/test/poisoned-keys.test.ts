@@ -9,6 +9,7 @@ import {
   assertAvailable,
   deletePrefix,
   keysOf,
+  missingRedis,
   probeRedis,
   redisGate,
   redisUrl,
@@ -21,7 +22,6 @@ import {
 // refused the lock for as long as the value stayed.
 
 const up = await probeRedis(redisUrl);
-const missing = `no Redis at ${redisUrl} (start redis-server, or set REDIS_URL)`;
 const key = 'c'.repeat(64);
 
 type Keys = ReturnType<typeof keysOf>;
@@ -103,7 +103,7 @@ async function expectRepaired(raw: Redis, keys: Keys): Promise<void> {
   expect(await raw.exists(keys.fail)).toBe(0);
 }
 
-describe.runIf(redisGate('@tokenfetch/redis poisoned-key tests', up, missing))(
+describe.runIf(redisGate('@tokenfetch/redis poisoned-key tests', up, missingRedis))(
   'poisoned keys',
   () => {
     let raw: Redis;
@@ -111,7 +111,7 @@ describe.runIf(redisGate('@tokenfetch/redis poisoned-key tests', up, missing))(
     const prefixes: string[] = [];
 
     beforeAll(async () => {
-      assertAvailable(up, missing);
+      assertAvailable(up, missingRedis);
       raw = new Redis(redisUrl);
       for (const library of libraries) connections.push(await connect(library, redisUrl));
     });

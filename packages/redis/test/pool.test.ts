@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   assertAvailable,
   deletePrefix,
+  missingRedis,
   probeRedis,
   redisGate,
   redisUrl,
@@ -12,7 +13,6 @@ import {
 } from './helpers/redis.js';
 
 const up = await probeRedis(redisUrl);
-const missing = `no Redis at ${redisUrl} (start redis-server, or set REDIS_URL)`;
 const worker = fileURLToPath(new URL('./fixtures/pool-worker.mjs', import.meta.url));
 
 interface CallResult {
@@ -39,7 +39,7 @@ function runWorker(config: unknown): Promise<CallResult[]> {
   });
 }
 
-describe.runIf(redisGate('@tokenfetch/redis pool test', up, missing))(
+describe.runIf(redisGate('@tokenfetch/redis pool test', up, missingRedis))(
   'a client pool on a Redis store, across processes',
   { timeout: 60_000 },
   () => {
@@ -51,7 +51,7 @@ describe.runIf(redisGate('@tokenfetch/redis pool test', up, missing))(
     });
 
     it('two tenants on two servers, two processes, one Redis prefix: one login per tenant, no token crosses over', async () => {
-      assertAvailable(up, missing);
+      assertAvailable(up, missingRedis);
       const users = {
         one: { email: 'svc@one.test', password: 'pw-one', orgs: [1], id: 1 },
         two: { email: 'svc@two.test', password: 'pw-two', orgs: [2], id: 2 },

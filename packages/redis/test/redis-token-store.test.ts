@@ -26,18 +26,18 @@ import {
 import {
   assertAvailable,
   deletePrefix,
-  keysOf,
   hasRedisServer,
+  keysOf,
+  missingRedis,
   probeRedis,
   redisGate,
   redisUrl,
   startPrivateRedis,
-  uniquePrefix,
   type PrivateRedis,
+  uniquePrefix,
 } from './helpers/redis.js';
 
 const up = await probeRedis(redisUrl);
-const missing = `no Redis at ${redisUrl} (start redis-server, or set REDIS_URL)`;
 
 const key = 'a'.repeat(64); // what core passes: a sha256 in hex
 const secretToken = 'tok-SECRET-0123456789abcdef';
@@ -50,424 +50,430 @@ function token(lifeMs = 60_000, value = secretToken): Omit<StoredToken, 'generat
 const keyA = randomBytes(32);
 const keyB = randomBytes(32);
 
-describe.runIf(redisGate('@tokenfetch/redis store tests', up, missing))('RedisTokenStore', () => {
-  // Inspects and rigs Redis directly, whatever client the store under test uses.
-  let raw: Redis;
-  const connections = new Map<Library, Connection>();
-  const prefixes: string[] = [];
+describe.runIf(redisGate('@tokenfetch/redis store tests', up, missingRedis))(
+  'RedisTokenStore',
+  () => {
+    // Inspects and rigs Redis directly, whatever client the store under test uses.
+    let raw: Redis;
+    const connections = new Map<Library, Connection>();
+    const prefixes: string[] = [];
 
-  beforeAll(async () => {
-    assertAvailable(up, missing);
-    raw = new Redis(redisUrl);
-    for (const library of libraries) connections.set(library, await connect(library, redisUrl));
-  });
-
-  afterAll(async () => {
-    await Promise.all(prefixes.map((prefix) => deletePrefix(redisUrl, prefix)));
-    raw?.disconnect();
-    for (const connection of connections.values()) connection.close();
-  });
-
-  function storeOn(
-    library: Library,
-    options: Partial<RedisTokenStoreOptions> = {},
-  ): { store: RedisTokenStore; prefix: string; keys: ReturnType<typeof keysOf> } {
-    const prefix = options.prefix ?? uniquePrefix(library);
-    prefixes.push(prefix);
-    const store = new RedisTokenStore({
-      redis: connections.get(library)!.redis,
-      ...options,
-      prefix,
-    });
-    return { store, prefix, keys: keysOf(prefix, key) };
-  }
-
-  async function leaseOf(store: RedisTokenStore): Promise<TokenLease> {
-    const lease = await store.acquire(key);
-    if (lease === undefined) throw new Error('expected a lease');
-    return lease;
-  }
-
-  describe.each(libraries)('with %s', (library) => {
-    it('stores a token under {prefix:key}:token with its generation and remaining life', async () => {
-      const { store, keys } = storeOn(library);
-      expect(await store.get(key)).toBeUndefined();
-
-      const lease = await leaseOf(store);
-      expect(await store.commit(lease, token(60_000))).toBe(true);
-
-      expect(await store.get(key)).toMatchObject({
-        token: secretToken,
-        generation: lease.generation,
-      });
-      const ttl = await raw.pttl(keys.token);
-      expect(ttl).toBeGreaterThan(58_000);
-      expect(ttl).toBeLessThanOrEqual(60_000);
-      expect(await raw.exists(keys.lock)).toBe(0); // commit released the lock
-      expect(Number(await raw.get(keys.gen))).toBe(lease.generation);
+    beforeAll(async () => {
+      assertAvailable(up, missingRedis);
+      raw = new Redis(redisUrl);
+      for (const library of libraries) connections.set(library, await connect(library, redisUrl));
     });
 
-    it('reads a token’s times on its own clock, from the key’s TTL, not the writer’s clock', async () => {
-      const {
-        store: writer,
+    afterAll(async () => {
+      await Promise.all(prefixes.map((prefix) => deletePrefix(redisUrl, prefix)));
+      raw?.disconnect();
+      for (const connection of connections.values()) connection.close();
+    });
+
+    function storeOn(
+      library: Library,
+      options: Partial<RedisTokenStoreOptions> = {},
+    ): { store: RedisTokenStore; prefix: string; keys: ReturnType<typeof keysOf> } {
+      const prefix = options.prefix ?? uniquePrefix(library);
+      prefixes.push(prefix);
+      const store = new RedisTokenStore({
+        redis: connections.get(library)!.redis,
+        ...options,
         prefix,
-        keys,
-      } = storeOn(library, { now: () => Date.now() - 3_600_000 });
-      const reader = storeOn(library, { prefix, now: () => Date.now() + 3_600_000 }).store;
-      const issuedAt = Date.now() - 3_600_000;
-      await writer.commit(await leaseOf(writer), {
-        token: secretToken,
-        issuedAt,
-        expiresAt: issuedAt + 60_000,
       });
+      return { store, prefix, keys: keysOf(prefix, key) };
+    }
 
-      const read = await reader.get(key);
-      const left = read!.expiresAt - (Date.now() + 3_600_000);
-      expect(left).toBeGreaterThan(55_000);
-      expect(left).toBeLessThanOrEqual(60_000);
-      expect(read!.expiresAt - read!.issuedAt).toBe(60_000);
+    async function leaseOf(store: RedisTokenStore): Promise<TokenLease> {
+      const lease = await store.acquire(key);
+      if (lease === undefined) throw new Error('expected a lease');
+      return lease;
+    }
 
-      await raw.persist(keys.token); // no store writes a token without its expiry
-      expect(await reader.get(key)).toBeUndefined();
-    });
-
-    it('lends the login lock to one holder at a time, for lockTtlMs', async () => {
-      const { store, keys } = storeOn(library, { lockTtlMs: 2_000 });
-      const first = await leaseOf(store);
-      expect(await store.acquire(key)).toBeUndefined();
-      const ttl = await raw.pttl(keys.lock);
-      expect(ttl).toBeGreaterThan(1_500);
-      expect(ttl).toBeLessThanOrEqual(2_000);
-      expect(await raw.get(keys.lock)).toBe(first.id);
-
-      await store.release(first);
-      const second = await leaseOf(store);
-      expect(second.generation).toBeGreaterThan(first.generation);
-      expect(second.id).not.toBe(first.id);
-    });
-
-    it('gives a dead holder’s lock to another once it expires', async () => {
-      const { store } = storeOn(library, { lockTtlMs: 100 });
-      const dead = await leaseOf(store);
-      expect(await store.acquire(key)).toBeUndefined();
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      const next = await leaseOf(store);
-      expect(next.generation).toBeGreaterThan(dead.generation);
-    });
-
-    it('releases only its own lock (compare-and-delete)', async () => {
-      const { store, keys } = storeOn(library, { lockTtlMs: 100 });
-      const stale = await leaseOf(store);
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      const current = await leaseOf(store);
-
-      await store.release(stale);
-      expect(await raw.get(keys.lock)).toBe(current.id);
-      expect(await store.commit(stale, token())).toBe(true); // nothing newer stored yet
-      expect(await raw.get(keys.lock)).toBe(current.id);
-    });
-
-    it('refuses a stale leader’s late write: the newer generation stays', async () => {
-      const { store } = storeOn(library, { lockTtlMs: 100 });
-      const stale = await leaseOf(store);
-      await new Promise((resolve) => setTimeout(resolve, 150)); // its lock expires
-      const fresh = await leaseOf(store);
-      expect(await store.commit(fresh, token(60_000, 'fresh-token'))).toBe(true);
-
-      expect(await store.commit(stale, token(60_000, 'stale-token'))).toBe(false);
-      expect(await store.get(key)).toMatchObject({
-        token: 'fresh-token',
-        generation: fresh.generation,
-      });
-    });
-
-    it('invalidates a token only while it is still that generation', async () => {
-      const { store } = storeOn(library);
-      const first = await leaseOf(store);
-      await store.commit(first, token(60_000, 'first-token'));
-      const second = await leaseOf(store);
-      await store.commit(second, token(60_000, 'second-token'));
-
-      await store.invalidate(key, first.generation); // already replaced: no effect
-      expect(await store.get(key)).toMatchObject({ token: 'second-token' });
-      await store.invalidate(key, second.generation);
-      expect(await store.get(key)).toBeUndefined();
-    });
-
-    it('after an invalidation, an older leader still cannot write; a newer one can', async () => {
-      const { store } = storeOn(library, { lockTtlMs: 100 });
-      const stale = await leaseOf(store);
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      const rejected = await leaseOf(store);
-      await store.commit(rejected, token());
-      await store.invalidate(key, rejected.generation);
-
-      expect(await store.commit(stale, token(60_000, 'stale-token'))).toBe(false);
-      expect(await store.get(key)).toBeUndefined();
-      const next = await leaseOf(store);
-      expect(await store.commit(next, token(60_000, 'next-token'))).toBe(true);
-      expect(await store.get(key)).toMatchObject({ token: 'next-token' });
-    });
-
-    it('shares a 401/404 refusal for its cooldown and lends no lock meanwhile', async () => {
-      const { store, keys } = storeOn(library);
-      const lease = await leaseOf(store);
-      const until = Date.now() + 1_000;
-      await store.release(lease, { code: 'E_INVALID_CREDENTIALS', until });
-
-      const shared = await store.getFailure(key);
-      expect(shared).toEqual({ code: 'E_INVALID_CREDENTIALS', until: expect.any(Number) });
-      expect(shared!.until).toBeGreaterThan(until - 200);
-      expect(shared!.until).toBeLessThanOrEqual(until + 5); // Redis counts whole ms
-      const ttl = await raw.pttl(keys.fail);
-      expect(ttl).toBeGreaterThan(800);
-      expect(ttl).toBeLessThanOrEqual(1_000);
-      expect(await raw.exists(keys.lock)).toBe(0);
-      expect(await store.acquire(key)).toBeUndefined();
-
-      await raw.del(keys.fail); // the cooldown is over
-      const next = await leaseOf(store);
-      await store.commit(next, token());
-      expect(await store.getFailure(key)).toBeUndefined();
-    });
-
-    it('shares an E_LOGIN_FAILED failure (unusable answer, Retry-After) with its status and lends no lock meanwhile', async () => {
-      const { store } = storeOn(library);
-      const until = Date.now() + 60_000;
-      await store.release(await leaseOf(store), {
-        code: 'E_LOGIN_FAILED',
-        until,
-        status: 429,
-        failures: 2,
-      });
-
-      expect(await store.getFailure(key)).toEqual({
-        code: 'E_LOGIN_FAILED',
-        until: expect.any(Number),
-        status: 429,
-        failures: 2,
-      });
-      expect(await store.acquire(key)).toBeUndefined();
-    });
-
-    it('ignores a refusal whose cooldown is already over, and deletes garbage in the fail key', async () => {
-      const { store, keys } = storeOn(library);
-      await store.release(await leaseOf(store), { code: 'E_NO_ACTIVE_ORG', until: Date.now() - 1 });
-      expect(await raw.exists(keys.fail)).toBe(0);
-      for (const garbage of ['not json', '[]', '{"code":"lowercase"}', '{"code":7}']) {
-        await raw.set(keys.fail, garbage, 'PX', 60_000);
-        expect(await store.getFailure(key)).toBeUndefined();
-        expect(await raw.exists(keys.fail)).toBe(0);
-      }
-    });
-
-    it('keeps a failure of a kind it does not share for the versions that do, and neither reports nor obeys it', async () => {
-      const { store, keys } = storeOn(library);
-      const later = JSON.stringify({ code: 'E_SOMETHING_NEW', status: 503, until: 1 });
-      await raw.set(keys.fail, later, 'PX', 60_000);
-      expect(await store.getFailure(key)).toBeUndefined();
-      await store.release(await leaseOf(store));
-      expect(await raw.get(keys.fail)).toBe(later);
-    });
-
-    it('records a failure with all its fields, and hands them back with the time left', async () => {
-      const { store, keys } = storeOn(library);
-      const until = Date.now() + 5_000;
-      const failure = { code: 'E_NO_ACTIVE_ORG', until, detail: 'kept' } as SharedFailure;
-      await store.release(await leaseOf(store), failure);
-      // `until` stays in the value for instances of earlier versions, which read it.
-      expect(JSON.parse((await raw.get(keys.fail)) ?? '')).toEqual(failure);
-      expect(await store.getFailure(key)).toMatchObject({
-        code: 'E_NO_ACTIVE_ORG',
-        detail: 'kept',
-      });
-    });
-
-    it('keeps generations newer than any before, even after Redis lost every key', async () => {
-      const { store, prefix } = storeOn(library);
-      const before = await leaseOf(store);
-      await store.commit(before, token());
-      await deletePrefix(redisUrl, prefix); // as a restart without persistence would
-
-      const after = await leaseOf(store);
-      expect(after.generation).toBeGreaterThan(before.generation);
-    });
-
-    it('keeps generations above the stored token’s if the counter alone was evicted', async () => {
-      const { store, keys } = storeOn(library);
-      const lease = await leaseOf(store);
-      await store.commit(lease, token());
-      await raw.set(keys.gen, '5');
-      const next = await leaseOf(store);
-      expect(next.generation).toBe(lease.generation + 1);
-    });
-
-    it('reads a malformed stored value, or a token key that is not a hash, as a miss', async () => {
-      const { store, keys } = storeOn(library);
-      const valid = { token: 'tok', issuedAt: 1, expiresAt: 2, generation: 3 };
-      await raw.hset(keys.token, 'g', '3', 'v', JSON.stringify(valid));
-      await raw.pexpire(keys.token, 60_000);
-      expect(await store.get(key)).toMatchObject({ token: 'tok', generation: 3 });
-      for (const value of [
-        '',
-        'nope',
-        '[]',
-        '{"token":1}',
-        JSON.stringify({ ...valid, token: 'a b' }),
-        JSON.stringify({ ...valid, expiresAt: 1 }),
-        JSON.stringify({ ...valid, issuedAt: -1 }),
-        JSON.stringify({ ...valid, generation: 4 }),
-        JSON.stringify({ ...valid, generation: 3.5 }),
-      ]) {
-        await raw.hset(keys.token, 'v', value);
+    describe.each(libraries)('with %s', (library) => {
+      it('stores a token under {prefix:key}:token with its generation and remaining life', async () => {
+        const { store, keys } = storeOn(library);
         expect(await store.get(key)).toBeUndefined();
-      }
-      await raw.hset(keys.token, 'g', '0', 'v', JSON.stringify({ ...valid, generation: 0 }));
-      expect(await store.get(key)).toBeUndefined();
-      await raw.del(keys.token);
-      await raw.set(keys.token, 'a string, not a hash');
-      expect(await store.get(key)).toBeUndefined();
-    });
 
-    describe('with encryptionKeys', () => {
-      it('stores AES-256-GCM ciphertext, not the token, with a fresh IV per write', async () => {
-        const { store, keys } = storeOn(library, { encryptionKeys: { a: keyA } });
-        await store.commit(await leaseOf(store), token());
-        const first = (await raw.hget(keys.token, 'v')) ?? '';
-        await store.commit(await leaseOf(store), token());
-        const second = (await raw.hget(keys.token, 'v')) ?? '';
+        const lease = await leaseOf(store);
+        expect(await store.commit(lease, token(60_000))).toBe(true);
 
-        for (const value of [first, second]) {
-          expect(value).toMatch(/^enc1:a:[\w-]{16}:[\w-]+$/);
-          expect(value).not.toContain(secretToken);
-          expect(
-            Buffer.from(value.split(':')[3] ?? '', 'base64url').toString('latin1'),
-          ).not.toContain(secretToken);
-        }
-        expect(first.split(':')[2]).not.toBe(second.split(':')[2]);
-        expect(await store.get(key)).toMatchObject({ token: secretToken });
+        expect(await store.get(key)).toMatchObject({
+          token: secretToken,
+          generation: lease.generation,
+        });
+        const ttl = await raw.pttl(keys.token);
+        expect(ttl).toBeGreaterThan(58_000);
+        expect(ttl).toBeLessThanOrEqual(60_000);
+        expect(await raw.exists(keys.lock)).toBe(0); // commit released the lock
+        expect(Number(await raw.get(keys.gen))).toBe(lease.generation);
       });
 
-      it('reads a tampered value, an unknown key id or a value moved to another key as a miss', async () => {
-        const { store, keys, prefix } = storeOn(library, { encryptionKeys: { a: keyA } });
+      it('reads a token’s times on its own clock, from the key’s TTL, not the writer’s clock', async () => {
+        const {
+          store: writer,
+          prefix,
+          keys,
+        } = storeOn(library, { now: () => Date.now() - 3_600_000 });
+        const reader = storeOn(library, { prefix, now: () => Date.now() + 3_600_000 }).store;
+        const issuedAt = Date.now() - 3_600_000;
+        await writer.commit(await leaseOf(writer), {
+          token: secretToken,
+          issuedAt,
+          expiresAt: issuedAt + 60_000,
+        });
+
+        const read = await reader.get(key);
+        const left = read!.expiresAt - (Date.now() + 3_600_000);
+        expect(left).toBeGreaterThan(55_000);
+        expect(left).toBeLessThanOrEqual(60_000);
+        expect(read!.expiresAt - read!.issuedAt).toBe(60_000);
+
+        await raw.persist(keys.token); // no store writes a token without its expiry
+        expect(await reader.get(key)).toBeUndefined();
+      });
+
+      it('lends the login lock to one holder at a time, for lockTtlMs', async () => {
+        const { store, keys } = storeOn(library, { lockTtlMs: 2_000 });
+        const first = await leaseOf(store);
+        expect(await store.acquire(key)).toBeUndefined();
+        const ttl = await raw.pttl(keys.lock);
+        expect(ttl).toBeGreaterThan(1_500);
+        expect(ttl).toBeLessThanOrEqual(2_000);
+        expect(await raw.get(keys.lock)).toBe(first.id);
+
+        await store.release(first);
+        const second = await leaseOf(store);
+        expect(second.generation).toBeGreaterThan(first.generation);
+        expect(second.id).not.toBe(first.id);
+      });
+
+      it('gives a dead holder’s lock to another once it expires', async () => {
+        const { store } = storeOn(library, { lockTtlMs: 100 });
+        const dead = await leaseOf(store);
+        expect(await store.acquire(key)).toBeUndefined();
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        const next = await leaseOf(store);
+        expect(next.generation).toBeGreaterThan(dead.generation);
+      });
+
+      it('releases only its own lock (compare-and-delete)', async () => {
+        const { store, keys } = storeOn(library, { lockTtlMs: 100 });
+        const stale = await leaseOf(store);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        const current = await leaseOf(store);
+
+        await store.release(stale);
+        expect(await raw.get(keys.lock)).toBe(current.id);
+        expect(await store.commit(stale, token())).toBe(true); // nothing newer stored yet
+        expect(await raw.get(keys.lock)).toBe(current.id);
+      });
+
+      it('refuses a stale leader’s late write: the newer generation stays', async () => {
+        const { store } = storeOn(library, { lockTtlMs: 100 });
+        const stale = await leaseOf(store);
+        await new Promise((resolve) => setTimeout(resolve, 150)); // its lock expires
+        const fresh = await leaseOf(store);
+        expect(await store.commit(fresh, token(60_000, 'fresh-token'))).toBe(true);
+
+        expect(await store.commit(stale, token(60_000, 'stale-token'))).toBe(false);
+        expect(await store.get(key)).toMatchObject({
+          token: 'fresh-token',
+          generation: fresh.generation,
+        });
+      });
+
+      it('invalidates a token only while it is still that generation', async () => {
+        const { store } = storeOn(library);
+        const first = await leaseOf(store);
+        await store.commit(first, token(60_000, 'first-token'));
+        const second = await leaseOf(store);
+        await store.commit(second, token(60_000, 'second-token'));
+
+        await store.invalidate(key, first.generation); // already replaced: no effect
+        expect(await store.get(key)).toMatchObject({ token: 'second-token' });
+        await store.invalidate(key, second.generation);
+        expect(await store.get(key)).toBeUndefined();
+      });
+
+      it('after an invalidation, an older leader still cannot write; a newer one can', async () => {
+        const { store } = storeOn(library, { lockTtlMs: 100 });
+        const stale = await leaseOf(store);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        const rejected = await leaseOf(store);
+        await store.commit(rejected, token());
+        await store.invalidate(key, rejected.generation);
+
+        expect(await store.commit(stale, token(60_000, 'stale-token'))).toBe(false);
+        expect(await store.get(key)).toBeUndefined();
+        const next = await leaseOf(store);
+        expect(await store.commit(next, token(60_000, 'next-token'))).toBe(true);
+        expect(await store.get(key)).toMatchObject({ token: 'next-token' });
+      });
+
+      it('shares a 401/404 refusal for its cooldown and lends no lock meanwhile', async () => {
+        const { store, keys } = storeOn(library);
+        const lease = await leaseOf(store);
+        const until = Date.now() + 1_000;
+        await store.release(lease, { code: 'E_INVALID_CREDENTIALS', until });
+
+        const shared = await store.getFailure(key);
+        expect(shared).toEqual({ code: 'E_INVALID_CREDENTIALS', until: expect.any(Number) });
+        expect(shared!.until).toBeGreaterThan(until - 200);
+        expect(shared!.until).toBeLessThanOrEqual(until + 5); // Redis counts whole ms
+        const ttl = await raw.pttl(keys.fail);
+        expect(ttl).toBeGreaterThan(800);
+        expect(ttl).toBeLessThanOrEqual(1_000);
+        expect(await raw.exists(keys.lock)).toBe(0);
+        expect(await store.acquire(key)).toBeUndefined();
+
+        await raw.del(keys.fail); // the cooldown is over
+        const next = await leaseOf(store);
+        await store.commit(next, token());
+        expect(await store.getFailure(key)).toBeUndefined();
+      });
+
+      it('shares an E_LOGIN_FAILED failure (unusable answer, Retry-After) with its status and lends no lock meanwhile', async () => {
+        const { store } = storeOn(library);
+        const until = Date.now() + 60_000;
+        await store.release(await leaseOf(store), {
+          code: 'E_LOGIN_FAILED',
+          until,
+          status: 429,
+          failures: 2,
+        });
+
+        expect(await store.getFailure(key)).toEqual({
+          code: 'E_LOGIN_FAILED',
+          until: expect.any(Number),
+          status: 429,
+          failures: 2,
+        });
+        expect(await store.acquire(key)).toBeUndefined();
+      });
+
+      it('ignores a refusal whose cooldown is already over, and deletes garbage in the fail key', async () => {
+        const { store, keys } = storeOn(library);
+        await store.release(await leaseOf(store), {
+          code: 'E_NO_ACTIVE_ORG',
+          until: Date.now() - 1,
+        });
+        expect(await raw.exists(keys.fail)).toBe(0);
+        for (const garbage of ['not json', '[]', '{"code":"lowercase"}', '{"code":7}']) {
+          await raw.set(keys.fail, garbage, 'PX', 60_000);
+          expect(await store.getFailure(key)).toBeUndefined();
+          expect(await raw.exists(keys.fail)).toBe(0);
+        }
+      });
+
+      it('keeps a failure of a kind it does not share for the versions that do, and neither reports nor obeys it', async () => {
+        const { store, keys } = storeOn(library);
+        const later = JSON.stringify({ code: 'E_SOMETHING_NEW', status: 503, until: 1 });
+        await raw.set(keys.fail, later, 'PX', 60_000);
+        expect(await store.getFailure(key)).toBeUndefined();
+        await store.release(await leaseOf(store));
+        expect(await raw.get(keys.fail)).toBe(later);
+      });
+
+      it('records a failure with all its fields, and hands them back with the time left', async () => {
+        const { store, keys } = storeOn(library);
+        const until = Date.now() + 5_000;
+        const failure = { code: 'E_NO_ACTIVE_ORG', until, detail: 'kept' } as SharedFailure;
+        await store.release(await leaseOf(store), failure);
+        // `until` stays in the value for instances of earlier versions, which read it.
+        expect(JSON.parse((await raw.get(keys.fail)) ?? '')).toEqual(failure);
+        expect(await store.getFailure(key)).toMatchObject({
+          code: 'E_NO_ACTIVE_ORG',
+          detail: 'kept',
+        });
+      });
+
+      it('keeps generations newer than any before, even after Redis lost every key', async () => {
+        const { store, prefix } = storeOn(library);
+        const before = await leaseOf(store);
+        await store.commit(before, token());
+        await deletePrefix(redisUrl, prefix); // as a restart without persistence would
+
+        const after = await leaseOf(store);
+        expect(after.generation).toBeGreaterThan(before.generation);
+      });
+
+      it('keeps generations above the stored token’s if the counter alone was evicted', async () => {
+        const { store, keys } = storeOn(library);
         const lease = await leaseOf(store);
         await store.commit(lease, token());
-        const value = (await raw.hget(keys.token, 'v')) ?? '';
-        const [, , iv, sealed = ''] = value.split(':');
-        const g = String(lease.generation);
+        await raw.set(keys.gen, '5');
+        const next = await leaseOf(store);
+        expect(next.generation).toBe(lease.generation + 1);
+      });
 
-        const flipped = `${sealed[0] === 'A' ? 'B' : 'A'}${sealed.slice(1)}`;
-        await raw.hset(keys.token, 'v', `enc1:a:${iv}:${flipped}`);
+      it('reads a malformed stored value, or a token key that is not a hash, as a miss', async () => {
+        const { store, keys } = storeOn(library);
+        const valid = { token: 'tok', issuedAt: 1, expiresAt: 2, generation: 3 };
+        await raw.hset(keys.token, 'g', '3', 'v', JSON.stringify(valid));
+        await raw.pexpire(keys.token, 60_000);
+        expect(await store.get(key)).toMatchObject({ token: 'tok', generation: 3 });
+        for (const value of [
+          '',
+          'nope',
+          '[]',
+          '{"token":1}',
+          JSON.stringify({ ...valid, token: 'a b' }),
+          JSON.stringify({ ...valid, expiresAt: 1 }),
+          JSON.stringify({ ...valid, issuedAt: -1 }),
+          JSON.stringify({ ...valid, generation: 4 }),
+          JSON.stringify({ ...valid, generation: 3.5 }),
+        ]) {
+          await raw.hset(keys.token, 'v', value);
+          expect(await store.get(key)).toBeUndefined();
+        }
+        await raw.hset(keys.token, 'g', '0', 'v', JSON.stringify({ ...valid, generation: 0 }));
         expect(await store.get(key)).toBeUndefined();
-
-        await raw.hset(keys.token, 'v', value.replace('enc1:a:', 'enc1:zz:'));
+        await raw.del(keys.token);
+        await raw.set(keys.token, 'a string, not a hash');
         expect(await store.get(key)).toBeUndefined();
-
-        const other = `{${prefix}:${'b'.repeat(64)}}:token`;
-        await raw.hset(other, 'g', g, 'v', value);
-        expect(await store.get('b'.repeat(64))).toBeUndefined();
-
-        const stranger = storeOn(library, { prefix, encryptionKeys: { a: keyB } }).store;
-        await raw.hset(keys.token, 'v', value);
-        expect(await stranger.get(key)).toBeUndefined();
-        expect(await store.get(key)).toMatchObject({ token: secretToken });
       });
 
-      it('rotates keys: the new first key encrypts, the old one still decrypts', async () => {
-        const { store: old, keys, prefix } = storeOn(library, { encryptionKeys: { a: keyA } });
-        await old.commit(await leaseOf(old), token(60_000, 'written-with-a'));
+      describe('with encryptionKeys', () => {
+        it('stores AES-256-GCM ciphertext, not the token, with a fresh IV per write', async () => {
+          const { store, keys } = storeOn(library, { encryptionKeys: { a: keyA } });
+          await store.commit(await leaseOf(store), token());
+          const first = (await raw.hget(keys.token, 'v')) ?? '';
+          await store.commit(await leaseOf(store), token());
+          const second = (await raw.hget(keys.token, 'v')) ?? '';
 
-        const rotated = storeOn(library, {
-          prefix,
-          encryptionKeys: { b: keyB.toString('base64'), a: keyA },
-        }).store;
-        expect(await rotated.get(key)).toMatchObject({ token: 'written-with-a' });
+          for (const value of [first, second]) {
+            expect(value).toMatch(/^enc1:a:[\w-]{16}:[\w-]+$/);
+            expect(value).not.toContain(secretToken);
+            expect(
+              Buffer.from(value.split(':')[3] ?? '', 'base64url').toString('latin1'),
+            ).not.toContain(secretToken);
+          }
+          expect(first.split(':')[2]).not.toBe(second.split(':')[2]);
+          expect(await store.get(key)).toMatchObject({ token: secretToken });
+        });
 
-        await rotated.commit(await leaseOf(rotated), token(60_000, 'written-with-b'));
-        expect(await raw.hget(keys.token, 'v')).toMatch(/^enc1:b:/);
-        expect(await rotated.get(key)).toMatchObject({ token: 'written-with-b' });
-        expect(await old.get(key)).toBeUndefined(); // an instance without key b misses
-      });
+        it('reads a tampered value, an unknown key id or a value moved to another key as a miss', async () => {
+          const { store, keys, prefix } = storeOn(library, { encryptionKeys: { a: keyA } });
+          const lease = await leaseOf(store);
+          await store.commit(lease, token());
+          const value = (await raw.hget(keys.token, 'v')) ?? '';
+          const [, , iv, sealed = ''] = value.split(':');
+          const g = String(lease.generation);
 
-      it('does not read plain values, and a plain store does not read sealed ones', async () => {
-        const { store: plain, prefix } = storeOn(library);
-        await plain.commit(await leaseOf(plain), token());
-        const sealed = storeOn(library, { prefix, encryptionKeys: { a: keyA } }).store;
-        expect(await sealed.get(key)).toBeUndefined();
+          const flipped = `${sealed[0] === 'A' ? 'B' : 'A'}${sealed.slice(1)}`;
+          await raw.hset(keys.token, 'v', `enc1:a:${iv}:${flipped}`);
+          expect(await store.get(key)).toBeUndefined();
 
-        await sealed.commit(await leaseOf(sealed), token());
-        expect(await plain.get(key)).toBeUndefined();
+          await raw.hset(keys.token, 'v', value.replace('enc1:a:', 'enc1:zz:'));
+          expect(await store.get(key)).toBeUndefined();
+
+          const other = `{${prefix}:${'b'.repeat(64)}}:token`;
+          await raw.hset(other, 'g', g, 'v', value);
+          expect(await store.get('b'.repeat(64))).toBeUndefined();
+
+          const stranger = storeOn(library, { prefix, encryptionKeys: { a: keyB } }).store;
+          await raw.hset(keys.token, 'v', value);
+          expect(await stranger.get(key)).toBeUndefined();
+          expect(await store.get(key)).toMatchObject({ token: secretToken });
+        });
+
+        it('rotates keys: the new first key encrypts, the old one still decrypts', async () => {
+          const { store: old, keys, prefix } = storeOn(library, { encryptionKeys: { a: keyA } });
+          await old.commit(await leaseOf(old), token(60_000, 'written-with-a'));
+
+          const rotated = storeOn(library, {
+            prefix,
+            encryptionKeys: { b: keyB.toString('base64'), a: keyA },
+          }).store;
+          expect(await rotated.get(key)).toMatchObject({ token: 'written-with-a' });
+
+          await rotated.commit(await leaseOf(rotated), token(60_000, 'written-with-b'));
+          expect(await raw.hget(keys.token, 'v')).toMatch(/^enc1:b:/);
+          expect(await rotated.get(key)).toMatchObject({ token: 'written-with-b' });
+          expect(await old.get(key)).toBeUndefined(); // an instance without key b misses
+        });
+
+        it('does not read plain values, and a plain store does not read sealed ones', async () => {
+          const { store: plain, prefix } = storeOn(library);
+          await plain.commit(await leaseOf(plain), token());
+          const sealed = storeOn(library, { prefix, encryptionKeys: { a: keyA } }).store;
+          expect(await sealed.get(key)).toBeUndefined();
+
+          await sealed.commit(await leaseOf(sealed), token());
+          expect(await plain.get(key)).toBeUndefined();
+        });
       });
     });
-  });
 
-  describe('never waits on a connection that is not ready', () => {
-    it('fails at once while an ioredis client is not connected, without queueing', async () => {
-      const offline = new Redis('redis://127.0.0.1:1', {
-        lazyConnect: true,
-        retryStrategy: () => null,
-      });
-      offline.on('error', () => {});
-      const store = new RedisTokenStore({ redis: offline, prefix: uniquePrefix('off') });
-      const started = performance.now();
-      await expect(store.get(key)).rejects.toThrow(
-        'redis get failed: redis is not connected (wait)',
-      );
-      await expect(store.acquire(key)).rejects.toThrow(
-        /redis acquire failed: redis is not connected/,
-      );
-      expect(performance.now() - started).toBeLessThan(100);
-      offline.disconnect();
-    });
-
-    it('connects a lazyConnect ioredis client at its first command, failing that command at once', async () => {
-      const lazy = new Redis(redisUrl, { lazyConnect: true });
-      lazy.on('error', () => {});
-      const store = new RedisTokenStore({ redis: lazy, prefix: uniquePrefix('lazy') });
-      await expect(store.get(key)).rejects.toThrow(
-        'redis get failed: redis is not connected (wait)',
-      );
-      expect(lazy.status).not.toBe('wait');
-      if (lazy.status !== 'ready') await once(lazy, 'ready');
-      expect(await store.get(key)).toBeUndefined();
-      lazy.disconnect();
-    });
-
-    it.each(['node-redis', 'node-redis v4'] as const)(
-      'fails at once while a %s client is not connected, and leaves it unconnected',
-      async (library) => {
-        const closed = unconnected(library, redisUrl);
-        const store = new RedisTokenStore({ redis: closed, prefix: uniquePrefix('off') });
+    describe('never waits on a connection that is not ready', () => {
+      it('fails at once while an ioredis client is not connected, without queueing', async () => {
+        const offline = new Redis('redis://127.0.0.1:1', {
+          lazyConnect: true,
+          retryStrategy: () => null,
+        });
+        offline.on('error', () => {});
+        const store = new RedisTokenStore({ redis: offline, prefix: uniquePrefix('off') });
+        const started = performance.now();
         await expect(store.get(key)).rejects.toThrow(
-          'redis get failed: redis is not connected (closed)',
+          'redis get failed: redis is not connected (wait)',
         );
-        expect((closed as { isOpen: boolean }).isOpen).toBe(false);
-      },
-    );
+        await expect(store.acquire(key)).rejects.toThrow(
+          /redis acquire failed: redis is not connected/,
+        );
+        expect(performance.now() - started).toBeLessThan(100);
+        offline.disconnect();
+      });
 
-    it('says what failed without any value it sent', async () => {
-      // A Redis error that quotes the script's arguments (the token travels in them), the
-      // value across the point where the message is cut.
-      const echoing = {
-        status: 'ready',
-        eval: (...args: unknown[]) =>
-          Promise.reject(
-            new Error(`ERR ${'x'.repeat(140)} ${args.slice(-3).join(' ')}\nsecond line`),
-          ),
-      };
-      const store = new RedisTokenStore({ redis: echoing, prefix: uniquePrefix('echo') });
-      const lease: TokenLease = { key: key, generation: 7, id: 'lease-id-0123456789' };
-      const error: unknown = await store.commit(lease, token()).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(Error);
-      const message = (error as Error).message;
-      expect(message).toMatch(/^redis commit failed: ERR x+ \[redacted\]/);
-      expect(message).not.toContain('second line');
-      expect(inspect(error, { depth: 5 })).not.toMatch(/SECRET|tok-/);
-      expect(inspect(error, { depth: 5 })).not.toContain(lease.id);
-      expect((error as Error).cause).toBeUndefined();
+      it('connects a lazyConnect ioredis client at its first command, failing that command at once', async () => {
+        const lazy = new Redis(redisUrl, { lazyConnect: true });
+        lazy.on('error', () => {});
+        const store = new RedisTokenStore({ redis: lazy, prefix: uniquePrefix('lazy') });
+        await expect(store.get(key)).rejects.toThrow(
+          'redis get failed: redis is not connected (wait)',
+        );
+        expect(lazy.status).not.toBe('wait');
+        if (lazy.status !== 'ready') await once(lazy, 'ready');
+        expect(await store.get(key)).toBeUndefined();
+        lazy.disconnect();
+      });
+
+      it.each(['node-redis', 'node-redis v4'] as const)(
+        'fails at once while a %s client is not connected, and leaves it unconnected',
+        async (library) => {
+          const closed = unconnected(library, redisUrl);
+          const store = new RedisTokenStore({ redis: closed, prefix: uniquePrefix('off') });
+          await expect(store.get(key)).rejects.toThrow(
+            'redis get failed: redis is not connected (closed)',
+          );
+          expect((closed as { isOpen: boolean }).isOpen).toBe(false);
+        },
+      );
+
+      it('says what failed without any value it sent', async () => {
+        // A Redis error that quotes the script's arguments (the token travels in them), the
+        // value across the point where the message is cut.
+        const echoing = {
+          status: 'ready',
+          eval: (...args: unknown[]) =>
+            Promise.reject(
+              new Error(`ERR ${'x'.repeat(140)} ${args.slice(-3).join(' ')}\nsecond line`),
+            ),
+        };
+        const store = new RedisTokenStore({ redis: echoing, prefix: uniquePrefix('echo') });
+        const lease: TokenLease = { key: key, generation: 7, id: 'lease-id-0123456789' };
+        const error: unknown = await store.commit(lease, token()).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(Error);
+        const message = (error as Error).message;
+        expect(message).toMatch(/^redis commit failed: ERR x+ \[redacted\]/);
+        expect(message).not.toContain('second line');
+        expect(inspect(error, { depth: 5 })).not.toMatch(/SECRET|tok-/);
+        expect(inspect(error, { depth: 5 })).not.toContain(lease.id);
+        expect((error as Error).cause).toBeUndefined();
+      });
     });
-  });
-});
+  },
+);
 
 const clusterMissing = 'no redis-server on PATH for a one-node Redis Cluster';
 

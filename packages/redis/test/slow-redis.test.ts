@@ -10,22 +10,22 @@ import {
   deletePrefix,
   freePort,
   hasRedisServer,
+  missingRedis,
   probeRedis,
   redisGate,
   redisUrl,
   startPrivateRedis,
   startSlowProxy,
-  uniquePrefix,
   type PrivateRedis,
   type SlowProxy,
+  uniquePrefix,
 } from './helpers/redis.js';
 
 const up = await probeRedis(redisUrl);
-const missing = `no Redis at ${redisUrl} (start redis-server, or set REDIS_URL)`;
 const privateMissing = 'no redis-server on PATH for a private Redis to count commands on';
 const timeoutMs = 250;
 
-describe.runIf(redisGate('@tokenfetch/redis latency tests', up, missing))(
+describe.runIf(redisGate('@tokenfetch/redis latency tests', up, missingRedis))(
   'a slow, hung or missing Redis',
   () => {
     let mock: MockUpstream;
@@ -34,7 +34,7 @@ describe.runIf(redisGate('@tokenfetch/redis latency tests', up, missing))(
     const prefixes: string[] = [];
 
     beforeAll(async () => {
-      assertAvailable(up, missing);
+      assertAvailable(up, missingRedis);
       mock = await startMockUpstream();
       proxy = await startSlowProxy(Number(new URL(redisUrl).port || 6379));
     });

@@ -10,6 +10,9 @@ import { Redis } from 'ioredis';
 /** The shared Redis of the test run. */
 export const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/** What the Redis suites say when nothing answers at `redisUrl`. */
+export const missingRedis = `no Redis at ${redisUrl} (start redis-server, or set REDIS_URL)`;
+
 const inCi = Boolean(process.env.CI);
 
 /** Answers PING over a raw socket, so the probe needs neither client library. */
