@@ -330,8 +330,6 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
           );
         }
       }
-      // fetch does not let a caller address another virtual host over this connection.
-      given.delete('host');
       headers = { ...baseHeaders, ...headersRecord(given) };
     }
     const method = normalizeMethod(init.method);
@@ -552,10 +550,15 @@ function fetchDefaultHeaders(
   return Object.freeze({ ...headers, ...headersRecord(defaults) });
 }
 
+/**
+ * Headers as the transports send them. A `host` is left out, from the `headers` option, a
+ * call or a login alike: fetch does not let anyone address another virtual host over the
+ * base URL's connection.
+ */
 function headersRecord(headers: Headers | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   headers?.forEach((value, name) => {
-    out[name] = value;
+    if (name !== 'host') out[name] = value;
   });
   return out;
 }

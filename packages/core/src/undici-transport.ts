@@ -94,21 +94,16 @@ export function createUndiciTransport(options: {
 /** Below this, undici's half-second timer ticks would make a timeout late by 10 % or more. */
 const ownTimerBelowMs = 5_000;
 
-/**
- * The headers undici sends: the body's content type and length added, and a `host` from
- * the `headers` option left out, as fetch leaves it out (a call's own is dropped earlier).
- */
+/** The headers undici sends: the body's content type and length added. */
 function withBodyHeaders(
   headers: Record<string, string>,
   body: SendableBody,
 ): Record<string, string> {
   const setType = body.contentType !== undefined && headers['content-type'] === undefined;
-  const host = headers.host !== undefined;
-  if (!setType && body.length === undefined && !host) return headers;
+  if (!setType && body.length === undefined) return headers;
   const out = { ...headers };
   if (setType) out['content-type'] = body.contentType!;
   if (body.length !== undefined) out['content-length'] = String(body.length);
-  if (host) delete out.host;
   return out;
 }
 
