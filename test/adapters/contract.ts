@@ -30,9 +30,14 @@ import { LocklessStore } from '../../packages/core/test/lockless-store.js';
  *   while the handler awaited something else), then `apiFetch(url)`, handed to
  *   `hooks.lateCall`;
  * - `GET /local` → no upstream call;
- * with the adapter's `problemDetails()` handling errors.
+ * with the adapter's `problemDetails()` handling errors. A framework that registers its
+ * plugins asynchronously (Fastify, NestJS) may return the server as a promise; a config
+ * error then rejects it.
  */
-export type AdapterHarness = (options?: AuthMiddlewareOptions, hooks?: ContractHooks) => Server;
+export type AdapterHarness = (
+  options?: AuthMiddlewareOptions,
+  hooks?: ContractHooks,
+) => Server | Promise<Server>;
 
 /** The same app over HTTP/2 (cleartext), for frameworks that serve it. */
 export type Http2Harness = (options?: AuthMiddlewareOptions, hooks?: ContractHooks) => Http2Server;
@@ -114,7 +119,8 @@ export function runAdapterContract(
       auth: { email: DEMO_USER.email, password: DEMO_USER.password, orgId: 1 },
       ...extra,
     });
-    const listen = async (server: Server): Promise<Server> => {
+    const listen = async (app: Server | Promise<Server>): Promise<Server> => {
+      const server = await app;
       servers.push(server);
       if (!server.listening) await once(server.listen(0, '127.0.0.1'), 'listening');
       return server;
@@ -178,12 +184,15 @@ export function runAdapterContract(
       await client.close();
     });
 
-    it('throws ConfigError when authMiddleware() is called with a missing environment', () => {
+    it('throws ConfigError when authMiddleware() is called with a missing environment', async () => {
       for (const name of ['BASE_URL', 'EMAIL', 'PASSWORD', 'ORG_ID', 'KEY']) {
         vi.stubEnv(`API_${name}`, '');
       }
-      expect(() => makeApp()).toThrow(ConfigError);
-      expect(() => makeApp()).toThrow(/API_BASE_URL: required/);
+      // Thrown while the app is built (or rejected, for a framework that builds it
+      // asynchronously), never at the first request.
+      const built = Promise.resolve().then(() => makeApp());
+      await expect(built).rejects.toThrow(ConfigError);
+      await expect(built).rejects.toThrow(/API_BASE_URL: required/);
     });
 
     it('reads the environment when authMiddleware() has no argument', async () => {
@@ -477,6 +486,11 @@ export function runAdapterContract(
 }
 
 /** A request header, from an Express request or a Koa context alike. */
+/** A request header, from a Node-style request (`headers`) or a Hono context (`req.header()`). */
 function headerOf(req: unknown, name: string): string | string[] | undefined {
-  return (req as { headers: Record<string, string | string[] | undefined> }).headers[name];
+  const from = req as {
+    headers?: Record<string, string | string[] | undefined>;
+    req?: { header?: (name: string) => string | undefined };
+  };
+  return from.headers !== undefined ? from.headers[name] : from.req?.header?.(name);
 }
