@@ -4,7 +4,7 @@ import {
   type ApiFetch,
   type AuthMiddlewareOptions,
 } from '@tokenfetch/core/adapter';
-import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 
 export type { ApiFetch, AuthMiddlewareOptions } from '@tokenfetch/core/adapter';
 
@@ -21,6 +21,60 @@ declare global {
   }
 }
 
+type Binder = (req: Request, res: Response) => ApiFetch;
+
+/** Where a request's binder and its `apiFetch` live: the response's `locals`. */
+const binderSlot = Symbol('tokenfetch binder');
+const fetchSlot = Symbol('tokenfetch apiFetch');
+
+interface Slots {
+  [binderSlot]?: Binder;
+  [fetchSlot]?: ApiFetch | undefined;
+}
+
+/** The prototypes (one per copy of Express) that already serve `apiFetch`. */
+const served = new WeakSet<object>();
+let servedLast: object | undefined;
+
+/**
+ * `req.apiFetch`, served by an accessor on Express's base request (`express.request`, the
+ * prototype every app's requests share, sub-apps included) instead of an own property:
+ * each Express request has a hidden class of its own, and adding a property to it cost
+ * ~5 % of a minimal route (bench/README.md). The middleware leaves only its binder in
+ * `res.locals`; the first read of `req.apiFetch` binds it. Assigning `req.apiFetch`
+ * (a test double) makes it an own property again.
+ */
+function serveApiFetch(req: Request): void {
+  const base = Object.getPrototypeOf((req.app as unknown as { request: object }).request) as object;
+  if (base === servedLast) return;
+  servedLast = base;
+  if (served.has(base)) return;
+  served.add(base);
+  Object.defineProperty(base, 'apiFetch', {
+    configurable: true,
+    enumerable: false,
+    get(this: Request): ApiFetch | undefined {
+      const slots = this.res?.locals as Slots | undefined;
+      if (slots === undefined) return undefined;
+      let bound = slots[fetchSlot];
+      if (bound === undefined) {
+        const bind = slots[binderSlot];
+        if (bind === undefined) return undefined;
+        bound = slots[fetchSlot] = bind(this, this.res!);
+      }
+      return bound;
+    },
+    set(this: Request, value: ApiFetch) {
+      Object.defineProperty(this, 'apiFetch', {
+        configurable: true,
+        enumerable: true,
+        writable: true,
+        value,
+      });
+    },
+  });
+}
+
 /**
  * Adds `req.apiFetch` to every request. With no argument the options come from the
  * environment (`API_BASE_URL`, `API_EMAIL`, …), checked now: a bad or missing variable
@@ -35,10 +89,13 @@ declare global {
  * app.get('/me', async (req, res) => res.json(await (await req.apiFetch('/user/users/me')).json()));
  */
 export function authMiddleware(options?: AuthMiddlewareOptions<Request>): RequestHandler {
-  const bind = createRequestBinder<Request>(options);
+  const bind: Binder = createRequestBinder<Request>(options);
   return (req, res, next) => {
-    // An own property: Express swaps request prototypes between apps.
-    req.apiFetch = bind(req, res);
+    serveApiFetch(req);
+    const slots = res.locals as Slots;
+    slots[binderSlot] = bind;
+    // A second authMiddleware() on the way (a router's own client) rebinds.
+    if (slots[fetchSlot] !== undefined) slots[fetchSlot] = undefined;
     next();
   };
 }

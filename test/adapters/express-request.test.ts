@@ -1,0 +1,106 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { authMiddleware } from '@tokenfetch/express';
+import { startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
+import type express from 'express';
+import express4 from 'express-v4';
+import express5 from 'express-v5';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+/**
+ * `req.apiFetch` is served by an accessor on Express's base request, not set as an own
+ * property per request: these pin what users can see of that.
+ */
+for (const [name, createApp] of [
+  ['Express 4', express4 as unknown as typeof express],
+  ['Express 5', express5 as unknown as typeof express],
+] as const) {
+  describe(`req.apiFetch on ${name}`, () => {
+    let upstream: MockUpstream;
+    const servers: Server[] = [];
+    const user = { email: 'svc@acme.com', password: 'pw-acme', orgs: [42, 43] };
+    const options = (orgId = 42) => ({
+      baseUrl: upstream.baseUrl,
+      auth: { email: user.email, password: user.password, orgId },
+    });
+    const get = async (app: express.Express, path: string): Promise<unknown> => {
+      const server = app.listen(0, '127.0.0.1');
+      servers.push(server);
+      await once(server, 'listening');
+      const { port } = server.address() as AddressInfo;
+      const response = await fetch(`http://127.0.0.1:${port}${path}`);
+      return response.json();
+    };
+    const me = async (req: express.Request): Promise<unknown> =>
+      ((await (await req.apiFetch('/user/users/me')).json()) as { email: string }).email;
+
+    beforeEach(async () => {
+      upstream = await startMockUpstream({ users: [user] });
+    });
+    afterEach(async () => {
+      for (const server of servers.splice(0)) server.close();
+      await upstream.close();
+    });
+
+    it('reaches the handlers of a mounted sub-app', async () => {
+      const app = createApp();
+      const sub = createApp();
+      sub.get('/me', (req, res, next) => {
+        me(req).then((email) => res.json({ email }), next);
+      });
+      app.use(authMiddleware(options()));
+      app.use('/sub', sub);
+      expect(await get(app, '/sub/me')).toEqual({ email: user.email });
+    });
+
+    it('is undefined on a request that did not pass the middleware', async () => {
+      const app = createApp();
+      app.get('/before', (req, res) => {
+        res.json({ type: typeof req.apiFetch });
+      });
+      app.use(authMiddleware(options()));
+      app.get('/after', (req, res) => {
+        res.json({ type: typeof req.apiFetch, same: req.apiFetch === req.apiFetch });
+      });
+      expect(await get(app, '/before')).toEqual({ type: 'undefined' });
+      expect(await get(app, '/after')).toEqual({ type: 'function', same: true });
+    });
+
+    it("is rebound by a router's own authMiddleware()", async () => {
+      const app = createApp();
+      const router = createApp.Router();
+      const orgs: unknown[] = [];
+      app.use(authMiddleware(options()));
+      app.use((req, _res, next) => {
+        orgs.push(typeof req.apiFetch);
+        next();
+      });
+      router.use(authMiddleware(options(43)));
+      router.get('/org', (req, res, next) => {
+        req
+          .apiFetch('/user/users/me')
+          .then((upstreamResponse) => upstreamResponse.json())
+          .then((body) => res.json(body), next);
+      });
+      app.use('/r', router);
+      expect(await get(app, '/r/org')).toMatchObject({ currentOrg: { id: 43 } });
+      expect(orgs).toEqual(['function']);
+      expect(upstream.stats.successfulLogins).toBe(1);
+    });
+
+    it('can be replaced by assignment (a test double)', async () => {
+      const app = createApp();
+      app.use(authMiddleware(options()));
+      app.use((req, _res, next) => {
+        req.apiFetch = async () => Response.json({ email: 'double@example.com' });
+        next();
+      });
+      app.get('/me', (req, res, next) => {
+        me(req).then((email) => res.json({ email }), next);
+      });
+      expect(await get(app, '/me')).toEqual({ email: 'double@example.com' });
+      expect(upstream.stats.loginAttempts).toBe(0);
+    });
+  });
+}
