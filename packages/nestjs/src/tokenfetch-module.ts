@@ -160,7 +160,7 @@ export class TokenfetchModule implements NestModule, OnApplicationShutdown {
         req.apiFetch = bind(req, res);
         next();
       })
-      .forRoutes({ path: '*path', method: RequestMethod.ALL });
+      .forRoutes({ path: '{*path}', method: RequestMethod.ALL });
   }
 
   async onApplicationShutdown(): Promise<void> {
