@@ -24,6 +24,7 @@ import {
   API_CLIENT,
   ApiFetchParam,
   InjectApiClient,
+  InjectApiFetch,
   TokenfetchModule,
   type ApiClient,
   type ApiFetch,
@@ -84,6 +85,17 @@ class TestController extends ApiFetchController {
   }
 }
 
+/** Request-scoped: gets the request's apiFetch injected. */
+@Controller('same')
+class SameController {
+  constructor(@InjectApiFetch() private readonly injected: ApiFetch) {}
+
+  @Get()
+  same(@ApiFetchParam() param: ApiFetch) {
+    return { same: typeof param === 'function' && param === this.injected };
+  }
+}
+
 const CONFIG = Symbol('config');
 
 /** Stands in for a configuration module (ConfigModule and the like). */
@@ -124,14 +136,20 @@ describe('@tokenfetch/nestjs', () => {
   /** An initialised app with the module as `imports` gives it, over a real server. */
   async function start(
     imports: Parameters<typeof Test.createTestingModule>[0]['imports'],
-    controller: 'service' | 'no service' = 'service',
+    controller: 'service' | 'no service' | 'same' = 'service',
+    prefix?: string,
   ): Promise<{ app: NestExpressApplication; server: Server }> {
     const moduleRef = await Test.createTestingModule({
       imports: [...(imports ?? []), ...(controller === 'service' ? [FeatureModule] : [])],
-      controllers: [controller === 'service' ? TestController : ApiFetchController],
+      controllers: [
+        { service: TestController, 'no service': ApiFetchController, same: SameController }[
+          controller
+        ],
+      ],
     }).compile();
     const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
     apps.push(app);
+    if (prefix !== undefined) app.setGlobalPrefix(prefix);
     await app.listen(0, '127.0.0.1');
     return { app, server: app.getHttpServer() as Server };
   }
@@ -202,6 +220,20 @@ describe('@tokenfetch/nestjs', () => {
   it('with global: false, a module that does not import it cannot inject the client', async () => {
     const built = start([TokenfetchModule.forRoot(options(), { global: false })]);
     await expect(built).rejects.toThrow(/MeService/);
+  });
+
+  it('sets req.apiFetch on every route, the root and nested ones, also under a global prefix', async () => {
+    for (const prefix of [undefined, 'v1']) {
+      const { server } = await start([TokenfetchModule.forRoot(options())], 'service', prefix);
+      const at = prefix === undefined ? '' : `/${prefix}`;
+      await request(server).get(`${at}/`).expect(200, /demo/);
+      await request(server).get(`${at}/deep/down/me`).expect(200, /demo/);
+    }
+  });
+
+  it('@InjectApiFetch() and @ApiFetchParam() give one request the same apiFetch', async () => {
+    const { server } = await start([TokenfetchModule.forRoot(options())], 'same');
+    await request(server).get('/same').expect(200, { same: true });
   });
 
   it('closes the client it made on application shutdown', async () => {
