@@ -1,7 +1,9 @@
-import type { ApiFetch } from '@tokenfetch/core/adapter';
+// Types from core's main entry where it has them: a project on TypeScript's legacy `node10`
+// resolution (`"module": "commonjs"`, as in many Nest apps) cannot see subpaths.
+import type { ApiFetch } from '@tokenfetch/core';
 
-export type { ApiClient } from '@tokenfetch/core';
-export type { ApiFetch, AuthMiddlewareOptions } from '@tokenfetch/core/adapter';
+export type { ApiClient, ApiFetch } from '@tokenfetch/core';
+export type { AuthMiddlewareOptions } from '@tokenfetch/core/adapter';
 export { TokenfetchExceptionFilter } from './exception-filter.js';
 export {
   TokenfetchModule,

@@ -1,5 +1,5 @@
 import { Inject, createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { ApiFetch } from '@tokenfetch/core/adapter';
+import type { ApiFetch } from '@tokenfetch/core';
 import type { Request } from 'express';
 
 /** The injection token of the module's `ApiClient`: `@InjectApiClient()` is `@Inject(API_CLIENT)`. */
