@@ -191,6 +191,13 @@ describe('@tokenfetch/nestjs', () => {
     await expect(built).rejects.not.toThrow(/secret-canary/);
   });
 
+  it('an as that is not a function fails start-up with ConfigError', async () => {
+    const as = 'org 42' as unknown as () => undefined;
+    const built = start([TokenfetchModule.forRoot({ ...options(), as })]);
+    await expect(built).rejects.toThrow(ConfigError);
+    await expect(built).rejects.toThrow(/as: must be a function/);
+  });
+
   it('a config error from NestFactory.create prints nothing secret through Nest’s logger', async () => {
     vi.stubEnv('API_BASE_URL', '');
     vi.stubEnv('API_EMAIL', DEMO_USER.email);

@@ -73,7 +73,7 @@ function bindingOf(options: AuthMiddlewareOptions<Request> | undefined): Binding
       bind: createRequestBinder(as === undefined ? { client } : { client, as }),
     };
   } catch (error) {
-    if (owned) void client.close();
+    if (owned) client.close().catch(() => {}); // never used: nothing to report
     throw error;
   }
 }
