@@ -1,0 +1,27 @@
+import { Catch, type ArgumentsHost } from '@nestjs/common';
+import { BaseExceptionFilter } from '@nestjs/core';
+import { toProblemDetails } from '@tokenfetch/core/adapter';
+import type { Response } from 'express';
+
+/**
+ * Answers tokenfetch errors as RFC 9457 `application/problem+json` (login failures 502, a
+ * refused cross-origin call 500, a closed client 503, …), with no secret in them; any other
+ * error goes to Nest's own handling (`BaseExceptionFilter`), so an `HttpException` keeps its
+ * status. `TokenfetchModule` applies it globally unless given `{ problemDetails: false }`.
+ *
+ * @example
+ * const { httpAdapter } = app.get(HttpAdapterHost);
+ * app.useGlobalFilters(new TokenfetchExceptionFilter(httpAdapter));
+ */
+@Catch()
+export class TokenfetchExceptionFilter extends BaseExceptionFilter {
+  override catch(exception: unknown, host: ArgumentsHost): void {
+    const problem = host.getType() === 'http' ? toProblemDetails(exception) : undefined;
+    const response = host.switchToHttp().getResponse<Response>();
+    if (problem === undefined || response.headersSent) {
+      super.catch(exception, host);
+      return;
+    }
+    response.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+  }
+}

@@ -1,0 +1,169 @@
+import {
+  Inject,
+  Module,
+  RequestMethod,
+  Scope,
+  type DynamicModule,
+  type FactoryProvider,
+  type MiddlewareConsumer,
+  type ModuleMetadata,
+  type NestModule,
+  type OnApplicationShutdown,
+  type Provider,
+} from '@nestjs/common';
+import { APP_FILTER, REQUEST } from '@nestjs/core';
+import { ConfigError, type ApiClient, type ApiClientOptions } from '@tokenfetch/core';
+import {
+  clientFromOptions,
+  createRequestBinder,
+  type ApiFetch,
+  type AuthMiddlewareOptions,
+  type DisconnectSource,
+} from '@tokenfetch/core/adapter';
+import type { NextFunction, Request, Response } from 'express';
+import { TokenfetchExceptionFilter } from './exception-filter.js';
+import { API_CLIENT, API_FETCH } from './tokens.js';
+
+/** How the module is wired into the application, besides the client's options. */
+export interface TokenfetchModuleOptions {
+  /** Whether `ApiClient` and `ApiFetch` can be injected in every module without importing this one. @default true */
+  global?: boolean;
+  /** Whether to apply `TokenfetchExceptionFilter` to the whole application. @default true */
+  problemDetails?: boolean;
+}
+
+/** `forRootAsync()`: the client's options from a factory, which may inject providers. */
+export interface TokenfetchModuleAsyncOptions extends TokenfetchModuleOptions {
+  imports?: ModuleMetadata['imports'];
+  inject?: FactoryProvider['inject'];
+  /** The options `forRoot()` takes; `undefined` reads the environment. */
+  useFactory: (
+    ...args: never[]
+  ) =>
+    | AuthMiddlewareOptions<Request>
+    | undefined
+    | Promise<AuthMiddlewareOptions<Request> | undefined>;
+}
+
+/** What the options settle, once, at module init. */
+interface Binding {
+  /** `undefined` with `{ pool, tenant }`. */
+  client: ApiClient | undefined;
+  /** Whether the module made the client, and so closes it. */
+  owned: boolean;
+  bind: (req: Request, response: DisconnectSource) => ApiFetch;
+}
+
+const OPTIONS = Symbol('tokenfetch:options');
+const BINDING = Symbol('tokenfetch:binding');
+
+function bindingOf(options: AuthMiddlewareOptions<Request> | undefined): Binding {
+  if (options !== undefined && 'pool' in options) {
+    return { client: undefined, owned: false, bind: createRequestBinder(options) };
+  }
+  const { as, ...rest } = options ?? {};
+  const client = clientFromOptions(
+    options === undefined ? undefined : (rest as ApiClientOptions | { client: ApiClient }),
+  );
+  const owned = options === undefined || !('client' in options);
+  try {
+    return {
+      client,
+      owned,
+      bind: createRequestBinder(as === undefined ? { client } : { client, as }),
+    };
+  } catch (error) {
+    if (owned) client.close().catch(() => {}); // never used: nothing to report
+    throw error;
+  }
+}
+
+/** The request's `apiFetch`: the middleware's, or bound now where the middleware did not run. */
+function apiFetchOf(req: Request, binding: Binding): ApiFetch {
+  return (req.apiFetch ??= binding.bind(req, req.res as Response));
+}
+
+/**
+ * Provides `ApiClient` (`@InjectApiClient()`) and the request's `ApiFetch`
+ * (`@ApiFetchParam()`, `req.apiFetch`, or request-scoped `@InjectApiFetch()`), and answers
+ * tokenfetch errors as problem+json. The options are those of `@tokenfetch/express`'s
+ * `authMiddleware()`, checked at module init: a bad one fails application start-up.
+ */
+@Module({})
+export class TokenfetchModule implements NestModule, OnApplicationShutdown {
+  constructor(@Inject(BINDING) private readonly binding: Binding) {}
+
+  /**
+   * No argument: options from the environment (`API_BASE_URL`, `API_EMAIL`, …).
+   * `{ client }` or `{ pool, tenant }` belong to the caller, who closes them; a client the
+   * module makes is closed on application shutdown.
+   *
+   * @example
+   * \@Module({ imports: [TokenfetchModule.forRoot()], controllers: [MeController] })
+   */
+  static forRoot(
+    options?: AuthMiddlewareOptions<Request>,
+    module: TokenfetchModuleOptions = {},
+  ): DynamicModule {
+    return TokenfetchModule.forRootAsync({ ...module, useFactory: () => options });
+  }
+
+  /**
+   * @example
+   * TokenfetchModule.forRootAsync({
+   *   imports: [ConfigModule],
+   *   inject: [ConfigService],
+   *   useFactory: (config: ConfigService) => ({ baseUrl: config.get('API'), auth: { apiKey: config.get('KEY') } }),
+   * })
+   */
+  static forRootAsync(options: TokenfetchModuleAsyncOptions): DynamicModule {
+    const providers: Provider[] = [
+      { provide: OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] },
+      { provide: BINDING, useFactory: bindingOf, inject: [OPTIONS] },
+      {
+        provide: API_CLIENT,
+        // Transient: made only for a class that injects it, so a pool fails only there.
+        scope: Scope.TRANSIENT,
+        useFactory: ({ client }: Binding) => {
+          if (client !== undefined) return client;
+          throw new ConfigError(
+            [{ path: 'pool', message: 'has no one ApiClient to inject: use ApiFetch' }],
+            'invalid TokenfetchModule options',
+          );
+        },
+        inject: [BINDING],
+      },
+      {
+        provide: API_FETCH,
+        scope: Scope.REQUEST,
+        useFactory: apiFetchOf,
+        inject: [REQUEST, BINDING],
+      },
+    ];
+    if (options.problemDetails !== false) {
+      providers.push({ provide: APP_FILTER, useClass: TokenfetchExceptionFilter });
+    }
+    return {
+      module: TokenfetchModule,
+      global: options.global !== false,
+      imports: options.imports ?? [],
+      providers,
+      exports: [API_CLIENT, API_FETCH],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    const { bind } = this.binding;
+    consumer
+      .apply((req: Request, res: Response, next: NextFunction) => {
+        // An own property: Express swaps request prototypes between apps.
+        req.apiFetch = bind(req, res);
+        next();
+      })
+      .forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.binding.owned) await this.binding.client?.close();
+  }
+}
