@@ -11,6 +11,7 @@ import tokenfetch, { tokenfetch as named, type TokenfetchOptions } from '@tokenf
 import { DEMO_USER, startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
 import type { FastifyInstance } from 'fastify';
 import Fastify4 from 'fastify-v4';
+import Fastify40 from 'fastify-v4-0';
 import Fastify5 from 'fastify-v5';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
@@ -20,6 +21,7 @@ type CreateApp = (options?: { allowErrorHandlerOverride?: boolean }) => FastifyI
 const elsewhere = `/external?url=${encodeURIComponent('https://elsewhere.example/steal')}`;
 
 describe.each([
+  ['Fastify 4.0.0', Fastify40],
   ['Fastify 4', Fastify4],
   ['Fastify 5', Fastify5],
 ] as [string, CreateApp][])('@tokenfetch/fastify on %s', (_name, createApp) => {
@@ -150,6 +152,22 @@ describe.each([
       expect((await app.inject('/child/teapot')).json()).toEqual({ child: 'in the child' });
       expect((await app.inject('/route/teapot')).json()).toEqual({ route: 'in the route' });
       const refused = await app.inject('/child/refused');
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(refused.json()).toMatchObject({ code: 'E_CROSS_ORIGIN' });
+    });
+
+    it('answers a tokenfetch error thrown in a route’s hook, and apiFetch is there in every hook', async () => {
+      const { app } = await appWith(options());
+      app.get(
+        '/hooked',
+        {
+          preHandler: async (request) => {
+            await request.apiFetch('https://elsewhere.example/');
+          },
+        },
+        () => ({ reached: true }),
+      );
+      const refused = await app.inject('/hooked');
       expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(refused.json()).toMatchObject({ code: 'E_CROSS_ORIGIN' });
     });

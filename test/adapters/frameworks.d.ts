@@ -28,3 +28,7 @@ declare module 'fastify-v5' {
   import Fastify from 'fastify';
   export default Fastify;
 }
+declare module 'fastify-v4-0' {
+  import Fastify from 'fastify';
+  export default Fastify;
+}

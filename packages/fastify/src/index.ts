@@ -132,16 +132,22 @@ const answersProblems = Symbol('tokenfetch problem handler');
 function problemHandler(
   routeHandler: ErrorHandler | undefined,
 ): ErrorHandler & { [answersProblems]: true } {
-  const handler: ErrorHandler = function (this: FastifyInstance, error, request, reply) {
+  // Fastify's type says void; it awaits a returned promise all the same.
+  function handler(
+    this: FastifyInstance,
+    ...[error, request, reply]: Parameters<ErrorHandler>
+  ): Promise<never> | void {
     const problem = toProblemDetails(error);
     if (problem === undefined) {
       if (routeHandler !== undefined) return routeHandler.call(this, error, request, reply);
-      throw error; // on to the scope's error handler, as without the plugin
+      // On to the scope's error handler, as without the plugin. A rejection, not a throw:
+      // Fastify 4.0 does not catch an error handler's throw, but chains its rejection.
+      return Promise.reject(error);
     }
     reply.log.error({ req: request, res: reply, err: error }, problem.detail);
     void reply.code(problem.status).type('application/problem+json').send(JSON.stringify(problem));
-  };
-  return Object.assign(handler, { [answersProblems]: true as const });
+  }
+  return Object.assign(handler as ErrorHandler, { [answersProblems]: true as const });
 }
 
 /**
