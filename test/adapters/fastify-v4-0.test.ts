@@ -1,5 +1,8 @@
 import Fastify from 'fastify-v4-0';
 import { runAdapterContract } from './contract.js';
-import { fastifyHarness } from './fastify-harness.js';
+import { fastifyHarness, fastifyHttp2Harness } from './fastify-harness.js';
 
-runAdapterContract('Fastify 4.0.0', fastifyHarness(Fastify));
+// The oldest release the peer range admits.
+runAdapterContract('Fastify 4.0.0', fastifyHarness(Fastify), {
+  http2: fastifyHttp2Harness(Fastify),
+});
