@@ -90,10 +90,8 @@ const plugin: FastifyPluginAsync<TokenfetchOptions> = async (app, options) => {
     // (yours, or Fastify's default), so any other error goes on there untouched, and your
     // own setErrorHandler neither replaces it nor trips Fastify 5's override check.
     app.addHook('onRoute', (route) => {
-      if (
-        (route.errorHandler as Partial<Record<typeof answersProblems, true>>)?.[answersProblems] !==
-        true
-      ) {
+      // Never around itself, should the same options pass through onRoute twice.
+      if (route.errorHandler === undefined || !problemHandlers.has(route.errorHandler)) {
         route.errorHandler = problemHandler(route.errorHandler);
       }
     });
@@ -127,11 +125,10 @@ function binderFor(options: AuthMiddlewareOptions<FastifyRequest> | FromEnvironm
   }
 }
 
-const answersProblems = Symbol('tokenfetch problem handler');
+const problemHandlers = new WeakSet<ErrorHandler>();
 
-function problemHandler(
-  routeHandler: ErrorHandler | undefined,
-): ErrorHandler & { [answersProblems]: true } {
+/** Answers tokenfetch errors; hands any other to `routeHandler`, else to the scope's handler. */
+function problemHandler(routeHandler: ErrorHandler | undefined): ErrorHandler {
   // Fastify's type says void; it awaits a returned promise all the same.
   function handler(
     this: FastifyInstance,
@@ -147,7 +144,8 @@ function problemHandler(
     reply.log.error({ req: request, res: reply, err: error }, problem.detail);
     void reply.code(problem.status).type('application/problem+json').send(JSON.stringify(problem));
   }
-  return Object.assign(handler as ErrorHandler, { [answersProblems]: true as const });
+  problemHandlers.add(handler as ErrorHandler);
+  return handler as ErrorHandler;
 }
 
 /**
