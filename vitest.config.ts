@@ -13,6 +13,7 @@ export const alias = {
   '@tokenfetch/core': source('core'),
   '@tokenfetch/mock-upstream': source('mock-upstream'),
   '@tokenfetch/express': source('express'),
+  '@tokenfetch/fastify': source('fastify'),
   '@tokenfetch/koa': source('koa'),
   '@tokenfetch/nestjs': source('nestjs'),
   '@tokenfetch/redis': source('redis'),

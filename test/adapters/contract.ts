@@ -39,8 +39,11 @@ export type AdapterHarness = (
   hooks?: ContractHooks,
 ) => Server | Promise<Server>;
 
-/** The same app over HTTP/2 (cleartext), for frameworks that serve it. */
-export type Http2Harness = (options?: AuthMiddlewareOptions, hooks?: ContractHooks) => Http2Server;
+/** The same app over HTTP/2 (cleartext), for frameworks that serve it; a promise as above. */
+export type Http2Harness = (
+  options?: AuthMiddlewareOptions,
+  hooks?: ContractHooks,
+) => Http2Server | Promise<Http2Server>;
 
 /** What the contract's routes report back to the test. */
 export interface ContractHooks {
@@ -402,7 +405,10 @@ export function runAdapterContract(
       describe('over HTTP/2', () => {
         const sessions = new Set<{ destroy(): void }>();
         const http2Servers: Http2Server[] = [];
-        const listenHttp2 = async (server: Http2Server): Promise<Http2Server> => {
+        const listenHttp2 = async (
+          app: Http2Server | Promise<Http2Server>,
+        ): Promise<Http2Server> => {
+          const server = await app;
           http2Servers.push(server);
           server.on('session', (session) => sessions.add(session));
           await once(server.listen(0, '127.0.0.1'), 'listening');

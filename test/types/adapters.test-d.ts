@@ -1,10 +1,12 @@
 // Checked against the built packages' .d.ts (no path mapping here): importing an adapter
-// is what makes `req.apiFetch` / `ctx.apiFetch` known to TypeScript.
+// is what makes `req.apiFetch` / `ctx.apiFetch` / `request.apiFetch` known to TypeScript.
 import { createClientPool, type ApiClient, type ApiFetch } from '@tokenfetch/core';
 import type { AuthMiddlewareOptions } from '@tokenfetch/core/adapter';
 import { authMiddleware as expressAuth, problemDetails } from '@tokenfetch/express';
+import tokenfetch, { type TokenfetchOptions } from '@tokenfetch/fastify';
 import { authMiddleware as koaAuth } from '@tokenfetch/koa';
 import express, { type Request } from 'express';
+import Fastify, { type FastifyRequest } from 'fastify';
 import Koa, { type DefaultState } from 'koa';
 import { describe, expectTypeOf, it } from 'vitest';
 
@@ -64,5 +66,39 @@ describe('@tokenfetch/koa types', () => {
       expectTypeOf(ctx.tenant).toEqualTypeOf<string>();
       expectTypeOf(ctx.apiFetch).toEqualTypeOf<ApiFetch>();
     });
+  });
+});
+
+describe('@tokenfetch/fastify types', () => {
+  it('adds apiFetch to every Fastify request', async () => {
+    const app = Fastify();
+    await app.register(tokenfetch);
+    app.get('/me', async (request) => {
+      expectTypeOf(request.apiFetch).toEqualTypeOf<ApiFetch>();
+      expectTypeOf(request.apiFetch('/user/users/me')).resolves.toEqualTypeOf<Response>();
+      return (await request.apiFetch('/user/users/me')).json();
+    });
+  });
+
+  it('takes no options, client options, a shared client, or a pool and a tenant', async () => {
+    const app = Fastify();
+    await app.register(tokenfetch, { problemDetails: false });
+    await app.register(tokenfetch, {
+      baseUrl: 'https://x.test',
+      auth: { apiKey: 'k' },
+      as: (request) => ({ impersonateUserId: request.headers['x-user']?.toString() ?? '' }),
+    });
+    const pool = createClientPool({
+      resolve: () => ({ baseUrl: 'https://x.test', auth: { apiKey: 'k' } }),
+    });
+    await app.register(tokenfetch, { pool, tenant: (request) => request.hostname });
+    expectTypeOf<{ client: ApiClient }>().toExtend<TokenfetchOptions>();
+    expectTypeOf<AuthMiddlewareOptions<FastifyRequest>>().toExtend<TokenfetchOptions>();
+    // @ts-expect-error -- baseUrl must be a string
+    await app.register(tokenfetch, { baseUrl: 1, auth: { apiKey: 'k' } });
+    // @ts-expect-error -- client options need auth
+    await app.register(tokenfetch, { baseUrl: 'https://x.test' });
+    // @ts-expect-error -- a pool needs a tenant
+    await app.register(tokenfetch, { pool });
   });
 });

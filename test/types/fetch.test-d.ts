@@ -1,8 +1,10 @@
 // Checked against the built packages' .d.ts: tokenfetch's fetch is fetch's own type.
 import type { ApiClient, ApiFetch } from '@tokenfetch/core';
 import { authMiddleware as expressAuth } from '@tokenfetch/express';
+import tokenfetch from '@tokenfetch/fastify';
 import { authMiddleware as koaAuth } from '@tokenfetch/koa';
 import express from 'express';
+import Fastify from 'fastify';
 import Koa from 'koa';
 import ky from 'ky';
 import createClient from 'openapi-fetch';
@@ -30,7 +32,7 @@ describe('fetch signature', () => {
     createClient({ baseUrl: 'https://acme.resolver.com/api', fetch: client.fetch });
   });
 
-  it('req.apiFetch and ctx.apiFetch accept a Request', () => {
+  it('req.apiFetch, ctx.apiFetch and request.apiFetch accept a Request', async () => {
     const app = express();
     app.use(expressAuth());
     app.get('/', async (req, res) => {
@@ -47,6 +49,14 @@ describe('fetch signature', () => {
       const upstream = await ctx.apiFetch(new Request('https://acme.resolver.com/api/x'));
       expectTypeOf(upstream).toEqualTypeOf<Response>();
       expectTypeOf(ctx.apiFetch).toExtend<typeof fetch>();
+    });
+    const fastify = Fastify();
+    await fastify.register(tokenfetch);
+    fastify.get('/', async (request) => {
+      const upstream = await request.apiFetch(new Request('https://acme.resolver.com/api/x'));
+      expectTypeOf(upstream).toEqualTypeOf<Response>();
+      expectTypeOf(request.apiFetch).toExtend<typeof fetch>();
+      return upstream.status;
     });
   });
 });
