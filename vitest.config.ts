@@ -14,6 +14,7 @@ export const alias = {
   '@tokenfetch/mock-upstream': source('mock-upstream'),
   '@tokenfetch/express': source('express'),
   '@tokenfetch/koa': source('koa'),
+  '@tokenfetch/hono': source('hono'),
   '@tokenfetch/redis': source('redis'),
   '@tokenfetch/cli': source('cli'),
   '@tokenfetch/opentelemetry': source('opentelemetry'),
