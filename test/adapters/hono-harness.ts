@@ -13,14 +13,18 @@ function aborted(signal: AbortSignal): Promise<void> {
 }
 
 /**
- * The contract app on Hono, served on Node by @hono/node-server. `env: 'node'` is how
+ * The contract app on Hono, served on Node by @hono/node-server (`serve`: its
+ * `createAdaptorServer`, 1.x unless another major's is given). `env: 'node'` is how
  * node-server runs it (Node's request and response in `c.env`); `env: 'none'` hides them,
  * as on a WHATWG server (Bun, Deno, Workers), so that only the request's signal tells a
  * disconnect.
  */
 export function honoHarness(
   HonoClass: typeof Hono,
-  { env }: { env: 'node' | 'none' } = { env: 'node' },
+  {
+    env = 'node',
+    serve = createAdaptorServer,
+  }: { env?: 'node' | 'none'; serve?: typeof createAdaptorServer } = {},
 ): AdapterHarness {
   return (options, hooks) => {
     const app = new HonoClass();
@@ -50,6 +54,6 @@ export function honoHarness(
     });
     app.onError(problemDetails());
     const fetch = env === 'node' ? app.fetch : (request: Request) => app.fetch(request);
-    return createAdaptorServer({ fetch }) as Server;
+    return serve({ fetch }) as Server;
   };
 }
