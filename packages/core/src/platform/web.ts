@@ -21,7 +21,7 @@ export function createDefaultTransport(
 
 /** Why a `dispatcher` cannot be used here, or `undefined` when it can. */
 export const dispatcherUnsupported: string | undefined =
-  'is an undici dispatcher, which @tokenfetch/core uses on Node only; on this runtime calls go through its own fetch (pass fetch to change that)';
+  'needs undici, which @tokenfetch/core uses on Node only: here calls go through the runtime’s fetch (pass fetch to replace it)';
 
 /** The dispatcher a pool's tenants share when the pool is given none: none here. */
 export function sharedDispatcher(): Dispatcher | undefined {
