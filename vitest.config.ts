@@ -7,6 +7,8 @@ const source = (pkg: string) =>
 // Inside the workspace the tests run against the sources; the packed tarballs are
 // checked separately (publint, attw, consumer fixtures in .ci/run).
 export const alias = {
+  // Core's `imports` map sends Node to undici (package.json); the tests run on Node, from source.
+  '#platform': fileURLToPath(new URL('./packages/core/src/platform/node.ts', import.meta.url)),
   '@tokenfetch/core/adapter': fileURLToPath(
     new URL('./packages/core/src/adapter.ts', import.meta.url),
   ),
@@ -16,6 +18,7 @@ export const alias = {
   '@tokenfetch/fastify': source('fastify'),
   '@tokenfetch/koa': source('koa'),
   '@tokenfetch/nestjs': source('nestjs'),
+  '@tokenfetch/hono': source('hono'),
   '@tokenfetch/redis': source('redis'),
   '@tokenfetch/cli': source('cli'),
   '@tokenfetch/opentelemetry': source('opentelemetry'),

@@ -1,12 +1,19 @@
 // Checked against the built packages' .d.ts (no path mapping here): importing an adapter
-// is what makes `req.apiFetch` / `ctx.apiFetch` / `request.apiFetch` known to TypeScript.
+// is what makes `req.apiFetch` / `ctx.apiFetch` / `request.apiFetch` / `c.var.apiFetch`
+// known to TypeScript.
 import { createClientPool, type ApiClient, type ApiFetch } from '@tokenfetch/core';
 import type { AuthMiddlewareOptions } from '@tokenfetch/core/adapter';
 import { authMiddleware as expressAuth, problemDetails } from '@tokenfetch/express';
 import tokenfetch, { type TokenfetchOptions } from '@tokenfetch/fastify';
+import {
+  authMiddleware as honoAuth,
+  problemDetails as honoProblemDetails,
+  type TokenfetchEnv,
+} from '@tokenfetch/hono';
 import { authMiddleware as koaAuth } from '@tokenfetch/koa';
 import express, { type Request } from 'express';
 import Fastify, { type FastifyRequest } from 'fastify';
+import { Hono } from 'hono';
 import Koa, { type DefaultState } from 'koa';
 import { describe, expectTypeOf, it } from 'vitest';
 
@@ -100,5 +107,45 @@ describe('@tokenfetch/fastify types', () => {
     await app.register(tokenfetch, { baseUrl: 'https://x.test' });
     // @ts-expect-error -- a pool needs a tenant
     await app.register(tokenfetch, { pool });
+  });
+});
+
+describe('@tokenfetch/hono types', () => {
+  it('adds apiFetch to every context through ContextVariableMap', () => {
+    const app = new Hono();
+    app.use(honoAuth());
+    app.onError(honoProblemDetails());
+    app.get('/me', async (c) => {
+      expectTypeOf(c.var.apiFetch).toEqualTypeOf<ApiFetch>();
+      expectTypeOf(c.get('apiFetch')).toEqualTypeOf<ApiFetch>();
+      return c.json(await (await c.var.apiFetch('/user/users/me')).json());
+    });
+  });
+
+  it('keeps apiFetch beside an app’s own bindings and variables', () => {
+    const app = new Hono<{ Bindings: { API_KEY: string }; Variables: { user: string } }>();
+    app.use(honoAuth());
+    app.get('/', (c) => {
+      expectTypeOf(c.env.API_KEY).toEqualTypeOf<string>();
+      expectTypeOf(c.var.user).toEqualTypeOf<string>();
+      expectTypeOf(c.var.apiFetch).toEqualTypeOf<ApiFetch>();
+      return c.text('ok');
+    });
+    expectTypeOf<TokenfetchEnv['Variables']['apiFetch']>().toEqualTypeOf<ApiFetch>();
+  });
+
+  it('gives tenant and as the Hono context, and problemDetails a fallback', () => {
+    const pool = createClientPool({
+      resolve: () => ({ baseUrl: 'https://x.test', auth: { apiKey: 'k' } }),
+    });
+    honoAuth({ pool, tenant: (c) => c.req.header('x-tenant') ?? '' });
+    honoAuth({
+      baseUrl: 'https://x.test',
+      auth: { apiKey: 'k' },
+      as: (c) => ({ impersonateUserId: c.req.header('x-user') ?? '' }),
+    });
+    honoProblemDetails((_error, c) => c.text('no', 500));
+    // @ts-expect-error -- a pool needs a tenant
+    honoAuth({ pool });
   });
 });

@@ -28,6 +28,13 @@ export interface DisconnectSource {
 }
 
 /**
+ * How an adapter sees the downstream client leave: Node's response, or, where the server
+ * speaks WHATWG `Request` (Hono on Bun, Deno, Workers), the request's `signal`, which the
+ * runtime aborts when the client disconnects.
+ */
+export type Disconnect = DisconnectSource | AbortSignal;
+
+/**
  * For adapter authors: the client behind `authMiddleware(options?)`. No argument reads the
  * environment (`loadOptionsFromEnv`), so a bad or missing variable throws `ConfigError`
  * at start-up; `{ client }` shares one client (and its token) between apps.
@@ -44,7 +51,7 @@ export function clientFromOptions(options?: ApiClientOptions | { client: ApiClie
  * then costs one closure, and the first call adds one `close` listener, which aborts the
  * upstream calls when the downstream client disconnects before its response is finished.
  */
-export function createApiFetchBinder(client: ApiClient): (response: DisconnectSource) => ApiFetch {
+export function createApiFetchBinder(client: ApiClient): (response: Disconnect) => ApiFetch {
   const grouped = groupedFetchOf(client);
   if (grouped !== undefined) {
     // A client made by this copy of core: its calls join the request's group, which costs
@@ -70,12 +77,20 @@ export function createApiFetchBinder(client: ApiClient): (response: DisconnectSo
 }
 
 /**
- * A group aborted when the downstream client leaves before `response` is finished. Made at
- * the first call, which may come after the client has left (the handler awaited something
- * else first): then the group is aborted at once, and the call is never sent.
+ * A group aborted when the downstream client leaves before `response` is finished (or when
+ * the request's signal aborts). Made at the first call, which may come after the client has
+ * left (the handler awaited something else first): then the group is aborted at once, and
+ * the call is never sent.
  */
-function watch(response: DisconnectSource): AbortGroup {
+function watch(response: Disconnect): AbortGroup {
   const group = new AbortGroup();
+  if (!('once' in response)) {
+    // The abort reason is ours, not the runtime's: a call ends with the same AbortError
+    // whichever server the app runs on.
+    if (response.aborted) group.abort(disconnected());
+    else response.addEventListener('abort', () => group.abort(disconnected()), { once: true });
+    return group;
+  }
   const closed = response.stream === undefined ? response.closed === true : response.stream.closed;
   if (closed) {
     if (left(response)) group.abort(disconnected());

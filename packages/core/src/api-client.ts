@@ -1,3 +1,9 @@
+import {
+  createDefaultTransport,
+  defaultTransport,
+  discardResponse,
+  markRedirected,
+} from '#platform';
 import { settle, startCall, type AbortGroup, type AbortLike } from './abort.js';
 import { secretsOf, type ApiKeyAuthStrategy } from './auth-strategies.js';
 import { defaults } from './defaults.js';
@@ -24,8 +30,6 @@ import {
   type Target,
   type Transport,
 } from './transport.js';
-import { createUndiciTransport } from './undici-transport.js';
-import { UpstreamResponse } from './upstream-response.js';
 
 /** A schema `client.json()` can validate with: any zod schema (or anything with `parse`). */
 export interface ResponseSchema<T> {
@@ -129,11 +133,15 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
   const channel: ClientTransport = family
     ? family.channel
     : resolved.fetch === undefined
-      ? createUndiciTransport({ timeoutMs, dispatcher: resolved.dispatcher })
+      ? createDefaultTransport(timeoutMs, resolved.dispatcher)
       : createFetchTransport(resolved.fetch, timeoutMs);
   const transport = channel.send;
   const baseHeaders =
-    family?.baseHeaders ?? fetchDefaultHeaders(defaultHeaders, resolved.fetch === undefined);
+    family?.baseHeaders ??
+    fetchDefaultHeaders(
+      defaultHeaders,
+      resolved.fetch === undefined && defaultTransport === 'undici',
+    );
   const targets = family?.targets ?? createTargetCache(scope);
   const root: Family = family ?? {
     resolved,
@@ -191,10 +199,10 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
     for (let hops = 0; ; hops++) {
       const response = await transport(target, { method, headers, body, signal: call.signal });
       if (!redirectStatuses.has(response.status) || call.redirect === 'manual') {
-        return hops === 0 ? response : UpstreamResponse.redirected(response);
+        return hops === 0 ? response : markRedirected(response);
       }
       if (call.redirect === 'error') {
-        await UpstreamResponse.discard(response);
+        await discardResponse(response);
         throw new TypeError(`fetch failed: redirect (${response.status}) with redirect: 'error'`);
       }
       const location = response.headers.get('location');
@@ -210,7 +218,7 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
       ) {
         return response;
       }
-      await UpstreamResponse.discard(response);
+      await discardResponse(response);
       if (switchesToGet) {
         if (method !== 'HEAD') method = 'GET';
         body = undefined;
@@ -253,7 +261,7 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
       manager.invalidate(token);
       emit({ type: 'reauth', status: first.status, replayed: call.replayable });
       if (!call.replayable) return first;
-      await UpstreamResponse.discard(first);
+      await discardResponse(first);
       const fresh = manager.peekToken() ?? (await waitForToken(manager, call));
       sentWith?.push(fresh);
       const second = await send(target, call, fresh);
@@ -442,7 +450,9 @@ function buildClient(resolved: ResolvedOptions, family: Family | undefined): Api
             });
           }
           // The calls' own handlers run first: close() resolves after they have seen the end.
-          await new Promise((resolve) => setImmediate(resolve));
+          await new Promise((resolve) =>
+            typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
+          );
         });
       return closing;
     },

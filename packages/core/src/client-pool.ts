@@ -1,4 +1,4 @@
-import { Agent } from 'undici';
+import { sharedDispatcher } from '#platform';
 import { createApiClient, type ApiClient } from './api-client.js';
 import { defaults } from './defaults.js';
 import { ClientClosedError, ConfigError, isTokenFetchError, type ConfigIssue } from './errors.js';
@@ -86,14 +86,14 @@ export function createClientPool(options: ClientPoolOptions): ClientPool {
   const now = shared.now ?? Date.now;
   const resolveTimeoutMs = shared.loginTimeoutMs ?? defaults.loginTimeoutMs;
   const agent =
-    shared.fetch === undefined && shared.dispatcher === undefined ? new Agent() : undefined;
+    shared.fetch === undefined && shared.dispatcher === undefined ? sharedDispatcher() : undefined;
   const common: Partial<ApiClientOptions> =
     agent === undefined ? shared : { ...shared, dispatcher: agent };
   // Least recently used first: a use moves the tenant to the end.
   const entries = new Map<string, Entry>();
   let closed = false;
   const sweeper = setInterval(sweepIdle, Math.min(idleTimeoutMs, sweepEveryMs));
-  sweeper.unref();
+  sweeper.unref?.();
 
   function entryOf(tenant: string): Entry {
     let entry = entries.get(tenant);
@@ -256,7 +256,7 @@ async function resolveWithin<T>(run: () => T | Promise<T>, ms: number): Promise<
         ),
       ms,
     );
-    timer.unref();
+    timer.unref?.();
   });
   try {
     return await Promise.race([Promise.resolve().then(run), timeout]);

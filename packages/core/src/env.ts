@@ -1,6 +1,6 @@
+import { proxyFromEnv } from '#platform';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { apiKeyAuth, sessionTokenAuth } from './auth-strategies.js';
-import { proxyFromEnv } from './env-proxy.js';
 import { parseOptions, type ApiClientOptions } from './options.js';
 
 /**
@@ -9,7 +9,8 @@ import { parseOptions, type ApiClientOptions } from './options.js';
  * (+ `API_IMPERSONATE_USER_ID`); optionally `API_TIMEOUT_MS` and `API_LOGIN_TIMEOUT_MS`.
  * With `HTTPS_PROXY` or `HTTP_PROXY` set (lower-case forms too, and `NO_PROXY`; no
  * prefix), calls and logins go through that proxy: the options carry an undici
- * `EnvHttpProxyAgent` as `dispatcher`. Empty strings count as unset. A missing or bad variable throws one `ConfigError` that
+ * `EnvHttpProxyAgent` as `dispatcher` (on Node; elsewhere the runtime's `fetch` reads them
+ * itself, or has none). With no `env` and no `process` (Workers), nothing is set. Empty strings count as unset. A missing or bad variable throws one `ConfigError` that
  * names every variable at fault. Secrets are held in the returned strategy, so the options
  * can be logged safely.
  *
@@ -17,7 +18,7 @@ import { parseOptions, type ApiClientOptions } from './options.js';
  * const client = createApiClient(loadOptionsFromEnv());
  */
 export function loadOptionsFromEnv(
-  env: Record<string, string | undefined> = process.env,
+  env: Record<string, string | undefined> = typeof process === 'undefined' ? {} : process.env,
   { prefix = 'API_' }: { prefix?: string } = {},
 ): ApiClientOptions {
   const read = (name: string): string | undefined => {

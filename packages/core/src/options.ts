@@ -6,6 +6,7 @@ import {
   sessionTokenAuth,
   type AuthStrategy,
 } from './auth-strategies.js';
+import { dispatcherUnsupported } from '#platform';
 import { defaults } from './defaults.js';
 import { ConfigError, CrossOriginError, type ConfigIssue } from './errors.js';
 import type { TokenFetchListener } from './events.js';
@@ -107,7 +108,8 @@ export interface ApiClientOptions {
    * The undici dispatcher calls go through: your own `Agent` (connection limits, TLS
    * client certificates), a `ProxyAgent` or an `EnvHttpProxyAgent`. It stays yours:
    * `close()` does not close it. `loadOptionsFromEnv()` sets an `EnvHttpProxyAgent` when
-   * `HTTPS_PROXY` or `HTTP_PROXY` is set.
+   * `HTTPS_PROXY` or `HTTP_PROXY` is set. Node only: on Bun, Deno and Workers calls go
+   * through the runtime's `fetch`, and a `dispatcher` is a `ConfigError` (pass `fetch`).
    * @default an undici `Agent` of this client
    * @example dispatcher: new ProxyAgent('http://proxy.internal:3128')
    */
@@ -278,7 +280,9 @@ export function parseOptions(input: unknown): ResolvedOptions {
       }
     }
   }
-  if (raw.fetch !== undefined && raw.dispatcher !== undefined) {
+  if (raw.dispatcher !== undefined && dispatcherUnsupported !== undefined) {
+    issues.push({ path: 'dispatcher', message: dispatcherUnsupported });
+  } else if (raw.fetch !== undefined && raw.dispatcher !== undefined) {
     issues.push({ path: 'dispatcher', message: 'cannot be used together with fetch' });
   }
   if (!result.success || auth === undefined || issues.length > 0) throw new ConfigError(issues);

@@ -1,3 +1,4 @@
+import { utf8Text } from './bytes.js';
 import { LoginFailedError } from './errors.js';
 import type { LoginResult } from './token-store.js';
 
@@ -75,7 +76,7 @@ async function readText(response: Response): Promise<string> {
       retryable: true,
     });
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return utf8Text(chunks);
 }
 
 function findToken(record: Record<string, unknown>): string | undefined {

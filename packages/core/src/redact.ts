@@ -1,3 +1,4 @@
+import { base64, utf8Bytes } from './bytes.js';
 /**
  * Text with every occurrence of each secret replaced by `[redacted]`, in the forms an
  * upstream that quotes what it was sent may write it in:
@@ -105,10 +106,12 @@ const coreCache = new Map<string, readonly string[]>();
 const coreCacheSize = 100;
 
 function computeBase64Cores(secret: string): string[] {
-  const bytes = Buffer.from(secret, 'utf8');
+  const bytes = utf8Bytes(secret);
   const cores: string[] = [];
   for (let offset = 0; offset < 3; offset++) {
-    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64');
+    const shifted = new Uint8Array(offset + bytes.length);
+    shifted.set(bytes, offset);
+    const encoded = base64(shifted);
     const core = encoded.slice(
       Math.ceil((8 * offset) / 6),
       Math.floor((8 * (offset + bytes.length)) / 6),

@@ -1,5 +1,5 @@
 import type { ApiClient, ApiFetch } from './api-client.js';
-import { clientFromOptions, createApiFetchBinder, type DisconnectSource } from './adapter.js';
+import { clientFromOptions, createApiFetchBinder, type Disconnect } from './adapter.js';
 import type { ClientPool } from './client-pool.js';
 import { ConfigError, isTokenFetchError } from './errors.js';
 import type { AsOptions } from './identity.js';
@@ -24,7 +24,7 @@ export type AuthMiddlewareOptions<Req = unknown> =
  */
 export function createRequestBinder<Req>(
   options?: AuthMiddlewareOptions<Req>,
-): (req: Req, response: DisconnectSource) => ApiFetch {
+): (req: Req, response: Disconnect) => ApiFetch {
   if (options !== undefined && 'pool' in options) {
     const { pool, tenant } = options;
     const issues = [];
@@ -59,8 +59,8 @@ export function createRequestBinder<Req>(
 function chooseAtFirstCall<Req>(
   choose: (req: Req) => ApiClient,
   option: string,
-): (req: Req, response: DisconnectSource) => ApiFetch {
-  const binders = new WeakMap<ApiClient, (response: DisconnectSource) => ApiFetch>();
+): (req: Req, response: Disconnect) => ApiFetch {
+  const binders = new WeakMap<ApiClient, (response: Disconnect) => ApiFetch>();
   return (req, response) => {
     let bound: ApiFetch | undefined;
     return (input, init) => {

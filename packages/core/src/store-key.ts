@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '#platform';
 
 /**
  * The key of one set of credentials in a token store: a hash of base URL, email and org,
  * so no raw email lands in a shared keyspace.
  */
 export function storeKey(baseUrl: string, identity: string): string {
-  return createHash('sha256').update(`${baseUrl}|${identity}`).digest('hex');
+  return sha256Hex(`${baseUrl}|${identity}`);
 }

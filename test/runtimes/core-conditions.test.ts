@@ -1,0 +1,76 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const testDir = fileURLToPath(new URL('..', import.meta.url));
+const builtCore = fileURLToPath(new URL('../../packages/core/dist/index.js', import.meta.url));
+
+/**
+ * In a fresh Node process, from the built package (as users install it): one call with the
+ * global fetch counted, then whether a `dispatcher` is accepted.
+ */
+const probe = `
+const real = globalThis.fetch;
+let fetchCalls = 0;
+globalThis.fetch = (...args) => (fetchCalls++, real(...args));
+const { createApiClient, ConfigError } = await import('@tokenfetch/core');
+const client = createApiClient({ baseUrl: process.env.BASE_URL, auth: { apiKey: 'demo-api-key' } });
+const status = (await client.fetch('/user/users/me')).status;
+await client.close();
+let dispatcher = 'accepted';
+try {
+  createApiClient({ baseUrl: process.env.BASE_URL, auth: { apiKey: 'k' }, dispatcher: { dispatch() {}, request() {} } });
+} catch (error) {
+  dispatcher = error instanceof ConfigError ? error.message : String(error);
+}
+console.log(JSON.stringify({ status, fetchCalls, dispatcher }));
+`;
+
+async function probeWith(
+  conditions: string[],
+  baseUrl: string,
+): Promise<{ status: number; fetchCalls: number; dispatcher: string }> {
+  const { stdout } = await run(
+    process.execPath,
+    [...conditions.map((name) => `--conditions=${name}`), '--input-type=module', '-e', probe],
+    { cwd: testDir, env: { ...process.env, BASE_URL: baseUrl } },
+  );
+  return JSON.parse(stdout) as { status: number; fetchCalls: number; dispatcher: string };
+}
+
+// package.json `imports` of @tokenfetch/core: `#platform` is undici on Node, the runtime's
+// fetch under the conditions Bun, Deno, Workers and browser bundlers resolve with (Bun and
+// Deno also match `node`, which is why their own conditions come first).
+describe('the built @tokenfetch/core picks its transport by package.json conditions', () => {
+  let upstream: MockUpstream;
+  beforeEach(async () => {
+    upstream = await startMockUpstream();
+  });
+  afterEach(async () => {
+    await upstream.close();
+  });
+
+  it('is built (pnpm build runs before the tests)', () => {
+    expect(existsSync(builtCore), `${builtCore} is missing: run pnpm build`).toBe(true);
+  });
+
+  it('on Node: undici, never the global fetch, and a dispatcher is accepted', async () => {
+    const result = await probeWith([], upstream.baseUrl);
+    expect(result).toEqual({ status: 200, fetchCalls: 0, dispatcher: 'accepted' });
+  });
+
+  for (const condition of ['bun', 'deno', 'workerd', 'worker', 'browser']) {
+    it(`under "${condition}": the global fetch, and a dispatcher is a ConfigError`, async () => {
+      const result = await probeWith([condition], upstream.baseUrl);
+      expect(result.status).toBe(200);
+      expect(result.fetchCalls).toBe(1);
+      expect(result.dispatcher).toMatch(
+        /dispatcher: needs undici, which @tokenfetch\/core uses on Node only/,
+      );
+    });
+  }
+});
