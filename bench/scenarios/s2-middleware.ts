@@ -15,6 +15,7 @@ type Summary = ReturnType<typeof summarizePair>;
 const frameworks = [
   { name: 'Express 5', adapter: 'authMiddleware()', app: 'middleware-app.ts' },
   { name: 'Fastify 5', adapter: 'the tokenfetch plugin', app: 'middleware-fastify.ts' },
+  { name: 'Hono 4', adapter: 'authMiddleware()', app: 'middleware-hono.ts' },
 ] as const;
 
 /** Scenario 2: a route with no upstream call, with and without tokenfetch's middleware. */
