@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { authMiddleware } from '@tokenfetch/express';
 import { startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
@@ -24,8 +24,8 @@ for (const [name, createApp] of [
       baseUrl: upstream.baseUrl,
       auth: { email: user.email, password: user.password, orgId },
     });
-    const get = async (app: express.Express, path: string): Promise<unknown> => {
-      const server = app.listen(0, '127.0.0.1');
+    const get = async (app: express.Express | RequestListener, path: string): Promise<unknown> => {
+      const server = createServer(app).listen(0, '127.0.0.1');
       servers.push(server);
       await once(server, 'listening');
       const { port } = server.address() as AddressInfo;
@@ -87,6 +87,21 @@ for (const [name, createApp] of [
       expect(await get(app, '/r/org')).toMatchObject({ currentOrg: { id: 43 } });
       expect(orgs).toEqual(['function']);
       expect(upstream.stats.successfulLogins).toBe(1);
+    });
+
+    it('is set by a Router on a plain Node server, with no app and no res.locals', async () => {
+      const router = createApp.Router();
+      router.use(authMiddleware(options()));
+      router.get('/me', (req, res, next) => {
+        me(req).then((email) => res.end(JSON.stringify({ email })), next);
+      });
+      const server: RequestListener = (req, res) => {
+        router(req as express.Request, res as express.Response, (error?: unknown) => {
+          res.statusCode = 500;
+          res.end(JSON.stringify({ error: String(error) }));
+        });
+      };
+      expect(await get(server, '/me')).toEqual({ email: user.email });
     });
 
     it('can be replaced by assignment (a test double)', async () => {

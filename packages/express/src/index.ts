@@ -91,8 +91,15 @@ function serveApiFetch(req: Request): void {
 export function authMiddleware(options?: AuthMiddlewareOptions<Request>): RequestHandler {
   const bind: Binder = createRequestBinder<Request>(options);
   return (req, res, next) => {
+    const slots = res.locals as Slots | undefined;
+    // A Router on a plain Node server (`router(req, res, done)`): no app, so no base
+    // request to serve from and no res.locals; an own property, as Express did before.
+    if (slots === undefined || req.app === undefined) {
+      req.apiFetch = bind(req, res);
+      next();
+      return;
+    }
     serveApiFetch(req);
-    const slots = res.locals as Slots;
     slots[binderSlot] = bind;
     // A second authMiddleware() on the way (a router's own client) rebinds.
     if (slots[fetchSlot] !== undefined) slots[fetchSlot] = undefined;
