@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createApiClient } from '@tokenfetch/core';
 import { authMiddleware } from '@tokenfetch/express';
 import { startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
 import type express from 'express';
@@ -102,6 +103,26 @@ for (const [name, createApp] of [
         });
       };
       expect(await get(server, '/me')).toEqual({ email: user.email });
+    });
+
+    it('reaches an app of another copy of Express through its own authMiddleware({ client })', async () => {
+      const other = (createApp === express4 ? express5 : express4) as unknown as typeof express;
+      const client = createApiClient(options());
+      const app = createApp();
+      const handedOver = other();
+      handedOver.use(authMiddleware({ client }));
+      handedOver.get('/me', (req, res, next) => {
+        me(req).then((email) => res.json({ email }), next);
+      });
+      app.use(authMiddleware({ client }));
+      app.use((req, res, next) => {
+        handedOver(req, res, next); // by hand: not mounted, so its requests do not inherit from app's
+      });
+      try {
+        expect(await get(app, '/me')).toEqual({ email: user.email });
+      } finally {
+        await client.close();
+      }
     });
 
     it('can be replaced by assignment (a test double)', async () => {
