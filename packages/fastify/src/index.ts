@@ -77,8 +77,9 @@ const plugin: FastifyPluginAsync<TokenfetchOptions> = async (app, options) => {
   if (own !== undefined) app.addHook('onClose', () => own.close());
 
   // Declared up front, so every request has the same shape; set per request, as an own
-  // property pointing at a closure of that request.
-  app.decorateRequest('apiFetch', null, []);
+  // property pointing at a closure of that request. Registered again in a child scope (a
+  // client of its own there), the parent's declaration stands and this hook runs last.
+  if (!app.hasRequestDecorator('apiFetch')) app.decorateRequest('apiFetch', null, []);
   const attach: onRequestHookHandler = (request, reply, next) => {
     request.apiFetch = bind(request, reply.raw);
     next();
