@@ -296,6 +296,13 @@ describe.each([
       expect(upstream.stats.successfulLogins).toBe(1); // the API key needs none
     });
 
+    it('rejects a second registration in the same scope at register()', async () => {
+      const { app } = await appWith(options());
+      await expect(app.register(tokenfetch, options())).rejects.toThrow(
+        /register: is registered twice in the same scope/,
+      );
+    });
+
     it('gives each request its own apiFetch, declared on every request', async () => {
       const { app } = await appWith(options());
       const fetches: ApiFetch[] = [];
