@@ -125,6 +125,33 @@ for (const [name, createApp] of [
       }
     });
 
+    it('is never another request’s when res.locals is one object shared by requests', async () => {
+      const app = createApp();
+      const shared = {};
+      let arrived = 0;
+      let bothArrived!: () => void;
+      const both = new Promise<void>((resolve) => (bothArrived = resolve));
+      app.use((_req, res, next) => {
+        res.locals = shared; // before the middleware: allowed, and here shared
+        next();
+      });
+      app.use(authMiddleware({ ...options(), as: (req) => ({ orgId: Number(req.query.org) }) }));
+      app.get('/org', (req, res, next) => {
+        if (++arrived === 2) bothArrived();
+        void both
+          .then(async () => {
+            // Both requests have passed the middleware; 42 reads req.apiFetch first.
+            if (req.query.org === '43') await new Promise((resolve) => setImmediate(resolve));
+            const upstreamResponse = await req.apiFetch('/user/users/me');
+            res.json(await upstreamResponse.json());
+          })
+          .catch(next);
+      });
+      const [first, second] = await Promise.all([get(app, '/org?org=42'), get(app, '/org?org=43')]);
+      expect(first).toMatchObject({ currentOrg: { id: 42 } });
+      expect(second).toMatchObject({ currentOrg: { id: 43 } });
+    });
+
     it('can be replaced by assignment (a test double)', async () => {
       const app = createApp();
       app.use(authMiddleware(options()));
