@@ -284,16 +284,22 @@ describe.each([
         await child.register(tokenfetch, {
           baseUrl: upstream.baseUrl,
           auth: { apiKey: DEMO_API_KEY },
+          problemDetails: false, // the parent's is on, and covers this scope's routes
         });
         child.get('/child/me', async (request) =>
           (await request.apiFetch('/user/users/me')).json(),
         );
+        child.get('/child/external', async (request) => {
+          await request.apiFetch('https://elsewhere.example/steal');
+        });
       });
       expect((await app.inject('/me')).json()).toMatchObject({ email: DEMO_USER.email });
       expect((await app.inject('/child/me')).json()).not.toMatchObject({
         email: DEMO_USER.email,
       });
       expect(upstream.stats.successfulLogins).toBe(1); // the API key needs none
+      const refused = await app.inject('/child/external');
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
     });
 
     it('rejects a second registration in the same scope at register()', async () => {
