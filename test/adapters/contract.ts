@@ -198,6 +198,20 @@ export function runAdapterContract(
       await expect(built).rejects.toThrow(/API_BASE_URL: required/);
     });
 
+    it('throws ConfigError when { client } is not an ApiClient, at start-up, not at a request', async () => {
+      for (const client of [undefined, {}, { fetch: 'not a function' }]) {
+        for (const as of [undefined, () => undefined]) {
+          const options = {
+            client,
+            ...(as === undefined ? {} : { as }),
+          } as unknown as AuthMiddlewareOptions;
+          const built = Promise.resolve().then(() => makeApp(options));
+          await expect(built).rejects.toThrow(ConfigError);
+          await expect(built).rejects.toThrow(/client: must be an ApiClient/);
+        }
+      }
+    });
+
     it('reads the environment when authMiddleware() has no argument', async () => {
       vi.stubEnv('API_BASE_URL', upstream.baseUrl);
       vi.stubEnv('API_KEY', 'demo-api-key');

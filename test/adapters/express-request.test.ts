@@ -1,6 +1,7 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createApiClient } from '@tokenfetch/core';
 import { authMiddleware } from '@tokenfetch/express';
 import { startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
 import type express from 'express';
@@ -24,8 +25,8 @@ for (const [name, createApp] of [
       baseUrl: upstream.baseUrl,
       auth: { email: user.email, password: user.password, orgId },
     });
-    const get = async (app: express.Express, path: string): Promise<unknown> => {
-      const server = app.listen(0, '127.0.0.1');
+    const get = async (app: express.Express | RequestListener, path: string): Promise<unknown> => {
+      const server = createServer(app).listen(0, '127.0.0.1');
       servers.push(server);
       await once(server, 'listening');
       const { port } = server.address() as AddressInfo;
@@ -87,6 +88,68 @@ for (const [name, createApp] of [
       expect(await get(app, '/r/org')).toMatchObject({ currentOrg: { id: 43 } });
       expect(orgs).toEqual(['function']);
       expect(upstream.stats.successfulLogins).toBe(1);
+    });
+
+    it('is set by a Router on a plain Node server, with no app and no res.locals', async () => {
+      const router = createApp.Router();
+      router.use(authMiddleware(options()));
+      router.get('/me', (req, res, next) => {
+        me(req).then((email) => res.end(JSON.stringify({ email })), next);
+      });
+      const server: RequestListener = (req, res) => {
+        router(req as express.Request, res as express.Response, (error?: unknown) => {
+          res.statusCode = 500;
+          res.end(JSON.stringify({ error: String(error) }));
+        });
+      };
+      expect(await get(server, '/me')).toEqual({ email: user.email });
+    });
+
+    it('reaches an app of another copy of Express through its own authMiddleware({ client })', async () => {
+      const other = (createApp === express4 ? express5 : express4) as unknown as typeof express;
+      const client = createApiClient(options());
+      const app = createApp();
+      const handedOver = other();
+      handedOver.use(authMiddleware({ client }));
+      handedOver.get('/me', (req, res, next) => {
+        me(req).then((email) => res.json({ email }), next);
+      });
+      app.use(authMiddleware({ client }));
+      app.use((req, res, next) => {
+        handedOver(req, res, next); // by hand: not mounted, so its requests do not inherit from app's
+      });
+      try {
+        expect(await get(app, '/me')).toEqual({ email: user.email });
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('is never another request’s when res.locals is one object shared by requests', async () => {
+      const app = createApp();
+      const shared = {};
+      let arrived = 0;
+      let bothArrived!: () => void;
+      const both = new Promise<void>((resolve) => (bothArrived = resolve));
+      app.use((_req, res, next) => {
+        res.locals = shared; // before the middleware: allowed, and here shared
+        next();
+      });
+      app.use(authMiddleware({ ...options(), as: (req) => ({ orgId: Number(req.query.org) }) }));
+      app.get('/org', (req, res, next) => {
+        if (++arrived === 2) bothArrived();
+        void both
+          .then(async () => {
+            // Both requests have passed the middleware; 42 reads req.apiFetch first.
+            if (req.query.org === '43') await new Promise((resolve) => setImmediate(resolve));
+            const upstreamResponse = await req.apiFetch('/user/users/me');
+            res.json(await upstreamResponse.json());
+          })
+          .catch(next);
+      });
+      const [first, second] = await Promise.all([get(app, '/org?org=42'), get(app, '/org?org=43')]);
+      expect(first).toMatchObject({ currentOrg: { id: 42 } });
+      expect(second).toMatchObject({ currentOrg: { id: 43 } });
     });
 
     it('can be replaced by assignment (a test double)', async () => {

@@ -8,7 +8,12 @@ import {
 } from '@tokenfetch/core';
 import type { ApiFetch } from '@tokenfetch/core/adapter';
 import tokenfetch, { tokenfetch as named, type TokenfetchOptions } from '@tokenfetch/fastify';
-import { DEMO_USER, startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
+import {
+  DEMO_API_KEY,
+  DEMO_USER,
+  startMockUpstream,
+  type MockUpstream,
+} from '@tokenfetch/mock-upstream';
 import type { FastifyInstance } from 'fastify';
 import Fastify4 from 'fastify-v4';
 import Fastify40 from 'fastify-v4-0';
@@ -271,6 +276,37 @@ describe.each([
         logLevel: 'warn',
       } as TokenfetchOptions);
       expect((await app.inject('/me')).json()).toMatchObject({ email: DEMO_USER.email });
+    });
+
+    it('lets a child scope register a client of its own, as an Express router may', async () => {
+      const { app } = await appWith(options());
+      await app.register(async (child) => {
+        await child.register(tokenfetch, {
+          baseUrl: upstream.baseUrl,
+          auth: { apiKey: DEMO_API_KEY },
+          problemDetails: false, // the parent's is on, and covers this scope's routes
+        });
+        child.get('/child/me', async (request) =>
+          (await request.apiFetch('/user/users/me')).json(),
+        );
+        child.get('/child/external', async (request) => {
+          await request.apiFetch('https://elsewhere.example/steal');
+        });
+      });
+      expect((await app.inject('/me')).json()).toMatchObject({ email: DEMO_USER.email });
+      expect((await app.inject('/child/me')).json()).not.toMatchObject({
+        email: DEMO_USER.email,
+      });
+      expect(upstream.stats.successfulLogins).toBe(1); // the API key needs none
+      const refused = await app.inject('/child/external');
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    });
+
+    it('rejects a second registration in the same scope at register()', async () => {
+      const { app } = await appWith(options());
+      await expect(app.register(tokenfetch, options())).rejects.toThrow(
+        /register: is registered twice in the same scope/,
+      );
     });
 
     it('gives each request its own apiFetch, declared on every request', async () => {

@@ -1,15 +1,18 @@
 import type { Server } from 'node:http';
 import {
+  Catch,
   Controller,
   Get,
   HttpException,
   Inject,
   Injectable,
   Module,
+  type ArgumentsHost,
   type ConsoleLoggerOptions,
+  type ExceptionFilter,
   type LoggerService,
 } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { APP_FILTER, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import {
@@ -29,6 +32,7 @@ import {
   type ApiClient,
   type ApiFetch,
 } from '@tokenfetch/nestjs';
+import type { Response } from 'express';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
@@ -93,6 +97,14 @@ class SameController {
   @Get()
   same(@ApiFetchParam() param: ApiFetch) {
     return { same: typeof param === 'function' && param === this.injected };
+  }
+}
+
+/** An app's own catch-all filter, as many apps have one: every error it gets is a 599. */
+@Catch()
+class EveryErrorFilter implements ExceptionFilter {
+  catch(_error: unknown, host: ArgumentsHost): void {
+    host.switchToHttp().getResponse<Response>().status(599).json({ mine: true });
   }
 }
 
@@ -289,6 +301,22 @@ describe('@tokenfetch/nestjs', () => {
     expect(teapot.body).toEqual({ statusCode: 418, message: 'short and stout' });
     const broken = await request(server).get('/broken').expect(500);
     expect(broken.body).toEqual({ statusCode: 500, message: 'Internal server error' });
+    const refused = await request(server).get('/cross-origin').expect(500);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
+  it('leaves every other error to your own global filter (APP_FILTER)', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [TokenfetchModule.forRoot(options()), FeatureModule],
+      controllers: [TestController],
+      providers: [{ provide: APP_FILTER, useClass: EveryErrorFilter }],
+    }).compile();
+    const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
+    apps.push(app);
+    await app.listen(0, '127.0.0.1');
+    const server = app.getHttpServer() as Server;
+    expect((await request(server).get('/teapot').expect(599)).body).toEqual({ mine: true });
+    expect((await request(server).get('/broken').expect(599)).body).toEqual({ mine: true });
     const refused = await request(server).get('/cross-origin').expect(500);
     expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
   });

@@ -1,6 +1,7 @@
 import { createApiClient, groupedFetchOf, type ApiClient, type ApiFetch } from './api-client.js';
 import { AbortGroup } from './abort.js';
 import { loadOptionsFromEnv } from './env.js';
+import { ConfigError } from './errors.js';
 import type { ApiClientOptions } from './options.js';
 
 // `@tokenfetch/core/adapter`: what a framework adapter needs, kept off the main entry.
@@ -41,7 +42,18 @@ export type Disconnect = DisconnectSource | AbortSignal;
  */
 export function clientFromOptions(options?: ApiClientOptions | { client: ApiClient }): ApiClient {
   if (options === undefined) return createApiClient(loadOptionsFromEnv());
-  if ('client' in options) return options.client;
+  if ('client' in options) {
+    // Checked now: an undefined (a client not yet made) or anything else would otherwise
+    // fail only at a request's first apiFetch().
+    const { client } = options as { client: Partial<ApiClient> | null | undefined };
+    if (typeof client?.fetch !== 'function' || typeof client.as !== 'function') {
+      throw new ConfigError(
+        [{ path: 'client', message: 'must be an ApiClient made by createApiClient()' }],
+        'invalid authMiddleware() options',
+      );
+    }
+    return client as ApiClient;
+  }
   return createApiClient(options);
 }
 

@@ -23,11 +23,16 @@ declare global {
 
 type Binder = (req: Request, res: Response) => ApiFetch;
 
-/** Where a request's binder and its `apiFetch` live: the response's `locals`. */
+/**
+ * Where a request's binder and its `apiFetch` live: the response's `locals`, with the
+ * response they belong to (an app may have assigned one object to every `res.locals`).
+ */
+const ownerSlot = Symbol('tokenfetch response');
 const binderSlot = Symbol('tokenfetch binder');
 const fetchSlot = Symbol('tokenfetch apiFetch');
 
 interface Slots {
+  [ownerSlot]?: Response;
   [binderSlot]?: Binder;
   [fetchSlot]?: ApiFetch | undefined;
 }
@@ -54,13 +59,15 @@ function serveApiFetch(req: Request): void {
     configurable: true,
     enumerable: false,
     get(this: Request): ApiFetch | undefined {
-      const slots = this.res?.locals as Slots | undefined;
-      if (slots === undefined) return undefined;
+      const res = this.res;
+      const slots = res?.locals as Slots | undefined;
+      // Another response's slots (a res.locals shared by requests) are none of this one's.
+      if (res === undefined || slots === undefined || slots[ownerSlot] !== res) return undefined;
       let bound = slots[fetchSlot];
       if (bound === undefined) {
         const bind = slots[binderSlot];
         if (bind === undefined) return undefined;
-        bound = slots[fetchSlot] = bind(this, this.res!);
+        bound = slots[fetchSlot] = bind(this, res);
       }
       return bound;
     },
@@ -91,8 +98,24 @@ function serveApiFetch(req: Request): void {
 export function authMiddleware(options?: AuthMiddlewareOptions<Request>): RequestHandler {
   const bind: Binder = createRequestBinder<Request>(options);
   return (req, res, next) => {
+    const slots = res.locals as Slots | undefined;
+    // A Router on a plain Node server (`router(req, res, done)`): no app, so no base
+    // request to serve from and no res.locals; an own property, as Express did before.
+    if (slots === undefined || req.app === undefined) {
+      req.apiFetch = bind(req, res);
+      next();
+      return;
+    }
     serveApiFetch(req);
-    const slots = res.locals as Slots;
+    const owner = slots[ownerSlot];
+    if (owner !== undefined && owner !== res) {
+      // res.locals is one object shared by requests (assigned before the middleware): a
+      // binding there would serve another request's tenant and `as`. An own property.
+      req.apiFetch = bind(req, res);
+      next();
+      return;
+    }
+    slots[ownerSlot] = res;
     slots[binderSlot] = bind;
     // A second authMiddleware() on the way (a router's own client) rebinds.
     if (slots[fetchSlot] !== undefined) slots[fetchSlot] = undefined;

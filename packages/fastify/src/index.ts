@@ -5,7 +5,12 @@ import {
   type ApiFetch,
   type AuthMiddlewareOptions,
 } from '@tokenfetch/core/adapter';
-import type { ApiClient, ApiClientOptions, AsOptions } from '@tokenfetch/core';
+import {
+  ConfigError,
+  type ApiClient,
+  type ApiClientOptions,
+  type AsOptions,
+} from '@tokenfetch/core';
 import type {
   FastifyInstance,
   FastifyPluginAsync,
@@ -50,6 +55,9 @@ interface FromEnvironment {
   pool?: never;
 }
 
+/** The scopes the plugin is registered in. */
+const scopes = new WeakSet<FastifyInstance>();
+
 /** The plugin's own option, and Fastify's register options: none of them the client's. */
 const notClientOptions = new Set(['problemDetails', 'prefix', 'logLevel', 'logSerializers']);
 
@@ -69,16 +77,26 @@ type ErrorHandler = NonNullable<RouteOptions['errorHandler']>;
  */
 // async: a throw (a ConfigError) rejects register() and ready().
 const plugin: FastifyPluginAsync<TokenfetchOptions> = async (app, options) => {
+  // Twice in one scope is a mistake (two clients, the first never used); a child scope's
+  // own registration is not: fastify-plugin gives the plugin that child instance.
+  if (scopes.has(app)) {
+    throw new ConfigError(
+      [{ path: 'register', message: 'is registered twice in the same scope' }],
+      'invalid @tokenfetch/fastify registration',
+    );
+  }
   const { problemDetails = true } = options;
   const rest = Object.fromEntries(
     Object.entries(options).filter(([key]) => !notClientOptions.has(key)),
   ) as AuthMiddlewareOptions<FastifyRequest> | FromEnvironment;
   const { own, bind } = binderFor(rest);
+  scopes.add(app); // only now: a registration that failed on its options may be retried
   if (own !== undefined) app.addHook('onClose', () => own.close());
 
   // Declared up front, so every request has the same shape; set per request, as an own
-  // property pointing at a closure of that request.
-  app.decorateRequest('apiFetch', null, []);
+  // property pointing at a closure of that request. Registered again in a child scope (a
+  // client of its own there), the parent's declaration stands and this hook runs last.
+  if (!app.hasRequestDecorator('apiFetch')) app.decorateRequest('apiFetch', null, []);
   const attach: onRequestHookHandler = (request, reply, next) => {
     request.apiFetch = bind(request, reply.raw);
     next();
