@@ -189,7 +189,8 @@ export function timeoutError(cause?: unknown): DOMException {
   return error;
 }
 
-function abortOnTimeout(controller: AbortController): void {
+/** Aborts `controller` with the `TimeoutError` of `AbortSignal.timeout()`. */
+export function abortOnTimeout(controller: AbortController): void {
   controller.abort(timeoutError());
 }
 
