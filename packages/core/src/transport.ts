@@ -179,6 +179,20 @@ function dress(followed: Response, response: Response): Response {
   return followed;
 }
 
+/**
+ * A `fetch`'s answer reached through redirects (they are followed here, not by `fetch`),
+ * marked so, in it and in its clones.
+ */
+export function markFetchRedirected(response: Response): Response {
+  const clone = response.clone.bind(response);
+  Object.defineProperty(response, 'redirected', { value: true, configurable: true });
+  Object.defineProperty(response, 'clone', {
+    value: () => markFetchRedirected(clone()),
+    configurable: true,
+  });
+  return response;
+}
+
 function isStream(body: unknown): boolean {
   return typeof body === 'object' && body !== null && Symbol.asyncIterator in body;
 }

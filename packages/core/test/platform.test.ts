@@ -89,6 +89,7 @@ describe('#platform', () => {
     it(`${name}: marks an answer redirected and discards one unread`, async () => {
       const response = new Response('body');
       expect(platform.markRedirected(response).redirected).toBe(true);
+      expect(response.clone().redirected).toBe(true);
       const unread = new Response(new ReadableStream({ pull: () => {} }));
       await platform.discardResponse(unread);
       // Cancelled, as fetch's cancel() does: nobody reads it any more.

@@ -151,7 +151,11 @@ describe('core on the web platform (the global fetch)', () => {
     expect(response.headers.get('x-answer')).toBe('42');
     expect(response.url).toMatch(/\/api\/there$/);
     expect(response.redirected).toBe(true);
-    expect(await response.clone().text()).toBe('body');
+    const copy = response.clone();
+    expect(copy.url).toBe(response.url);
+    expect(copy.redirected).toBe(true);
+    expect(copy.headers.get('x-answer')).toBe('42');
+    expect(await copy.text()).toBe('body');
     expect(await response.text()).toBe('body');
     const empty = await client.fetch('/empty', { method: 'HEAD' });
     expect(empty.body).toBeNull();
