@@ -36,7 +36,12 @@ export function base64(bytes: Uint8Array): string {
  * is not base64 at all.
  */
 export function base64UrlText(encoded: string): string | undefined {
-  const standard = encoded.replace(/-/g, '+').replace(/_/g, '/');
+  // Padding and ASCII whitespace are dropped before padding anew, as Buffer did: a payload
+  // padded to its length, or over-padded, still decodes.
+  const standard = encoded
+    .replace(/[=\t\n\f\r ]/g, '')
+    .replace(/-/g, '+')
+    .replace(/_/g, '/');
   const padded = standard + '='.repeat((4 - (standard.length % 4)) % 4);
   let binary: string;
   try {

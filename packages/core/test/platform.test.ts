@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { base64, base64UrlText, utf8Bytes, utf8Text } from '../src/bytes.js';
+import { jwtExpiry } from '../src/jwt.js';
 import * as node from '../src/platform/node.js';
 import { sha256Hex } from '../src/platform/sha256.js';
 import * as web from '../src/platform/web.js';
@@ -117,6 +118,21 @@ describe('bytes without Buffer', () => {
         },
       ),
     );
+  });
+
+  it('reads a JWT payload with padding or whitespace around it, as Buffer did', () => {
+    const payload = Buffer.from('{"exp":2000000000}').toString('base64url');
+    expect(payload.length % 4).toBe(0);
+    for (const odd of [
+      `${payload}=`,
+      `${payload}==`,
+      `${payload} `,
+      `${payload}\n`,
+      'eyJhIjoxfQ==',
+    ]) {
+      expect(base64UrlText(odd)).toBe(Buffer.from(odd, 'base64url').toString('utf8'));
+      expect(jwtExpiry(`h.${odd}.s`)).toBe(odd === 'eyJhIjoxfQ==' ? undefined : 2_000_000_000_000);
+    }
   });
 
   it('keeps a byte order mark, as Buffer did, and says when text is not base64', () => {
