@@ -53,3 +53,11 @@ export function base64UrlText(encoded: string): string | undefined {
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return decoder.decode(bytes);
 }
+
+/** `text` with each lone surrogate replaced by U+FFFD: what its UTF-8 decodes back to. */
+export function wellFormed(text: string): string {
+  return text.replace(
+    /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+    '\uFFFD',
+  );
+}

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { base64, base64UrlText, utf8Bytes, utf8Text } from '../src/bytes.js';
+import { base64, base64UrlText, utf8Bytes, utf8Text, wellFormed } from '../src/bytes.js';
 import { jwtExpiry } from '../src/jwt.js';
 import * as node from '../src/platform/node.js';
 import { sha256Hex } from '../src/platform/sha256.js';
@@ -113,6 +113,7 @@ describe('bytes without Buffer', () => {
             Buffer.from(bytes).toString('utf8'),
           );
           expect(Buffer.from(utf8Bytes(text)).equals(Buffer.from(text, 'utf8'))).toBe(true);
+          expect(wellFormed(text)).toBe(Buffer.from(text, 'utf8').toString('utf8'));
           const url = Buffer.from(text, 'utf8').toString('base64url');
           expect(base64UrlText(url)).toBe(text);
         },
