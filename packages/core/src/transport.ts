@@ -102,7 +102,8 @@ function followBody(response: Response, call: CallController, timeoutMs: number)
     settle(call);
     return response;
   }
-  const signal = call.controller.signal;
+  // The call's own signal, a caller's signal included.
+  const signal = call.signal;
   const reader = source.getReader();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const token = {};

@@ -125,6 +125,26 @@ describe('core on the web platform (the global fetch)', () => {
     expect(await handlerResult.promise).toMatchObject({ error: { name: 'AbortError' } });
   });
 
+  it("a caller's abort ends a body being read, even through a fetch that ignores the signal", async () => {
+    const baseUrl = await startUpstream(stallMidBody);
+    // A test double that hands back fetch's answer but drops the signal.
+    const deaf: typeof fetch = (input, init) => fetch(input, { ...init, signal: null });
+    const client = track(
+      createApiClient({
+        baseUrl,
+        auth: { email: 'a@example.com', password: 'pw', orgId: 1 },
+        fetch: deaf,
+      }),
+    );
+    const controller = new AbortController();
+    const response = await client.fetch('/x', { signal: controller.signal });
+    const read = outcome(response.text());
+
+    controller.abort(new Error('caller gave up'));
+
+    expect(await read).toMatchObject({ error: { message: 'caller gave up' } });
+  });
+
   it('close() ends a body being read', async () => {
     const client = clientOf(await startUpstream(stallMidBody));
     const response = await client.fetch('/x');
