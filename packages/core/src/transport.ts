@@ -1,6 +1,7 @@
 import {
   AbortGroup,
   abortOnTimeout,
+  unrefTimer,
   settle,
   startCall,
   type AbortLike,
@@ -124,7 +125,7 @@ function followBody(response: Response, call: CallController, timeoutMs: number)
           signal.addEventListener('abort', onAbort, { once: true });
         });
         timer = setTimeout(abortOnTimeout, timeoutMs, call.controller);
-        timer.unref?.();
+        unrefTimer(timer);
         try {
           const chunk = await Promise.race([reader.read(), aborted]);
           if (chunk.done) {
