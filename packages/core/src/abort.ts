@@ -152,7 +152,7 @@ export function startCall(
   const group = caller === undefined ? signal : undefined;
   const controller = new AbortController();
   const timer = setTimeout(abortOnTimeout, timeoutMs, controller);
-  timer.unref?.();
+  unrefTimer(timer);
   const onAbort = () => controller.abort(group?.aborted ? group.reason : life?.reason);
   if (group?.aborted || life?.aborted) {
     onAbort();
@@ -182,6 +182,31 @@ export function settle(call: CallController): void {
   call.life?.removeEventListener('abort', call.onAbort);
 }
 
+/** Deno's timers are numbers; it lets one go, or holds it again, through these. */
+interface DenoTimers {
+  unrefTimer?(id: number): void;
+  refTimer?(id: number): void;
+}
+
+/**
+ * Lets `timer` not hold the process open: `unref()` on Node and Bun, `Deno.unrefTimer` on
+ * Deno, where a timer is a number (and `unref` is not there); nothing elsewhere.
+ */
+export function unrefTimer(timer: ReturnType<typeof setTimeout>): void {
+  if (typeof timer === 'number') denoTimers()?.unrefTimer?.(timer);
+  else timer.unref?.();
+}
+
+/** Lets `timer` hold the process open again (see `unrefTimer`). */
+export function refTimer(timer: ReturnType<typeof setTimeout>): void {
+  if (typeof timer === 'number') denoTimers()?.refTimer?.(timer);
+  else timer.ref?.();
+}
+
+function denoTimers(): DenoTimers | undefined {
+  return (globalThis as { Deno?: DenoTimers }).Deno;
+}
+
 /** The error fetch rejects with when `AbortSignal.timeout()` fires. */
 export function timeoutError(cause?: unknown): DOMException {
   const error = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
@@ -189,7 +214,8 @@ export function timeoutError(cause?: unknown): DOMException {
   return error;
 }
 
-function abortOnTimeout(controller: AbortController): void {
+/** Aborts `controller` with the `TimeoutError` of `AbortSignal.timeout()`. */
+export function abortOnTimeout(controller: AbortController): void {
   controller.abort(timeoutError());
 }
 
@@ -210,12 +236,12 @@ export class KeepAlive {
   want(): void {
     if (this.#wanted) return;
     this.#wanted = true;
-    for (const timer of this.#timers) timer.ref?.();
+    for (const timer of this.#timers) refTimer(timer);
   }
 
   /** A timer of the work, unref'd unless someone awaits the work. */
   hold(timer: ReturnType<typeof setTimeout>): void {
-    if (!this.#wanted) timer.unref?.();
+    if (!this.#wanted) unrefTimer(timer);
     this.#timers.add(timer);
   }
 

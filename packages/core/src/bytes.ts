@@ -36,7 +36,12 @@ export function base64(bytes: Uint8Array): string {
  * is not base64 at all.
  */
 export function base64UrlText(encoded: string): string | undefined {
-  const standard = encoded.replace(/-/g, '+').replace(/_/g, '/');
+  // Padding and ASCII whitespace are dropped before padding anew, as Buffer did: a payload
+  // padded to its length, or over-padded, still decodes.
+  const standard = encoded
+    .replace(/[=\t\n\f\r ]/g, '')
+    .replace(/-/g, '+')
+    .replace(/_/g, '/');
   const padded = standard + '='.repeat((4 - (standard.length % 4)) % 4);
   let binary: string;
   try {
@@ -47,4 +52,12 @@ export function base64UrlText(encoded: string): string | undefined {
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return decoder.decode(bytes);
+}
+
+/** `text` with each lone surrogate replaced by U+FFFD: what its UTF-8 decodes back to. */
+export function wellFormed(text: string): string {
+  return text.replace(
+    /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+    '\uFFFD',
+  );
 }

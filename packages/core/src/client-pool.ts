@@ -1,4 +1,5 @@
 import { sharedDispatcher } from '#platform';
+import { unrefTimer } from './abort.js';
 import { createApiClient, type ApiClient } from './api-client.js';
 import { defaults } from './defaults.js';
 import { ClientClosedError, ConfigError, isTokenFetchError, type ConfigIssue } from './errors.js';
@@ -93,7 +94,7 @@ export function createClientPool(options: ClientPoolOptions): ClientPool {
   const entries = new Map<string, Entry>();
   let closed = false;
   const sweeper = setInterval(sweepIdle, Math.min(idleTimeoutMs, sweepEveryMs));
-  sweeper.unref?.();
+  unrefTimer(sweeper);
 
   function entryOf(tenant: string): Entry {
     let entry = entries.get(tenant);
@@ -256,7 +257,7 @@ async function resolveWithin<T>(run: () => T | Promise<T>, ms: number): Promise<
         ),
       ms,
     );
-    timer.unref?.();
+    unrefTimer(timer);
   });
   try {
     return await Promise.race([Promise.resolve().then(run), timeout]);

@@ -76,7 +76,8 @@ async function readText(response: Response): Promise<string> {
       retryable: true,
     });
   }
-  return utf8Text(chunks);
+  // Without a leading byte order mark, as fetch's text() and json() read a body.
+  return utf8Text(chunks).replace(/^\uFEFF/, '');
 }
 
 function findToken(record: Record<string, unknown>): string | undefined {

@@ -1,4 +1,4 @@
-import { isTokenFetchError, type TokenFetchError, type TokenFetchErrorCode } from './errors.js';
+import { isTokenFetchError, type TokenFetchErrorCode } from './errors.js';
 
 /** An RFC 9457 problem document. */
 export interface ProblemDetails {
@@ -27,7 +27,11 @@ const problems: Record<TokenFetchErrorCode, { status: number; title: string }> =
  */
 export function toProblemDetails(error: unknown): ProblemDetails | undefined {
   if (!isTokenFetchError(error)) return undefined;
-  const { status, title } = problems[(error as TokenFetchError).code];
+  // Another installed copy of core (a newer one) may have a code this one does not know:
+  // the adapter's error handler must still answer, not throw.
+  const { status, title } = Object.hasOwn(problems, error.code)
+    ? problems[error.code]
+    : { status: 500, title: 'tokenfetch failed' };
   return {
     type: `urn:tokenfetch:error:${error.code.slice(2).toLowerCase().replaceAll('_', '-')}`,
     title,

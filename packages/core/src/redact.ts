@@ -1,4 +1,4 @@
-import { base64, utf8Bytes } from './bytes.js';
+import { base64, utf8Bytes, wellFormed } from './bytes.js';
 /**
  * Text with every occurrence of each secret replaced by `[redacted]`, in the forms an
  * upstream that quotes what it was sent may write it in:
@@ -15,9 +15,12 @@ import { base64, utf8Bytes } from './bytes.js';
  * `+` is searched as it is, for each secret and its base64 forms.
  */
 export function scrubSecrets(text: string, secrets: Iterable<string | undefined>): string {
-  const wanted = [...new Set(secrets)].filter(
+  const given = [...secrets].filter(
     (secret): secret is string => secret !== undefined && secret !== '',
   );
+  // A secret with a lone surrogate reaches the upstream (JSON escapes it) but comes back in
+  // UTF-8 as U+FFFD in its place, as does its base64: look for that form too.
+  const wanted = [...new Set([...given, ...given.map(wellFormed)])];
   if (wanted.length === 0 || text === '') return text;
   const ranges: Array<[number, number]> = [];
   for (const view of viewsOf(text)) {

@@ -1,4 +1,4 @@
-import { timeoutError } from './abort.js';
+import { timeoutError, unrefTimer } from './abort.js';
 
 /**
  * A fetch body as undici's `dispatcher.request()` takes it, with the content type fetch
@@ -121,7 +121,7 @@ function stopReading(
     };
     if (signal?.aborted) return stop(signal.reason);
     timer = setTimeout(() => stop(timeoutError()), timeoutMs);
-    timer.unref?.();
+    unrefTimer(timer);
     if (signal != null) {
       onAbort = () => stop(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });

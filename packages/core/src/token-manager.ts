@@ -1,4 +1,4 @@
-import { detach, KeepAlive, sleep, type AbortLike } from './abort.js';
+import { detach, KeepAlive, sleep, unrefTimer, type AbortLike } from './abort.js';
 import { defaults } from './defaults.js';
 import {
   ClientClosedError,
@@ -341,7 +341,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
         ),
       loginTimeoutMs,
     );
-    timer.unref?.();
+    unrefTimer(timer);
     try {
       for (let attempt = 0; ; attempt++) {
         const sentAt = now();

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import type { AbortLike } from './abort.js';
 import { timeoutError } from './abort.js';
 import { TokenFetchError } from './errors.js';
+import { markFetchRedirected } from './transport.js';
 import { keepWhenCollected } from './unread-body.js';
 
 type WebBody = ReadableStream<Uint8Array<ArrayBuffer>>;
@@ -144,7 +145,7 @@ export class UpstreamResponse extends Response {
   /** The same answer, marked as reached through redirects. */
   static redirected(response: Response): Response {
     if (response instanceof UpstreamResponse) response.#redirected = true;
-    else Object.defineProperty(response, 'redirected', { value: true });
+    else markFetchRedirected(response);
     return response;
   }
 

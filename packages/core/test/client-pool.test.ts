@@ -313,3 +313,28 @@ describe('createClientPool: bounds', () => {
     });
   });
 });
+
+describe('createClientPool: the process may exit while a pool is open', () => {
+  it('on Deno, whose timers are numbers, the idle sweeper is unref’d through Deno.unrefTimer', async () => {
+    const unrefTimer = vi.fn();
+    vi.stubGlobal('Deno', { unrefTimer, refTimer: vi.fn() });
+    const realSetInterval = globalThis.setInterval;
+    const ids: number[] = [];
+    vi.stubGlobal('setInterval', (handler: () => void, ms: number) => {
+      clearInterval(realSetInterval(handler, ms));
+      ids.push(4242);
+      return 4242;
+    });
+    try {
+      const pool = createClientPool({
+        resolve: () => ({ baseUrl: 'http://127.0.0.1:1', auth: { apiKey: 'k' } }),
+      });
+      await pool.close();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+
+    expect(ids).toEqual([4242]);
+    expect(unrefTimer).toHaveBeenCalledWith(4242);
+  });
+});

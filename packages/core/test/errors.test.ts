@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { toProblemDetails } from '../src/problem-details.js';
 import {
   ClientClosedError,
   ConfigError,
@@ -37,6 +38,18 @@ const classes = [
 ] as const;
 
 describe('errors', () => {
+  it('a problem document for an error of another copy with a code this copy does not know: 500, its code kept', () => {
+    const problem = toProblemDetails(new OtherCopyError('E_SOMETHING_NEW'));
+
+    expect(problem).toEqual({
+      type: 'urn:tokenfetch:error:something-new',
+      title: 'tokenfetch failed',
+      status: 500,
+      detail: 'from another copy (E_SOMETHING_NEW)',
+      code: 'E_SOMETHING_NEW',
+    });
+  });
+
   for (const [ErrorClass, code, make] of classes) {
     it(`${ErrorClass.name} has code ${code}, its name, and is a TokenFetchError`, () => {
       const error = make();

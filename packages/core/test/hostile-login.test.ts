@@ -230,6 +230,14 @@ describe('hostile login answers (behaviours 6, 7, 9)', () => {
       });
     }
 
+    it('a JSON answer that starts with a byte order mark is read, as fetch’s json() reads it', async () => {
+      const { client } = await setup((request) => ({
+        body: `\uFEFF${JSON.stringify({ token: request.issueToken() })}`,
+      }));
+
+      expect((await client.fetch('/user/users/me')).status).toBe(200);
+    });
+
     it('JSON without a token: the message names the keys it saw, never their values', async () => {
       const { client } = await setup(() =>
         json({ session: 'VALUE-ONE', user: { id: 'VALUE-TWO', name: 'VALUE-THREE' }, ok: true }),

@@ -110,6 +110,22 @@ describe('client.json()', () => {
     }
   });
 
+  it('a password with a lone surrogate is redacted as the upstream echoes it: U+FFFD in its place', async () => {
+    // JSON carries the lone surrogate; an upstream that writes it back out as UTF-8 can
+    // only send U+FFFD for it, which is what the error body then holds.
+    const password = `pässwörd-\uD800-${PASSWORD}`;
+    const echoed = Buffer.from(password).toString('utf8');
+    const { baseUrl } = await plainUpstream(() => ({
+      status: 400,
+      body: `raw ${echoed} | uri ${encodeURIComponent(echoed)} | b64 ${Buffer.from(echoed).toString('base64')}`,
+    }));
+    const client = clientFor({ baseUrl }, { auth: { email: 'a@b.c', password, orgId: 1 } });
+
+    const error = (await rejectionOf(client.json('/x'))) as UpstreamError;
+
+    expect(error.body).toBe('raw [redacted] | uri [redacted] | b64 [redacted]');
+  });
+
   it('a secret cut by the excerpt boundary does not leak its beginning', async () => {
     const { baseUrl } = await plainUpstream(() => ({
       status: 400,

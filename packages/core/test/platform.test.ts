@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { base64, base64UrlText, utf8Bytes, utf8Text } from '../src/bytes.js';
+import { base64, base64UrlText, utf8Bytes, utf8Text, wellFormed } from '../src/bytes.js';
+import { jwtExpiry } from '../src/jwt.js';
 import * as node from '../src/platform/node.js';
 import { sha256Hex } from '../src/platform/sha256.js';
 import * as web from '../src/platform/web.js';
@@ -89,6 +90,7 @@ describe('#platform', () => {
     it(`${name}: marks an answer redirected and discards one unread`, async () => {
       const response = new Response('body');
       expect(platform.markRedirected(response).redirected).toBe(true);
+      expect(response.clone().redirected).toBe(true);
       const unread = new Response(new ReadableStream({ pull: () => {} }));
       await platform.discardResponse(unread);
       // Cancelled, as fetch's cancel() does: nobody reads it any more.
@@ -111,11 +113,27 @@ describe('bytes without Buffer', () => {
             Buffer.from(bytes).toString('utf8'),
           );
           expect(Buffer.from(utf8Bytes(text)).equals(Buffer.from(text, 'utf8'))).toBe(true);
+          expect(wellFormed(text)).toBe(Buffer.from(text, 'utf8').toString('utf8'));
           const url = Buffer.from(text, 'utf8').toString('base64url');
           expect(base64UrlText(url)).toBe(text);
         },
       ),
     );
+  });
+
+  it('reads a JWT payload with padding or whitespace around it, as Buffer did', () => {
+    const payload = Buffer.from('{"exp":2000000000}').toString('base64url');
+    expect(payload.length % 4).toBe(0);
+    for (const odd of [
+      `${payload}=`,
+      `${payload}==`,
+      `${payload} `,
+      `${payload}\n`,
+      'eyJhIjoxfQ==',
+    ]) {
+      expect(base64UrlText(odd)).toBe(Buffer.from(odd, 'base64url').toString('utf8'));
+      expect(jwtExpiry(`h.${odd}.s`)).toBe(odd === 'eyJhIjoxfQ==' ? undefined : 2_000_000_000_000);
+    }
   });
 
   it('keeps a byte order mark, as Buffer did, and says when text is not base64', () => {

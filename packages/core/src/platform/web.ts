@@ -2,7 +2,7 @@
 // runtime's own `fetch`, its fast path there. Nothing here imports Node or undici.
 import type { Dispatcher } from 'undici';
 import type { ConfigIssue } from '../errors.js';
-import { createFetchTransport, type ClientTransport } from '../transport.js';
+import { createFetchTransport, markFetchRedirected, type ClientTransport } from '../transport.js';
 import { sha256Hex as hash } from './sha256.js';
 
 /** How calls are sent when no `fetch` is given: undici on the Node build, the runtime's `fetch` here. */
@@ -41,8 +41,7 @@ export function proxyFromEnv(
 
 /** The same answer, marked as reached through redirects. */
 export function markRedirected(response: Response): Response {
-  Object.defineProperty(response, 'redirected', { value: true });
-  return response;
+  return markFetchRedirected(response);
 }
 
 /** Lets go of an answer not handed to the caller, as fetch's `cancel` does. */
