@@ -77,6 +77,28 @@ function reported<T>(): { promise: Promise<T>; report: (value: T) => void } {
   return { promise, report };
 }
 
+/**
+ * The call `GET /late` made after its client had left: made, rejected with an AbortError
+ * at once (not left running), and never sent to `slow`.
+ */
+async function expectLateCallNeverSent(
+  late: Promise<{ call: Promise<Response> }>,
+  slow: { requests: () => number },
+): Promise<void> {
+  const made = await within(abortSeenWithinMs, late);
+  expect(made, 'the handler made no call').not.toBe(timedOut);
+  const outcome = await within(
+    abortSeenWithinMs,
+    (made as { call: Promise<Response> }).call.then(
+      (response) => response,
+      (error: unknown) => error,
+    ),
+  );
+  expect(outcome, 'the late call was sent and left running').not.toBe(timedOut);
+  expect(outcome).toMatchObject({ name: 'AbortError' });
+  expect(slow.requests()).toBe(0);
+}
+
 /** A server that never answers, counting the requests it gets. */
 async function startSilentServer(listen: (server: Server) => Promise<Server>): Promise<{
   url: string;
@@ -265,18 +287,7 @@ export function runAdapterContract(
       await once(app, 'request');
       downstream.destroy();
 
-      const made = await within(abortSeenWithinMs, late.promise);
-      expect(made, 'the handler made no call').not.toBe(timedOut);
-      const outcome = await within(
-        abortSeenWithinMs,
-        (made as { call: Promise<Response> }).call.then(
-          (response) => response,
-          (error: unknown) => error,
-        ),
-      );
-      expect(outcome, 'the late call was sent and left running').not.toBe(timedOut);
-      expect(outcome).toMatchObject({ name: 'AbortError' });
-      expect(slow.requests()).toBe(0);
+      await expectLateCallNeverSent(late.promise, slow);
       expect(upstream.stats.loginAttempts).toBe(0);
     });
 
@@ -487,18 +498,7 @@ export function runAdapterContract(
           await arrived;
           stream.close(http2.NGHTTP2_CANCEL);
 
-          const made = await within(abortSeenWithinMs, late.promise);
-          expect(made, 'the handler made no call').not.toBe(timedOut);
-          const outcome = await within(
-            abortSeenWithinMs,
-            (made as { call: Promise<Response> }).call.then(
-              (response) => response,
-              (error: unknown) => error,
-            ),
-          );
-          expect(outcome, 'the late call was sent and left running').not.toBe(timedOut);
-          expect(outcome).toMatchObject({ name: 'AbortError' });
-          expect(slow.requests()).toBe(0);
+          await expectLateCallNeverSent(late.promise, slow);
         });
       });
     }
