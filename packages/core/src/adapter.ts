@@ -10,7 +10,12 @@ export { scrubSecrets } from './redact.js';
 
 export type { ApiFetch } from './api-client.js';
 
-export { createRequestBinder, type AuthMiddlewareOptions } from './request-binder.js';
+export {
+  createRequestBinder,
+  createRequestBinding,
+  type AuthMiddlewareOptions,
+  type RequestBinding,
+} from './request-binder.js';
 
 /**
  * The part of Node's `ServerResponse` (or `Http2ServerResponse`) an adapter needs to see

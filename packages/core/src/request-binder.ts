@@ -25,6 +25,30 @@ export type AuthMiddlewareOptions<Req = unknown> =
 export function createRequestBinder<Req>(
   options?: AuthMiddlewareOptions<Req>,
 ): (req: Req, response: Disconnect) => ApiFetch {
+  return createRequestBinding(options).bind;
+}
+
+/** What `createRequestBinding` settles, once per middleware. */
+export interface RequestBinding<Req> {
+  /** Once per request: that request's `apiFetch`. */
+  bind: (req: Req, response: Disconnect) => ApiFetch;
+  /** The one client behind `bind`; `undefined` with `{ pool, tenant }`. */
+  client: ApiClient | undefined;
+  /**
+   * Whether the binding made that client (from client options or the environment): then
+   * the adapter closes it at shutdown. A `{ client }` or a `{ pool }` is the caller's.
+   */
+  owned: boolean;
+}
+
+/**
+ * For adapters that close what they made (Fastify's `onClose`, Nest's shutdown):
+ * `createRequestBinder`, with the client behind it and whether it was made here. A client
+ * made here for options that then fail is closed before the `ConfigError` is thrown.
+ */
+export function createRequestBinding<Req>(
+  options?: AuthMiddlewareOptions<Req>,
+): RequestBinding<Req> {
   if (options !== undefined && 'pool' in options) {
     const { pool, tenant } = options;
     const issues = [];
@@ -34,26 +58,33 @@ export function createRequestBinder<Req>(
     if (typeof tenant !== 'function')
       issues.push({ path: 'tenant', message: 'must be a function' });
     if (issues.length > 0) throw new ConfigError(issues, 'invalid authMiddleware() options');
-    return chooseAtFirstCall((req) => pool.client(tenant(req)), 'tenant');
+    return {
+      bind: chooseAtFirstCall((req) => pool.client(tenant(req)), 'tenant'),
+      client: undefined,
+      owned: false,
+    };
   }
   const { as, ...rest } = options ?? {};
+  const owned = options === undefined || !('client' in options);
   const client = clientFromOptions(
     options === undefined ? undefined : (rest as ApiClientOptions | { client: ApiClient }),
   );
   if (as === undefined) {
     const bind = createApiFetchBinder(client);
-    return (_req, response) => bind(response);
+    return { bind: (_req, response) => bind(response), client, owned };
   }
   if (typeof as !== 'function') {
+    if (owned) client.close().catch(() => {}); // never used: nothing to report
     throw new ConfigError(
       [{ path: 'as', message: 'must be a function' }],
       'invalid authMiddleware() options',
     );
   }
-  return chooseAtFirstCall((req) => {
+  const bind = chooseAtFirstCall<Req>((req) => {
     const who = as(req);
     return who === undefined ? client : client.as(who);
   }, 'as');
+  return { bind, client, owned };
 }
 
 function chooseAtFirstCall<Req>(

@@ -1,16 +1,11 @@
 import {
-  clientFromOptions,
-  createRequestBinder,
+  createRequestBinding,
   toProblemDetails,
   type ApiFetch,
   type AuthMiddlewareOptions,
+  type RequestBinding,
 } from '@tokenfetch/core/adapter';
-import {
-  ConfigError,
-  type ApiClient,
-  type ApiClientOptions,
-  type AsOptions,
-} from '@tokenfetch/core';
+import { ConfigError, loadOptionsFromEnv, type AsOptions } from '@tokenfetch/core';
 import type {
   FastifyInstance,
   FastifyPluginAsync,
@@ -89,9 +84,9 @@ const plugin: FastifyPluginAsync<TokenfetchOptions> = async (app, options) => {
   const rest = Object.fromEntries(
     Object.entries(options).filter(([key]) => !notClientOptions.has(key)),
   ) as AuthMiddlewareOptions<FastifyRequest> | FromEnvironment;
-  const { own, bind } = binderFor(rest);
+  const { bind, client, owned } = bindingFor(rest);
   scopes.add(app); // only now: a registration that failed on its options may be retried
-  if (own !== undefined) app.addHook('onClose', () => own.close());
+  if (owned) app.addHook('onClose', () => client!.close());
 
   // Declared up front, so every request has the same shape; set per request, as an own
   // property pointing at a closure of that request. Registered again in a child scope (a
@@ -117,30 +112,21 @@ const plugin: FastifyPluginAsync<TokenfetchOptions> = async (app, options) => {
 };
 
 /**
- * The per-request binder, and the client the plugin made, if it made one: with client
- * options, or none (then from the environment). That client is the plugin's own, closed on
- * `app.close()`; a `{ client }` or `{ pool }` belongs to the caller.
+ * The per-request binding: no client options (only `as`, or nothing) means the
+ * environment's, as `authMiddleware()` with no argument. A client made here is the
+ * plugin's own, closed on `app.close()`; a `{ client }` or `{ pool }` belongs to the caller.
  */
-function binderFor(options: AuthMiddlewareOptions<FastifyRequest> | FromEnvironment): {
-  own?: ApiClient;
-  bind: ReturnType<typeof createRequestBinder<FastifyRequest>>;
-} {
+function bindingFor(
+  options: AuthMiddlewareOptions<FastifyRequest> | FromEnvironment,
+): RequestBinding<FastifyRequest> {
   if ('pool' in options || 'client' in options) {
-    return { bind: createRequestBinder(options as AuthMiddlewareOptions<FastifyRequest>) };
+    return createRequestBinding(options as AuthMiddlewareOptions<FastifyRequest>);
   }
   const { as, ...clientOptions } = options;
-  const own = clientFromOptions(
-    Object.keys(clientOptions).length === 0 ? undefined : (clientOptions as ApiClientOptions),
-  );
-  try {
-    return {
-      own,
-      bind: createRequestBinder(as === undefined ? { client: own } : { client: own, as }),
-    };
-  } catch (error) {
-    void own.close(); // `as` was not a function: no app, so no onClose either
-    throw error;
+  if (Object.keys(clientOptions).length > 0) {
+    return createRequestBinding(options as AuthMiddlewareOptions<FastifyRequest>);
   }
+  return createRequestBinding(as === undefined ? undefined : { ...loadOptionsFromEnv(), as });
 }
 
 const problemHandlers = new WeakSet<ErrorHandler>();

@@ -12,13 +12,12 @@ import {
   type Provider,
 } from '@nestjs/common';
 import { APP_FILTER, REQUEST } from '@nestjs/core';
-import { ConfigError, type ApiClient, type ApiClientOptions } from '@tokenfetch/core';
+import { ConfigError } from '@tokenfetch/core';
 import {
-  clientFromOptions,
-  createRequestBinder,
+  createRequestBinding,
   type ApiFetch,
   type AuthMiddlewareOptions,
-  type DisconnectSource,
+  type RequestBinding,
 } from '@tokenfetch/core/adapter';
 import type { NextFunction, Request, Response } from 'express';
 import { TokenfetchExceptionFilter } from './exception-filter.js';
@@ -45,38 +44,11 @@ export interface TokenfetchModuleAsyncOptions extends TokenfetchModuleOptions {
     | Promise<AuthMiddlewareOptions<Request> | undefined>;
 }
 
-/** What the options settle, once, at module init. */
-interface Binding {
-  /** `undefined` with `{ pool, tenant }`. */
-  client: ApiClient | undefined;
-  /** Whether the module made the client, and so closes it. */
-  owned: boolean;
-  bind: (req: Request, response: DisconnectSource) => ApiFetch;
-}
-
 const OPTIONS = Symbol('tokenfetch:options');
 const BINDING = Symbol('tokenfetch:binding');
 
-function bindingOf(options: AuthMiddlewareOptions<Request> | undefined): Binding {
-  if (options !== undefined && 'pool' in options) {
-    return { client: undefined, owned: false, bind: createRequestBinder(options) };
-  }
-  const { as, ...rest } = options ?? {};
-  const client = clientFromOptions(
-    options === undefined ? undefined : (rest as ApiClientOptions | { client: ApiClient }),
-  );
-  const owned = options === undefined || !('client' in options);
-  try {
-    return {
-      client,
-      owned,
-      bind: createRequestBinder(as === undefined ? { client } : { client, as }),
-    };
-  } catch (error) {
-    if (owned) client.close().catch(() => {}); // never used: nothing to report
-    throw error;
-  }
-}
+/** What the options settle, once, at module init: the binder, the client, who closes it. */
+type Binding = RequestBinding<Request>;
 
 /** The request's `apiFetch`: the middleware's, or bound now where the middleware did not run. */
 function apiFetchOf(req: Request, binding: Binding): ApiFetch {
@@ -119,7 +91,12 @@ export class TokenfetchModule implements NestModule, OnApplicationShutdown {
   static forRootAsync(options: TokenfetchModuleAsyncOptions): DynamicModule {
     const providers: Provider[] = [
       { provide: OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] },
-      { provide: BINDING, useFactory: bindingOf, inject: [OPTIONS] },
+      {
+        provide: BINDING,
+        useFactory: (settings: AuthMiddlewareOptions<Request> | undefined) =>
+          createRequestBinding(settings),
+        inject: [OPTIONS],
+      },
       {
         provide: API_CLIENT,
         // Transient: made only for a class that injects it, so a pool fails only there.
