@@ -66,6 +66,13 @@ describe('tokenfetch help and usage', () => {
       expect(oneErrorLine(result.stderr)).toContain(message);
     }
   });
+
+  it('answers a usage error without reading stdin, even when a large input is piped in', async () => {
+    // The bin exits before it reads a byte, so the pipe closes under the writer (EPIPE).
+    const result = await runCli(['tokens'], { input: 'x'.repeat(8 << 20) });
+    expect(result.code).toBe(2);
+    expect(oneErrorLine(result.stderr)).toContain('unknown command "tokens"');
+  });
 });
 
 describe('secrets on the command line', () => {

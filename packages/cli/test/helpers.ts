@@ -114,6 +114,14 @@ export function runCli(
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A bin that exits before reading its input (a usage error, a missing file) closes the
+    // pipe first; the write then fails with EPIPE, which is that outcome, not a test error.
+    child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') {
+        clearTimeout(timer);
+        reject(error);
+      }
+    });
     child.stdin.end(options.input ?? '');
   });
 }
