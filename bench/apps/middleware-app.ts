@@ -6,6 +6,7 @@
  */
 import express from 'express';
 import { authMiddleware } from '@tokenfetch/express';
+import { profilingHandlers } from '../lib/profile.js';
 import { serveIpc } from '../lib/taskset.js';
 import { credentials } from './credentials.js';
 
@@ -26,4 +27,4 @@ const server = app.listen(0, '127.0.0.1');
 await new Promise<void>((resolve) => server.once('listening', resolve));
 const address = server.address();
 const port = typeof address === 'object' && address !== null ? address.port : 0;
-serveIpc({}, { url: `http://127.0.0.1:${port}/hello` });
+serveIpc(profilingHandlers(), { url: `http://127.0.0.1:${port}/hello` });

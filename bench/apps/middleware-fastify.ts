@@ -6,6 +6,7 @@
  */
 import tokenfetch from '@tokenfetch/fastify';
 import Fastify from 'fastify';
+import { profilingHandlers } from '../lib/profile.js';
 import { serveIpc } from '../lib/taskset.js';
 import { credentials } from './credentials.js';
 
@@ -20,4 +21,4 @@ app.get('/hello', (_request, reply) => {
 });
 
 const url = await app.listen({ port: 0, host: '127.0.0.1' });
-serveIpc({}, { url: `${url}/hello` });
+serveIpc(profilingHandlers(), { url: `${url}/hello` });

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { authMiddleware } from '@tokenfetch/hono';
 import { Hono } from 'hono';
+import { profilingHandlers } from '../lib/profile.js';
 import { serveIpc } from '../lib/taskset.js';
 import { credentials } from './credentials.js';
 
@@ -21,4 +22,6 @@ app.get('/hello', (c) => c.body('{"hello":"world"}', 200, { 'content-type': 'app
 
 const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
 if (!server.listening) await new Promise<void>((resolve) => server.once('listening', resolve));
-serveIpc({}, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hello` });
+serveIpc(profilingHandlers(), {
+  url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hello`,
+});
