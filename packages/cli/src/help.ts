@@ -85,7 +85,7 @@ Options:
                      application/json when it parses as JSON, text/plain when it is
                      other UTF-8, else application/octet-stream (unless -H sets one)
   -H, --header 'NAME: VALUE'   add a header (repeatable), but not a credential header
-                     tokenfetch sets (Authorization; x-api-key, impersonate-user-id)
+                     tokenfetch sets (Authorization, x-api-key, impersonate-user-id)
   -i, --include      print the status line and the headers before the body
 ${cache}
 ${connection}

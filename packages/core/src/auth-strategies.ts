@@ -22,6 +22,12 @@ export interface LoginContext {
 }
 
 /** Logs in with credentials and hands out a short-lived token. */
+/**
+ * The credential headers a caller may never set, whichever strategy the client uses
+ * (guarantee 8): a bearer token, and an API key in the upstream's default header.
+ */
+const credentialHeaders: readonly string[] = ['authorization', 'x-api-key'];
+
 export interface SessionAuthStrategy {
   readonly kind: 'session';
   /** The headers that carry the credential (`authorization`); a caller may not set them. */
@@ -139,7 +145,7 @@ export function sessionTokenAuth(options: SessionTokenAuthOptions): SessionAuthS
     {
       kind: 'session',
       ttlMs: options.ttlMs ?? defaults.ttlMs,
-      headerNames: ['authorization'],
+      headerNames: credentialHeaders,
       identity: `${email}|${orgId}`,
       loginPath: path,
       async login({ baseUrl, fetch, signal, headers, now }) {
@@ -239,8 +245,9 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuthStrategy {
     {
       kind: 'apiKey',
       // Impersonation is tokenfetch's in every case: a caller-set header could make the
-      // call act as someone else.
-      headerNames: [header, 'impersonate-user-id'],
+      // call act as someone else. A caller's Authorization is refused too: credentials are
+      // tokenfetch's whichever kind the upstream is sent.
+      headerNames: [...new Set([header, 'impersonate-user-id', ...credentialHeaders])],
       apply(headers) {
         headers.set(header, apiKey);
         if (impersonate !== undefined) headers.set('impersonate-user-id', impersonate);

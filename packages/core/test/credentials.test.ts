@@ -157,6 +157,32 @@ describe('credentials stay home (guarantee 8)', () => {
     expect(mock.stats.calls).toBe(0);
   });
 
+  it('a caller-set Authorization or API-key header is an error whichever way the client authenticates', async () => {
+    const mock = await startMock();
+    const session = clientFor(mock);
+    const keyed = clientFor(mock, { auth: { apiKey: DEMO_API_KEY } });
+
+    for (const [client, name] of [
+      [session, 'x-api-key'],
+      [keyed, 'authorization'],
+    ] as const) {
+      const error = await rejectionOf(client.fetch('/data', { headers: { [name]: 'mine' } }));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).issues).toEqual([
+        { path: `init.headers.${name}`, message: 'is set by tokenfetch; remove it' },
+      ]);
+      const request = new Request(`${mock.baseUrl}/data`, { headers: { [name]: 'mine' } });
+      await expect(client.fetch(request)).rejects.toBeInstanceOf(ConfigError);
+    }
+    expect(() =>
+      createApiClient({ baseUrl: mock.baseUrl, auth: demoAuth, headers: { 'X-Api-Key': 'k' } }),
+    ).toThrow(
+      expect.objectContaining({ issues: [expect.objectContaining({ path: 'headers.x-api-key' })] }),
+    );
+    expect(mock.stats.calls).toBe(0);
+    expect(mock.stats.loginAttempts).toBe(0);
+  });
+
   it('a custom API key header is protected as well', async () => {
     const mock = await startMock();
     const client = clientFor(mock, {
