@@ -1,5 +1,6 @@
 // What the Fastify plugin does beyond the adapter contract: who answers which error, who
 // closes which client, and which options reach the client. On both Fastify majors.
+import { Writable } from 'node:stream';
 import {
   ConfigError,
   createApiClient,
@@ -20,8 +21,11 @@ import Fastify40 from 'fastify-v4-0';
 import Fastify5 from 'fastify-v5';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-/** Fastify's factory, as these tests call it (the option is Fastify 5's). */
-type CreateApp = (options?: { allowErrorHandlerOverride?: boolean }) => FastifyInstance;
+/** Fastify's factory, as these tests call it (`allowErrorHandlerOverride` is Fastify 5's). */
+type CreateApp = (options?: {
+  allowErrorHandlerOverride?: boolean;
+  logger?: { level: string; stream: Writable };
+}) => FastifyInstance;
 
 const elsewhere = `/external?url=${encodeURIComponent('https://elsewhere.example/steal')}`;
 
@@ -175,6 +179,34 @@ describe.each([
       const refused = await app.inject('/hooked');
       expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(refused.json()).toMatchObject({ code: 'E_CROSS_ORIGIN' });
+    });
+
+    it('logs a tokenfetch error once at error level, with the status it is answered with and no secret', async () => {
+      const lines: string[] = [];
+      const stream = new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      });
+      const { app } = await appWith(
+        { ...options(), auth: { email: DEMO_USER.email, password: 'wrong-canary', orgId: 1 } },
+        undefined,
+        { logger: { level: 'info', stream } },
+      );
+      for (const [url, status] of [
+        [elsewhere, 500],
+        ['/me', 502],
+      ] as const) {
+        lines.length = 0;
+        expect((await app.inject(url)).statusCode).toBe(status);
+        const errors = lines
+          .map((line) => JSON.parse(line) as { level: number; res?: { statusCode: number } })
+          .filter((entry) => entry.level === 50);
+        // As Fastify's own handler logs a 5xx: the reply's status is set when it is logged.
+        expect(errors.map((entry) => entry.res?.statusCode)).toEqual([status]);
+        expect(lines.join('')).not.toContain('wrong-canary');
+      }
     });
 
     it('runs onError hooks once per error, tokenfetch or not', async () => {

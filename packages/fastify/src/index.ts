@@ -145,8 +145,10 @@ function problemHandler(routeHandler: ErrorHandler | undefined): ErrorHandler {
       // Fastify 4.0 does not catch an error handler's throw, but chains its rejection.
       return Promise.reject(error);
     }
+    // The status first: the log line shows the reply's status, as Fastify's own 5xx line does.
+    reply.code(problem.status);
     reply.log.error({ req: request, res: reply, err: error }, problem.detail);
-    void reply.code(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+    void reply.type('application/problem+json').send(JSON.stringify(problem));
   }
   problemHandlers.add(handler as ErrorHandler);
   return handler as ErrorHandler;
