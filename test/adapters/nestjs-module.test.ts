@@ -321,6 +321,33 @@ describe('@tokenfetch/nestjs', () => {
     expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
+  it('answers tokenfetch errors ahead of a catch-all filter of the app’s however it is registered', async () => {
+    /** An APP_FILTER of a module imported after TokenfetchModule. */
+    @Module({ providers: [{ provide: APP_FILTER, useClass: EveryErrorFilter }] })
+    class ErrorsModule {}
+    for (const registered of ['useGlobalFilters', 'APP_FILTER after'] as const) {
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          TokenfetchModule.forRoot(options()),
+          FeatureModule,
+          ...(registered === 'APP_FILTER after' ? [ErrorsModule] : []),
+        ],
+        controllers: [TestController],
+      }).compile();
+      const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
+      apps.push(app);
+      // As Nest's documentation registers its AllExceptionsFilter: after the app is made.
+      if (registered === 'useGlobalFilters') app.useGlobalFilters(new EveryErrorFilter());
+      await app.listen(0, '127.0.0.1');
+      const server = app.getHttpServer() as Server;
+      const refused = await request(server).get('/cross-origin');
+      expect(refused.status, registered).toBe(500);
+      expect(refused.headers['content-type'], registered).toMatch(/^application\/problem\+json/);
+      expect((await request(server).get('/teapot').expect(599)).body).toEqual({ mine: true });
+      expect((await request(server).get('/broken').expect(599)).body).toEqual({ mine: true });
+    }
+  });
+
   it('with problemDetails: false, tokenfetch errors go to Nest’s own handling', async () => {
     const { server } = await start([
       TokenfetchModule.forRoot(options(), { problemDetails: false }),

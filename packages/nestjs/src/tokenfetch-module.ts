@@ -1,6 +1,7 @@
 import {
   Inject,
   Module,
+  Optional,
   RequestMethod,
   Scope,
   type DynamicModule,
@@ -11,7 +12,7 @@ import {
   type OnApplicationShutdown,
   type Provider,
 } from '@nestjs/common';
-import { APP_FILTER, REQUEST } from '@nestjs/core';
+import { APP_FILTER, ApplicationConfig, REQUEST } from '@nestjs/core';
 import { ConfigError } from '@tokenfetch/core';
 import {
   createRequestBinding,
@@ -46,6 +47,7 @@ export interface TokenfetchModuleAsyncOptions extends TokenfetchModuleOptions {
 
 const OPTIONS = Symbol('tokenfetch:options');
 const BINDING = Symbol('tokenfetch:binding');
+const FILTER = Symbol('tokenfetch:filter');
 
 /** What the options settle, once, at module init: the binder, the client, who closes it. */
 type Binding = RequestBinding<Request>;
@@ -63,7 +65,11 @@ function apiFetchOf(req: Request, binding: Binding): ApiFetch {
  */
 @Module({})
 export class TokenfetchModule implements NestModule, OnApplicationShutdown {
-  constructor(@Inject(BINDING) private readonly binding: Binding) {}
+  constructor(
+    @Inject(BINDING) private readonly binding: Binding,
+    @Inject(ApplicationConfig) private readonly config: ApplicationConfig,
+    @Optional() @Inject(FILTER) private readonly filter?: TokenfetchExceptionFilter,
+  ) {}
 
   /**
    * No argument: options from the environment (`API_BASE_URL`, `API_EMAIL`, …).
@@ -118,7 +124,10 @@ export class TokenfetchModule implements NestModule, OnApplicationShutdown {
       },
     ];
     if (options.problemDetails !== false) {
-      providers.push({ provide: APP_FILTER, useClass: TokenfetchExceptionFilter });
+      providers.push(
+        { provide: FILTER, useClass: TokenfetchExceptionFilter },
+        { provide: APP_FILTER, useExisting: FILTER },
+      );
     }
     return {
       module: TokenfetchModule,
@@ -138,6 +147,14 @@ export class TokenfetchModule implements NestModule, OnApplicationShutdown {
         next();
       })
       .forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+    // Nest gives an error to the first global filter that catches it, the last registered
+    // first: a catch-all of the app's (app.useGlobalFilters(), or an APP_FILTER of a module
+    // imported after this one) would take tokenfetch errors too. The filter is registered
+    // again, last, now: after the app's own, before the routes are bound to their filters.
+    const filters = this.config.getGlobalFilters();
+    if (this.filter !== undefined && filters.at(-1) !== this.filter) {
+      this.config.useGlobalFilters(this.filter);
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
