@@ -11,6 +11,7 @@ import {
   type ConsoleLoggerOptions,
   type ExceptionFilter,
   type LoggerService,
+  Scope,
 } from '@nestjs/common';
 import { APP_FILTER, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -292,6 +293,51 @@ describe('@tokenfetch/nestjs', () => {
     await expect(built).rejects.toThrow(ConfigError);
     await expect(built).rejects.toThrow(/pool/);
     await pool.close();
+  });
+
+  it('with { pool, tenant }, a request-scoped class that injects ApiClient fails start-up too', async () => {
+    /** Request-scoped, as it injects ApiFetch: Nest builds it, and its ApiClient, per request. */
+    @Injectable()
+    class PerRequest {
+      constructor(
+        @InjectApiClient() readonly api: ApiClient,
+        @InjectApiFetch() readonly apiFetch: ApiFetch,
+      ) {}
+    }
+    @Controller('per-request')
+    class PerRequestController {
+      constructor(@Inject(PerRequest) readonly service: PerRequest) {}
+      @Get()
+      get() {
+        return { ok: true };
+      }
+    }
+    const pool = createClientPool({ resolve: () => options() });
+    const providers = [
+      PerRequest,
+      {
+        provide: 'by factory',
+        scope: Scope.REQUEST,
+        useFactory: (api: ApiClient) => api,
+        inject: [API_CLIENT],
+      },
+    ];
+    try {
+      for (const provider of providers) {
+        const moduleRef = await Test.createTestingModule({
+          imports: [TokenfetchModule.forRoot({ pool, tenant: () => 'one' })],
+          controllers: provider === PerRequest ? [PerRequestController] : [],
+          providers: [provider],
+        }).compile();
+        const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
+        apps.push(app);
+        const started = app.listen(0, '127.0.0.1');
+        await expect(started).rejects.toThrow(ConfigError);
+        await expect(started).rejects.toThrow(/pool: has no one ApiClient/);
+      }
+    } finally {
+      await pool.close();
+    }
   });
 
   it('leaves other errors to Nest: an HttpException keeps its status and body', async () => {

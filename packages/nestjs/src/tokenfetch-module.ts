@@ -10,9 +10,11 @@ import {
   type ModuleMetadata,
   type NestModule,
   type OnApplicationShutdown,
+  type OnModuleInit,
   type Provider,
 } from '@nestjs/common';
-import { APP_FILTER, ApplicationConfig, REQUEST } from '@nestjs/core';
+import { PROPERTY_DEPS_METADATA, SELF_DECLARED_DEPS_METADATA } from '@nestjs/common/constants.js';
+import { APP_FILTER, ApplicationConfig, ModulesContainer, REQUEST } from '@nestjs/core';
 import { ConfigError } from '@tokenfetch/core';
 import {
   createRequestBinding,
@@ -49,6 +51,32 @@ const OPTIONS = Symbol('tokenfetch:options');
 const BINDING = Symbol('tokenfetch:binding');
 const FILTER = Symbol('tokenfetch:filter');
 
+function noOneClient(): ConfigError {
+  return new ConfigError(
+    [{ path: 'pool', message: 'has no one ApiClient to inject: use ApiFetch' }],
+    'invalid TokenfetchModule options',
+  );
+}
+
+/** Whether a provider or controller injects `API_CLIENT` (`@InjectApiClient()`, `inject`). */
+function injectsClient(metatype: unknown, inject: readonly unknown[] | undefined | null): boolean {
+  if (inject != null) {
+    return inject.some(
+      (dep) => dep === API_CLIENT || (dep as { token?: unknown })?.token === API_CLIENT,
+    );
+  }
+  if (typeof metatype !== 'function') return false;
+  const params = (Reflect.getMetadata(SELF_DECLARED_DEPS_METADATA, metatype) ?? []) as {
+    param: unknown;
+  }[];
+  const properties = (Reflect.getMetadata(PROPERTY_DEPS_METADATA, metatype) ?? []) as {
+    type: unknown;
+  }[];
+  return [...params.map(({ param }) => param), ...properties.map(({ type }) => type)].includes(
+    API_CLIENT,
+  );
+}
+
 /** What the options settle, once, at module init: the binder, the client, who closes it. */
 type Binding = RequestBinding<Request>;
 
@@ -64,10 +92,11 @@ function apiFetchOf(req: Request, binding: Binding): ApiFetch {
  * `authMiddleware()`, checked at module init: a bad one fails application start-up.
  */
 @Module({})
-export class TokenfetchModule implements NestModule, OnApplicationShutdown {
+export class TokenfetchModule implements NestModule, OnModuleInit, OnApplicationShutdown {
   constructor(
     @Inject(BINDING) private readonly binding: Binding,
     @Inject(ApplicationConfig) private readonly config: ApplicationConfig,
+    @Inject(ModulesContainer) private readonly modules: ModulesContainer,
     @Optional() @Inject(FILTER) private readonly filter?: TokenfetchExceptionFilter,
   ) {}
 
@@ -109,10 +138,7 @@ export class TokenfetchModule implements NestModule, OnApplicationShutdown {
         scope: Scope.TRANSIENT,
         useFactory: ({ client }: Binding) => {
           if (client !== undefined) return client;
-          throw new ConfigError(
-            [{ path: 'pool', message: 'has no one ApiClient to inject: use ApiFetch' }],
-            'invalid TokenfetchModule options',
-          );
+          throw noOneClient();
         },
         inject: [BINDING],
       },
@@ -154,6 +180,20 @@ export class TokenfetchModule implements NestModule, OnApplicationShutdown {
     const filters = this.config.getGlobalFilters();
     if (this.filter !== undefined && filters.at(-1) !== this.filter) {
       this.config.useGlobalFilters(this.filter);
+    }
+  }
+
+  /**
+   * With a pool, a class that injects ApiClient fails start-up: Nest builds a singleton's
+   * ApiClient then, but a request-scoped class's (one that also injects ApiFetch) only at
+   * its first request, so those are looked for here.
+   */
+  onModuleInit(): void {
+    if (this.binding.client !== undefined) return;
+    for (const { providers, controllers } of this.modules.values()) {
+      for (const { metatype, inject } of [...providers.values(), ...controllers.values()]) {
+        if (injectsClient(metatype, inject)) throw noOneClient();
+      }
     }
   }
 
