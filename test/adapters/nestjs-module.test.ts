@@ -340,6 +340,36 @@ describe('@tokenfetch/nestjs', () => {
     }
   });
 
+  it('with global: false, a pool in one module does not fail a class that injects another module’s client', async () => {
+    const client = createApiClient(options());
+    const pool = createClientPool({ resolve: () => options() });
+    @Injectable({ scope: Scope.REQUEST })
+    class PerRequest {
+      constructor(@InjectApiClient() readonly api: ApiClient) {}
+    }
+    @Module({
+      imports: [TokenfetchModule.forRoot({ client }, { global: false })],
+      providers: [PerRequest],
+    })
+    class WithClient {}
+    @Module({
+      imports: [TokenfetchModule.forRoot({ pool, tenant: () => 'one' }, { global: false })],
+    })
+    class WithPool {}
+    try {
+      const moduleRef = await Test.createTestingModule({
+        imports: [WithClient, WithPool],
+      }).compile();
+      const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
+      apps.push(app);
+      await app.init();
+      expect((await app.resolve(PerRequest)).api).toBe(client);
+    } finally {
+      await client.close();
+      await pool.close();
+    }
+  });
+
   it('leaves other errors to Nest: an HttpException keeps its status and body', async () => {
     const { server } = await start([TokenfetchModule.forRoot(options())]);
     const teapot = await request(server).get('/teapot').expect(418);

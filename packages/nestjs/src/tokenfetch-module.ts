@@ -186,11 +186,15 @@ export class TokenfetchModule implements NestModule, OnModuleInit, OnApplication
   /**
    * With a pool, a class that injects ApiClient fails start-up: Nest builds a singleton's
    * ApiClient then, but a request-scoped class's (one that also injects ApiFetch) only at
-   * its first request, so those are looked for here.
+   * its first request, so those are looked for here, in the modules that import this one
+   * (every module, when it is global).
    */
   onModuleInit(): void {
     if (this.binding.client !== undefined) return;
-    for (const { providers, controllers } of this.modules.values()) {
+    const modules = [...this.modules.values()];
+    const own = modules.find((module) => module.instance === this);
+    for (const { imports, providers, controllers } of modules) {
+      if (own === undefined || !imports.has(own)) continue;
       for (const { metatype, inject } of [...providers.values(), ...controllers.values()]) {
         if (injectsClient(metatype, inject)) throw noOneClient();
       }
