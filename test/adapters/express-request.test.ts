@@ -125,6 +125,30 @@ for (const [name, createApp] of [
       }
     });
 
+    it('stays set for apps of each of two installed copies of @tokenfetch/express', async () => {
+      // The same source under another module id: a second copy, as a dependency that
+      // brings its own version of the adapter would load.
+      const copy = '../../packages/express/src/index.ts?another-copy';
+      const other = (await import(/* @vite-ignore */ copy)) as {
+        authMiddleware: typeof authMiddleware;
+      };
+      expect(other.authMiddleware).not.toBe(authMiddleware);
+      const appOf = (middleware: typeof authMiddleware) => {
+        const app = createApp();
+        app.use(middleware(options()));
+        app.get('/me', (req, res, next) => {
+          me(req).then((email) => res.json({ email }), next);
+        });
+        return app;
+      };
+      const first = appOf(authMiddleware);
+      const second = appOf(other.authMiddleware);
+      // Each copy's middleware has served a request; then each app serves another.
+      for (const app of [first, second, first, second]) {
+        expect(await get(app, '/me')).toEqual({ email: user.email });
+      }
+    });
+
     it('is never another request’s when res.locals is one object shared by requests', async () => {
       const app = createApp();
       const shared = {};

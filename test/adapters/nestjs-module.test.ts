@@ -11,6 +11,7 @@ import {
   type ConsoleLoggerOptions,
   type ExceptionFilter,
   type LoggerService,
+  Scope,
 } from '@nestjs/common';
 import { APP_FILTER, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -294,6 +295,81 @@ describe('@tokenfetch/nestjs', () => {
     await pool.close();
   });
 
+  it('with { pool, tenant }, a request-scoped class that injects ApiClient fails start-up too', async () => {
+    /** Request-scoped, as it injects ApiFetch: Nest builds it, and its ApiClient, per request. */
+    @Injectable()
+    class PerRequest {
+      constructor(
+        @InjectApiClient() readonly api: ApiClient,
+        @InjectApiFetch() readonly apiFetch: ApiFetch,
+      ) {}
+    }
+    @Controller('per-request')
+    class PerRequestController {
+      constructor(@Inject(PerRequest) readonly service: PerRequest) {}
+      @Get()
+      get() {
+        return { ok: true };
+      }
+    }
+    const pool = createClientPool({ resolve: () => options() });
+    const providers = [
+      PerRequest,
+      {
+        provide: 'by factory',
+        scope: Scope.REQUEST,
+        useFactory: (api: ApiClient) => api,
+        inject: [API_CLIENT],
+      },
+    ];
+    try {
+      for (const provider of providers) {
+        const moduleRef = await Test.createTestingModule({
+          imports: [TokenfetchModule.forRoot({ pool, tenant: () => 'one' })],
+          controllers: provider === PerRequest ? [PerRequestController] : [],
+          providers: [provider],
+        }).compile();
+        const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
+        apps.push(app);
+        const started = app.listen(0, '127.0.0.1');
+        await expect(started).rejects.toThrow(ConfigError);
+        await expect(started).rejects.toThrow(/pool: has no one ApiClient/);
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('with global: false, a pool in one module does not fail a class that injects another module’s client', async () => {
+    const client = createApiClient(options());
+    const pool = createClientPool({ resolve: () => options() });
+    @Injectable({ scope: Scope.REQUEST })
+    class PerRequest {
+      constructor(@InjectApiClient() readonly api: ApiClient) {}
+    }
+    @Module({
+      imports: [TokenfetchModule.forRoot({ client }, { global: false })],
+      providers: [PerRequest],
+    })
+    class WithClient {}
+    @Module({
+      imports: [TokenfetchModule.forRoot({ pool, tenant: () => 'one' }, { global: false })],
+    })
+    class WithPool {}
+    try {
+      const moduleRef = await Test.createTestingModule({
+        imports: [WithClient, WithPool],
+      }).compile();
+      const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
+      apps.push(app);
+      await app.init();
+      expect((await app.resolve(PerRequest)).api).toBe(client);
+    } finally {
+      await client.close();
+      await pool.close();
+    }
+  });
+
   it('leaves other errors to Nest: an HttpException keeps its status and body', async () => {
     const { server } = await start([TokenfetchModule.forRoot(options())]);
     const teapot = await request(server).get('/teapot').expect(418);
@@ -319,6 +395,33 @@ describe('@tokenfetch/nestjs', () => {
     expect((await request(server).get('/broken').expect(599)).body).toEqual({ mine: true });
     const refused = await request(server).get('/cross-origin').expect(500);
     expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
+  it('answers tokenfetch errors ahead of a catch-all filter of the app’s however it is registered', async () => {
+    /** An APP_FILTER of a module imported after TokenfetchModule. */
+    @Module({ providers: [{ provide: APP_FILTER, useClass: EveryErrorFilter }] })
+    class ErrorsModule {}
+    for (const registered of ['useGlobalFilters', 'APP_FILTER after'] as const) {
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          TokenfetchModule.forRoot(options()),
+          FeatureModule,
+          ...(registered === 'APP_FILTER after' ? [ErrorsModule] : []),
+        ],
+        controllers: [TestController],
+      }).compile();
+      const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
+      apps.push(app);
+      // As Nest's documentation registers its AllExceptionsFilter: after the app is made.
+      if (registered === 'useGlobalFilters') app.useGlobalFilters(new EveryErrorFilter());
+      await app.listen(0, '127.0.0.1');
+      const server = app.getHttpServer() as Server;
+      const refused = await request(server).get('/cross-origin');
+      expect(refused.status, registered).toBe(500);
+      expect(refused.headers['content-type'], registered).toMatch(/^application\/problem\+json/);
+      expect((await request(server).get('/teapot').expect(599)).body).toEqual({ mine: true });
+      expect((await request(server).get('/broken').expect(599)).body).toEqual({ mine: true });
+    }
   });
 
   it('with problemDetails: false, tokenfetch errors go to Nest’s own handling', async () => {

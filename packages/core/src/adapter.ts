@@ -86,8 +86,10 @@ export function createApiFetchBinder(client: ApiClient): (response: Disconnect) 
         watch(response).join(controller);
         disconnected = controller.signal;
       }
-      const signal =
-        init?.signal == null ? disconnected : AbortSignal.any([init.signal, disconnected]);
+      // The caller's own signal: init's, else a Request input's (init's signal replaces it).
+      const own =
+        init?.signal === undefined && input instanceof Request ? input.signal : init?.signal;
+      const signal = own == null ? disconnected : AbortSignal.any([own, disconnected]);
       return client.fetch(input, { ...init, signal });
     };
   };

@@ -23,6 +23,7 @@ describe.each([
   async function setup(): Promise<{
     calls: () => number;
     bind: (signal: AbortSignal) => ApiFetch;
+    api: string;
   }> {
     const upstream = await startRecorder((request) =>
       request.url.endsWith('/authenticate') ? { body: 'a-token' } : 'hang',
@@ -33,6 +34,7 @@ describe.each([
     return {
       calls: () => upstream.requests.length,
       bind: createApiFetchBinder(wrap(client)),
+      api: `${upstream.origin}/api`,
     };
   }
 
@@ -56,6 +58,22 @@ describe.each([
     request.abort();
     expect(await rejectionOf(apiFetch('/late'))).toMatchObject({ name: 'AbortError' });
     expect(calls()).toBe(0);
+  });
+
+  it('keeps a Request input’s own signal, as fetch(request) does, unless init gives one', async () => {
+    const { calls, bind, api } = await setup();
+    const apiFetch = bind(new AbortController().signal);
+    const own = new AbortController();
+    const overriding = new AbortController();
+    const call = apiFetch(new Request(`${api}/slow`, { signal: own.signal }));
+    const other = apiFetch(new Request(`${api}/slow`, { signal: own.signal }), {
+      signal: overriding.signal,
+    });
+    await expect.poll(calls).toBe(2);
+    overriding.abort(new Error('the init’s signal'));
+    expect(await rejectionOf(other)).toMatchObject({ message: 'the init’s signal' });
+    own.abort(new Error('the request’s own signal'));
+    expect(await rejectionOf(call)).toMatchObject({ message: 'the request’s own signal' });
   });
 
   it('adds one listener to the signal at the first call, none before', async () => {

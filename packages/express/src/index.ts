@@ -26,10 +26,12 @@ type Binder = (req: Request, res: Response) => ApiFetch;
 /**
  * Where a request's binder and its `apiFetch` live: the response's `locals`, with the
  * response they belong to (an app may have assigned one object to every `res.locals`).
+ * Registered symbols: another installed copy of this package defines the one accessor on
+ * Express's base request too, and must find the bindings this copy's middleware left.
  */
-const ownerSlot = Symbol('tokenfetch response');
-const binderSlot = Symbol('tokenfetch binder');
-const fetchSlot = Symbol('tokenfetch apiFetch');
+const ownerSlot = Symbol.for('@tokenfetch/express response');
+const binderSlot = Symbol.for('@tokenfetch/express binder');
+const fetchSlot = Symbol.for('@tokenfetch/express apiFetch');
 
 interface Slots {
   [ownerSlot]?: Response;

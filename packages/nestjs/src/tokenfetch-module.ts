@@ -1,6 +1,7 @@
 import {
   Inject,
   Module,
+  Optional,
   RequestMethod,
   Scope,
   type DynamicModule,
@@ -9,9 +10,11 @@ import {
   type ModuleMetadata,
   type NestModule,
   type OnApplicationShutdown,
+  type OnModuleInit,
   type Provider,
 } from '@nestjs/common';
-import { APP_FILTER, REQUEST } from '@nestjs/core';
+import { PROPERTY_DEPS_METADATA, SELF_DECLARED_DEPS_METADATA } from '@nestjs/common/constants.js';
+import { APP_FILTER, ApplicationConfig, ModulesContainer, REQUEST } from '@nestjs/core';
 import { ConfigError } from '@tokenfetch/core';
 import {
   createRequestBinding,
@@ -46,6 +49,33 @@ export interface TokenfetchModuleAsyncOptions extends TokenfetchModuleOptions {
 
 const OPTIONS = Symbol('tokenfetch:options');
 const BINDING = Symbol('tokenfetch:binding');
+const FILTER = Symbol('tokenfetch:filter');
+
+function noOneClient(): ConfigError {
+  return new ConfigError(
+    [{ path: 'pool', message: 'has no one ApiClient to inject: use ApiFetch' }],
+    'invalid TokenfetchModule options',
+  );
+}
+
+/** Whether a provider or controller injects `API_CLIENT` (`@InjectApiClient()`, `inject`). */
+function injectsClient(metatype: unknown, inject: readonly unknown[] | undefined | null): boolean {
+  if (inject != null) {
+    return inject.some(
+      (dep) => dep === API_CLIENT || (dep as { token?: unknown })?.token === API_CLIENT,
+    );
+  }
+  if (typeof metatype !== 'function') return false;
+  const params = (Reflect.getMetadata(SELF_DECLARED_DEPS_METADATA, metatype) ?? []) as {
+    param: unknown;
+  }[];
+  const properties = (Reflect.getMetadata(PROPERTY_DEPS_METADATA, metatype) ?? []) as {
+    type: unknown;
+  }[];
+  return [...params.map(({ param }) => param), ...properties.map(({ type }) => type)].includes(
+    API_CLIENT,
+  );
+}
 
 /** What the options settle, once, at module init: the binder, the client, who closes it. */
 type Binding = RequestBinding<Request>;
@@ -62,8 +92,13 @@ function apiFetchOf(req: Request, binding: Binding): ApiFetch {
  * `authMiddleware()`, checked at module init: a bad one fails application start-up.
  */
 @Module({})
-export class TokenfetchModule implements NestModule, OnApplicationShutdown {
-  constructor(@Inject(BINDING) private readonly binding: Binding) {}
+export class TokenfetchModule implements NestModule, OnModuleInit, OnApplicationShutdown {
+  constructor(
+    @Inject(BINDING) private readonly binding: Binding,
+    @Inject(ApplicationConfig) private readonly config: ApplicationConfig,
+    @Inject(ModulesContainer) private readonly modules: ModulesContainer,
+    @Optional() @Inject(FILTER) private readonly filter?: TokenfetchExceptionFilter,
+  ) {}
 
   /**
    * No argument: options from the environment (`API_BASE_URL`, `API_EMAIL`, …).
@@ -103,10 +138,7 @@ export class TokenfetchModule implements NestModule, OnApplicationShutdown {
         scope: Scope.TRANSIENT,
         useFactory: ({ client }: Binding) => {
           if (client !== undefined) return client;
-          throw new ConfigError(
-            [{ path: 'pool', message: 'has no one ApiClient to inject: use ApiFetch' }],
-            'invalid TokenfetchModule options',
-          );
+          throw noOneClient();
         },
         inject: [BINDING],
       },
@@ -118,7 +150,10 @@ export class TokenfetchModule implements NestModule, OnApplicationShutdown {
       },
     ];
     if (options.problemDetails !== false) {
-      providers.push({ provide: APP_FILTER, useClass: TokenfetchExceptionFilter });
+      providers.push(
+        { provide: FILTER, useClass: TokenfetchExceptionFilter },
+        { provide: APP_FILTER, useExisting: FILTER },
+      );
     }
     return {
       module: TokenfetchModule,
@@ -138,6 +173,32 @@ export class TokenfetchModule implements NestModule, OnApplicationShutdown {
         next();
       })
       .forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+    // Nest gives an error to the first global filter that catches it, the last registered
+    // first: a catch-all of the app's (app.useGlobalFilters(), or an APP_FILTER of a module
+    // imported after this one) would take tokenfetch errors too. The filter is registered
+    // again, last, now: after the app's own, before the routes are bound to their filters.
+    const filters = this.config.getGlobalFilters();
+    if (this.filter !== undefined && filters.at(-1) !== this.filter) {
+      this.config.useGlobalFilters(this.filter);
+    }
+  }
+
+  /**
+   * With a pool, a class that injects ApiClient fails start-up: Nest builds a singleton's
+   * ApiClient then, but a request-scoped class's (one that also injects ApiFetch) only at
+   * its first request, so those are looked for here, in the modules that import this one
+   * (every module, when it is global).
+   */
+  onModuleInit(): void {
+    if (this.binding.client !== undefined) return;
+    const modules = [...this.modules.values()];
+    const own = modules.find((module) => module.instance === this);
+    for (const { imports, providers, controllers } of modules) {
+      if (own === undefined || !imports.has(own)) continue;
+      for (const { metatype, inject } of [...providers.values(), ...controllers.values()]) {
+        if (injectsClient(metatype, inject)) throw noOneClient();
+      }
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
