@@ -21,13 +21,13 @@ export interface LoginContext {
   now: () => number;
 }
 
-/** Logs in with credentials and hands out a short-lived token. */
 /**
  * The credential headers a caller may never set, whichever strategy the client uses
  * (guarantee 8): a bearer token, and an API key in the upstream's default header.
  */
 const credentialHeaders: readonly string[] = ['authorization', 'x-api-key'];
 
+/** Logs in with credentials and hands out a short-lived token. */
 export interface SessionAuthStrategy {
   readonly kind: 'session';
   /** The headers that carry the credential (`authorization`); a caller may not set them. */
@@ -245,8 +245,8 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): ApiKeyAuthStrategy {
     {
       kind: 'apiKey',
       // Impersonation is tokenfetch's in every case: a caller-set header could make the
-      // call act as someone else. A caller's Authorization is refused too: credentials are
-      // tokenfetch's whichever kind the upstream is sent.
+      // call act as someone else. A caller's Authorization is refused too: every credential
+      // the upstream gets is tokenfetch's.
       headerNames: [...new Set([header, 'impersonate-user-id', ...credentialHeaders])],
       apply(headers) {
         headers.set(header, apiKey);
