@@ -49,11 +49,12 @@ export const middlewareOverhead: Scenario = {
             apps.push(app);
             return app;
           };
+          const tokenfetchApp = await start('tokenfetch', '1');
           // Every pair has apps of its own, so both have always been loaded together.
           const pairs: Array<readonly [App, App]> = [
             [await start('bare-a', '0'), await start('bare-b', '0')],
             [await start('pass-through', 'pass-through'), await start('bare-c', '0')],
-            [await start('tokenfetch', '1'), await start('bare-d', '0')],
+            [tokenfetchApp, await start('bare-d', '0')],
             [await start('tokenfetch-b', '1'), await start('pass-through-b', 'pass-through')],
           ];
           for (const app of apps) await warmUp(app, quick ? 500 : 8_000, quick ? 2 : 10);
@@ -66,10 +67,9 @@ export const middlewareOverhead: Scenario = {
           // The pairs cannot tell 1 % apart (two identical apps differ by up to 5 %): so
           // a CPU profile of the tokenfetch app, loaded alone, says how much of its CPU
           // tokenfetch's code takes, to a tenth of a percent.
-          const profiled = pairs[2]![0];
-          await profiled.process.call('profileStart', profileIntervalUs);
-          await load(profiled.url, { seconds: quick ? 1 : 5 });
-          const profile = await profiled.process.call<CpuProfile>('profileStop');
+          await tokenfetchApp.process.call('profileStart', profileIntervalUs);
+          await load(tokenfetchApp.url, { seconds: quick ? 1 : 5 });
+          const profile = await tokenfetchApp.process.call<CpuProfile>('profileStop');
           const share = ownShare(profile, isTokenfetch);
           log(
             `${framework.name}: A/A ${fixed(aa.ratio, 3)}, bare ÷ ${framework.adapter} ${fixed(1 / mw.ratio, 3)}, pass-through ÷ ${framework.adapter} ${fixed(1 / own.ratio, 3)}, profiled share ${fixed(share.share * 100, 2)} %`,
