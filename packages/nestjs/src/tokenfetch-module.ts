@@ -193,8 +193,9 @@ export class TokenfetchModule implements NestModule, OnModuleInit, OnApplication
     if (this.binding.client !== undefined) return;
     const modules = [...this.modules.values()];
     const own = modules.find((module) => module.instance === this);
+    if (own === undefined) return;
     for (const { imports, providers, controllers } of modules) {
-      if (own === undefined || !imports.has(own)) continue;
+      if (!imports.has(own)) continue;
       for (const { metatype, inject } of [...providers.values(), ...controllers.values()]) {
         if (injectsClient(metatype, inject)) throw noOneClient();
       }
