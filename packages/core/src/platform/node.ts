@@ -3,11 +3,11 @@
 // Node or undici is here, behind the `imports` map of package.json.
 import { createHash } from 'node:crypto';
 import { Agent, type Dispatcher } from 'undici';
-import { proxyFromEnv as undiciProxyFromEnv } from '../env-proxy.js';
-import type { ConfigIssue } from '../errors.js';
-import type { ClientTransport } from '../transport.js';
-import { createUndiciTransport } from '../undici-transport.js';
-import { UpstreamResponse } from '../upstream-response.js';
+import { proxyFromEnv as undiciProxyFromEnv } from '../transport/env-proxy.js';
+import type { ConfigIssue } from '../shared/errors.js';
+import type { ClientTransport } from '../transport/transport.js';
+import { createUndiciTransport } from '../transport/undici-transport.js';
+import { UpstreamResponse } from '../transport/upstream-response.js';
 
 /** How calls are sent when no `fetch` is given: undici here, the runtime's `fetch` on the web build. */
 export const defaultTransport: 'undici' | 'fetch' = 'undici';

@@ -1,6 +1,6 @@
 import { proxyFromEnv } from '#platform';
-import { ConfigError, type ConfigIssue } from './errors.js';
-import { apiKeyAuth, sessionTokenAuth } from './auth-strategies.js';
+import { ConfigError, type ConfigIssue } from '../shared/errors.js';
+import { apiKeyAuth, sessionTokenAuth } from '../auth/auth-strategies.js';
 import { parseOptions, type ApiClientOptions } from './options.js';
 
 /**

@@ -5,13 +5,13 @@ import {
   isAuthStrategy,
   sessionTokenAuth,
   type AuthStrategy,
-} from './auth-strategies.js';
+} from '../auth/auth-strategies.js';
 import { dispatcherUnsupported } from '#platform';
-import { defaults } from './defaults.js';
-import { ConfigError, CrossOriginError, type ConfigIssue } from './errors.js';
-import type { TokenFetchListener } from './events.js';
-import { createUrlScope, isInside, resolveUrl } from './resolve-url.js';
-import type { TokenStore } from './token-store.js';
+import { defaults } from '../shared/defaults.js';
+import { ConfigError, CrossOriginError, type ConfigIssue } from '../shared/errors.js';
+import type { TokenFetchListener } from '../shared/events.js';
+import { createUrlScope, isInside, resolveUrl } from '../guards/resolve-url.js';
+import type { TokenStore } from '../engine/token-store.js';
 
 /** Email, password and org: shorthand for `sessionTokenAuth({ email, password, orgId })`. */
 export interface CredentialsAuth {

@@ -1,9 +1,9 @@
-import type { ApiClient, ApiFetch } from './api-client.js';
-import { clientFromOptions, createApiFetchBinder, type Disconnect } from './adapter.js';
-import type { ClientPool } from './client-pool.js';
-import { ConfigError, isTokenFetchError } from './errors.js';
-import type { AsOptions } from './identity.js';
-import type { ApiClientOptions } from './options.js';
+import type { ApiClient, ApiFetch } from '../client/api-client.js';
+import { clientFromOptions, createApiFetchBinder, type Disconnect } from './api-fetch-binder.js';
+import type { ClientPool } from '../client/client-pool.js';
+import { ConfigError, isTokenFetchError } from '../shared/errors.js';
+import type { AsOptions } from '../auth/identity.js';
+import type { ApiClientOptions } from '../client/options.js';
 
 /**
  * What an adapter's `authMiddleware()` accepts, `Req` being the framework's request (or

@@ -4,32 +4,32 @@ import {
   discardResponse,
   markRedirected,
 } from '#platform';
-import { settle, startCall, type AbortGroup, type AbortLike } from './abort.js';
-import { secretsOf, type ApiKeyAuthStrategy } from './auth-strategies.js';
-import { defaults } from './defaults.js';
+import { settle, startCall, type AbortGroup, type AbortLike } from '../shared/abort.js';
+import { secretsOf, type ApiKeyAuthStrategy } from '../auth/auth-strategies.js';
+import { defaults } from '../shared/defaults.js';
 import {
   ClientClosedError,
   ConfigError,
   CrossOriginError,
   InvalidResponseError,
   UpstreamError,
-} from './errors.js';
-import { createEmitter, type TokenFetchEvent } from './events.js';
-import { deriveIdentity, impersonationCacheSize, type AsOptions } from './identity.js';
+} from '../shared/errors.js';
+import { createEmitter, type TokenFetchEvent } from '../shared/events.js';
+import { deriveIdentity, impersonationCacheSize, type AsOptions } from '../auth/identity.js';
 import { parseOptions, type ApiClientOptions, type ResolvedOptions } from './options.js';
-import { scrubSecrets } from './redact.js';
-import { bufferRequestBody } from './request-body.js';
+import { scrubSecrets } from '../guards/redact.js';
+import { bufferRequestBody } from '../transport/request-body.js';
 import { createDenials } from './denials.js';
-import { createUrlScope, isInside, resolveUrl, type UrlScope } from './resolve-url.js';
-import { createTokenManager, type TokenManager } from './token-manager.js';
-import { storeKey } from './store-key.js';
+import { createUrlScope, isInside, resolveUrl, type UrlScope } from '../guards/resolve-url.js';
+import { createTokenManager, type TokenManager } from '../engine/token-manager.js';
+import { storeKey } from '../engine/store-key.js';
 import {
   createFetchTransport,
   toTarget,
   type ClientTransport,
   type Target,
   type Transport,
-} from './transport.js';
+} from '../transport/transport.js';
 
 /** A schema `client.json()` can validate with: any zod schema (or anything with `parse`). */
 export interface ResponseSchema<T> {

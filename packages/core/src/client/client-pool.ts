@@ -1,8 +1,13 @@
 import { sharedDispatcher } from '#platform';
-import { unrefTimer } from './abort.js';
+import { unrefTimer } from '../shared/abort.js';
 import { createApiClient, type ApiClient } from './api-client.js';
-import { defaults } from './defaults.js';
-import { ClientClosedError, ConfigError, isTokenFetchError, type ConfigIssue } from './errors.js';
+import { defaults } from '../shared/defaults.js';
+import {
+  ClientClosedError,
+  ConfigError,
+  isTokenFetchError,
+  type ConfigIssue,
+} from '../shared/errors.js';
 import { createLazyClient } from './lazy-client.js';
 import { parseOptions, type ApiClientOptions } from './options.js';
 

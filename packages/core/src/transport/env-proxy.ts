@@ -1,5 +1,5 @@
 import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
-import type { ConfigIssue } from './errors.js';
+import type { ConfigIssue } from '../shared/errors.js';
 
 /** Proxy variables as curl and undici read them: the lower-case form first. */
 const variables = {

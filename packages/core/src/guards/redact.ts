@@ -1,4 +1,4 @@
-import { base64, utf8Bytes, wellFormed } from './bytes.js';
+import { base64, utf8Bytes, wellFormed } from '../shared/bytes.js';
 /**
  * Text with every occurrence of each secret replaced by `[redacted]`, in the forms an
  * upstream that quotes what it was sent may write it in:

@@ -1,4 +1,4 @@
-import { CrossOriginError } from './errors.js';
+import { CrossOriginError } from '../shared/errors.js';
 
 /** The base URL as tokenfetch guards it: an origin and a path prefix ending in `/`. */
 export interface UrlScope {

@@ -1,4 +1,4 @@
-import { timeoutError, unrefTimer } from './abort.js';
+import { timeoutError, unrefTimer } from '../shared/abort.js';
 
 /**
  * A fetch body as undici's `dispatcher.request()` takes it, with the content type fetch

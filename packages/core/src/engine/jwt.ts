@@ -1,4 +1,4 @@
-import { base64UrlText } from './bytes.js';
+import { base64UrlText } from '../shared/bytes.js';
 
 /** The `exp` of a JWT, in epoch ms, or `undefined` when the token is not a JWT with one. */
 export function jwtExpiry(token: string): number | undefined {

@@ -1,16 +1,16 @@
-import { detach, KeepAlive, sleep, unrefTimer, type AbortLike } from './abort.js';
-import { defaults } from './defaults.js';
+import { detach, KeepAlive, sleep, unrefTimer, type AbortLike } from '../shared/abort.js';
+import { defaults } from '../shared/defaults.js';
 import {
   ClientClosedError,
   InvalidCredentialsError,
   LoginFailedError,
   NoActiveOrgError,
   TokenFetchError,
-} from './errors.js';
-import { createEmitter, type StoreErrorEvent, type TokenFetchListener } from './events.js';
+} from '../shared/errors.js';
+import { createEmitter, type StoreErrorEvent, type TokenFetchListener } from '../shared/events.js';
 import { jwtExpiry } from './jwt.js';
 import { MemoryTokenStore } from './memory-store.js';
-import { scrubSecrets } from './redact.js';
+import { scrubSecrets } from '../guards/redact.js';
 import type {
   LoginResult,
   SharedFailure,

@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
-import type { AbortLike } from './abort.js';
-import { timeoutError } from './abort.js';
-import { TokenFetchError } from './errors.js';
+import type { AbortLike } from '../shared/abort.js';
+import { timeoutError } from '../shared/abort.js';
+import { TokenFetchError } from '../shared/errors.js';
 import { markFetchRedirected } from './transport.js';
 import { keepWhenCollected } from './unread-body.js';
 

@@ -4,11 +4,11 @@ import {
   LoginFailedError,
   NoActiveOrgError,
   type ConfigIssue,
-} from './errors.js';
-import { parseLoginResponse } from './parse-login-response.js';
-import { parseRetryAfter } from './retry-after.js';
-import { defaults } from './defaults.js';
-import type { LoginResult } from './token-store.js';
+} from '../shared/errors.js';
+import { parseLoginResponse } from '../engine/parse-login-response.js';
+import { parseRetryAfter } from '../engine/retry-after.js';
+import { defaults } from '../shared/defaults.js';
+import type { LoginResult } from '../engine/token-store.js';
 
 /** What a session strategy's login receives from the client. */
 export interface LoginContext {

@@ -1,4 +1,4 @@
-import { isTokenFetchError, type TokenFetchErrorCode } from './errors.js';
+import { isTokenFetchError, type TokenFetchErrorCode } from '../shared/errors.js';
 
 /** An RFC 9457 problem document. */
 export interface ProblemDetails {

@@ -1,5 +1,5 @@
 import { withImpersonation, withOrg, type AuthStrategy } from './auth-strategies.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../shared/errors.js';
 
 /**
  * Whom `client.as()` acts as: the same user in another org (session auth), or another

@@ -1,4 +1,4 @@
-import type { Target } from './transport.js';
+import type { Target } from '../transport/transport.js';
 
 /**
  * Answers in `reauthStatuses` that are about the call, not the token: a replay with a new

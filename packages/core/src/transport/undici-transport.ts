@@ -7,9 +7,9 @@ import {
   startCall,
   timeoutError,
   type AbortLike,
-} from './abort.js';
+} from '../shared/abort.js';
 import { decodeBody } from './content-decoding.js';
-import { TokenFetchError } from './errors.js';
+import { TokenFetchError } from '../shared/errors.js';
 import { toSendable, type SendableBody } from './request-body.js';
 import { releaseWhenCollected } from './unread-body.js';
 import type { ClientTransport, OutgoingCall, Target } from './transport.js';

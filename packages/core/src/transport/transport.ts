@@ -6,7 +6,7 @@ import {
   startCall,
   type AbortLike,
   type CallController,
-} from './abort.js';
+} from '../shared/abort.js';
 
 /** Where one request goes: the URL and the parts of it the transports need, computed once. */
 export interface Target {

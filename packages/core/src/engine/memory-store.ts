@@ -1,4 +1,4 @@
-import { defaults } from './defaults.js';
+import { defaults } from '../shared/defaults.js';
 import type { SharedFailure, StoredToken, TokenLease, TokenStore } from './token-store.js';
 
 interface Lock {

@@ -1,5 +1,5 @@
-import { utf8Text } from './bytes.js';
-import { LoginFailedError } from './errors.js';
+import { utf8Text } from '../shared/bytes.js';
+import { LoginFailedError } from '../shared/errors.js';
 import type { LoginResult } from './token-store.js';
 
 const tokenFields = ['token', 'accessToken', 'access_token', 'bearerToken', 'sessionToken', 'jwt'];
