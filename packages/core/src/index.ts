@@ -6,16 +6,17 @@ export {
   type ApiFetch,
   type ResponseSchema,
 } from './client/api-client.js';
-export {
-  apiKeyAuth,
-  sessionTokenAuth,
-  type ApiKeyAuthOptions,
-  type ApiKeyAuthStrategy,
-  type AuthStrategy,
-  type LoginContext,
-  type SessionAuthStrategy,
-  type SessionTokenAuthOptions,
-} from './auth/auth-strategies.js';
+export { apiKeyAuth, type ApiKeyAuthOptions } from './auth/api-key.js';
+export { sessionTokenAuth, type SessionTokenAuthOptions } from './auth/session.js';
+export type {
+  ApiKeyAuthStrategy,
+  AuthStrategy,
+  CallCredentials,
+  DerivedStrategy,
+  DiscoveryContext,
+  LoginContext,
+  SessionAuthStrategy,
+} from './auth/strategy.js';
 export {
   createClientPool,
   type ClientPool,

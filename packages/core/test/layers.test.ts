@@ -35,7 +35,8 @@ function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const specifiers = [...text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1]!);
   return specifiers.flatMap((specifier) => {
-    if (specifier === '#platform') return [join(src, 'platform/node.ts'), join(src, 'platform/web.ts')];
+    if (specifier === '#platform')
+      return [join(src, 'platform/node.ts'), join(src, 'platform/web.ts')];
     if (!specifier.startsWith('.')) return [];
     return [resolve(dirname(file), specifier.replace(/\.js$/, '.ts'))];
   });
@@ -70,7 +71,9 @@ describe('core layers', () => {
     const visit = (file: string, path: string[]) => {
       if (state.get(file) === 'done') return;
       if (state.get(file) === 'visiting') {
-        cycles.push([...path.slice(path.indexOf(file)), file].map((f) => relative(src, f)).join(' → '));
+        cycles.push(
+          [...path.slice(path.indexOf(file)), file].map((f) => relative(src, f)).join(' → '),
+        );
         return;
       }
       state.set(file, 'visiting');

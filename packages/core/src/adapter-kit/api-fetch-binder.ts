@@ -6,12 +6,8 @@
  * `problem-details.ts` answers tokenfetch errors as RFC 9457 problem+json. The kit sits on
  * top of the client layer and is published as `@tokenfetch/core/adapter` (src/adapter.ts).
  */
-import {
-  createApiClient,
-  groupedFetchOf,
-  type ApiClient,
-  type ApiFetch,
-} from '../client/api-client.js';
+import { createApiClient, type ApiClient, type ApiFetch } from '../client/api-client.js';
+import { groupedFetchOf } from '../client/grouped-fetch.js';
 import { loadOptionsFromEnv } from '../client/env.js';
 import type { ApiClientOptions } from '../client/options.js';
 import { AbortGroup } from '../shared/abort.js';

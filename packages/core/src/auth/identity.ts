@@ -1,5 +1,5 @@
-import { withImpersonation, withOrg, type AuthStrategy } from './auth-strategies.js';
 import { ConfigError } from '../shared/errors.js';
+import type { AuthStrategy, DerivedStrategy } from './strategy.js';
 
 /**
  * Whom `client.as()` acts as: the same user in another org (session auth), or another
@@ -7,57 +7,45 @@ import { ConfigError } from '../shared/errors.js';
  */
 export type AsOptions = { orgId: string | number } | { impersonateUserId: string | number };
 
-/** How many impersonating clients one client keeps for reuse; the oldest is dropped past it. */
-export const impersonationCacheSize = 1_000;
+/** The names of the built-in strategies' `as()` options. */
+type AsName = 'orgId' | 'impersonateUserId';
+
+/** A `ConfigError` of `client.as()` for the option at `path` (never its value). */
+export function invalidAs(path: string, message: string): ConfigError {
+  return new ConfigError([{ path: `as.${path}`, message }], 'invalid client.as() options');
+}
 
 /**
- * The strategy of `client.as(options)` from the root client's strategy, and the key under
- * which the derived client is cached. Throws `ConfigError` (fields, never values) when the
- * options do not fit the client's auth.
+ * The one option of the built-in strategies' `as()`, checked: exactly one of `orgId` and
+ * `impersonateUserId`, a non-empty string or an integer. The strategy then says whether
+ * it is the one it takes.
  */
-export function deriveIdentity(
-  root: AuthStrategy,
-  options: unknown,
-): { strategy: AuthStrategy; cacheKey: string; impersonating: boolean } {
-  const invalid = (path: string, message: string) =>
-    new ConfigError([{ path: `as.${path}`, message }], 'invalid client.as() options');
-  if (typeof options !== 'object' || options === null) {
-    throw invalid('options', 'must be { orgId } or { impersonateUserId }');
-  }
+export function builtInAsOption(options: object): { name: AsName; value: string | number } {
   const keys = Object.keys(options);
   const [name] = keys;
   if (keys.length !== 1 || (name !== 'orgId' && name !== 'impersonateUserId')) {
-    throw invalid('options', 'must be { orgId } or { impersonateUserId }, exactly one of them');
+    throw invalidAs('options', 'must be { orgId } or { impersonateUserId }, exactly one of them');
   }
   const value = (options as Record<string, unknown>)[name];
-  if (!isId(value)) throw invalid(name, 'must be a non-empty string or an integer');
-
-  if (name === 'orgId') {
-    if (root.kind !== 'session') {
-      throw invalid(
-        'orgId',
-        'needs session auth: an API key belongs to one org; use a client with that org’s key',
-      );
-    }
-    const strategy = withOrg(root, value);
-    if (strategy === undefined) {
-      throw invalid('orgId', 'needs a strategy made by sessionTokenAuth() or { email, password }');
-    }
-    return { strategy, cacheKey: String(value), impersonating: false };
+  if (!((typeof value === 'string' && value !== '') || Number.isInteger(value))) {
+    throw invalidAs(name, 'must be a non-empty string or an integer');
   }
-  if (root.kind !== 'apiKey') {
-    throw invalid(
-      'impersonateUserId',
-      'needs API key auth: the upstream documents impersonation for API keys only',
-    );
-  }
-  const strategy = withImpersonation(root, value);
-  if (strategy === undefined) {
-    throw invalid('impersonateUserId', 'needs a strategy made by apiKeyAuth() or { apiKey }');
-  }
-  return { strategy, cacheKey: String(value), impersonating: true };
+  return { name, value: value as string | number };
 }
 
-function isId(value: unknown): value is string | number {
-  return (typeof value === 'string' && value !== '') || Number.isInteger(value);
+/**
+ * The strategy of `client.as(options)`, from the root client's strategy (its `derive`),
+ * and the key its client is kept under. Throws `ConfigError` (fields, never values) when
+ * the options do not fit the client's auth.
+ */
+export function deriveStrategy(root: AuthStrategy, options: unknown): DerivedStrategy {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidAs('options', 'must be { orgId } or { impersonateUserId }');
+  }
+  if (root.derive !== undefined) return root.derive(options);
+  // A strategy of its own that cannot derive: say which built-in one could.
+  const { name } = builtInAsOption(options);
+  throw name === 'orgId'
+    ? invalidAs('orgId', 'needs a strategy made by sessionTokenAuth() or { email, password }')
+    : invalidAs('impersonateUserId', 'needs a strategy made by apiKeyAuth() or { apiKey }');
 }

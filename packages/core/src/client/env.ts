@@ -1,6 +1,7 @@
 import { proxyFromEnv } from '#platform';
 import { ConfigError, type ConfigIssue } from '../shared/errors.js';
-import { apiKeyAuth, sessionTokenAuth } from '../auth/auth-strategies.js';
+import { apiKeyAuth } from '../auth/api-key.js';
+import { sessionTokenAuth } from '../auth/session.js';
 import { parseOptions, type ApiClientOptions } from './options.js';
 
 /**

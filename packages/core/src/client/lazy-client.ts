@@ -1,4 +1,5 @@
-import { groupedFetchOf, setGroupedFetch, type ApiClient } from './api-client.js';
+import { groupedFetchOf, setGroupedFetch } from './grouped-fetch.js';
+import type { ApiClient } from './types.js';
 
 /**
  * An `ApiClient` whose calls go to the client `get()` returns at the time of each call,

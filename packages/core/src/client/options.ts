@@ -1,11 +1,9 @@
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
-import {
-  apiKeyAuth,
-  isAuthStrategy,
-  sessionTokenAuth,
-  type AuthStrategy,
-} from '../auth/auth-strategies.js';
+import { apiKeyAuth } from '../auth/api-key.js';
+import { sessionTokenAuth } from '../auth/session.js';
+import { isAuthStrategy, type AuthStrategy } from '../auth/strategy.js';
+import { isInsecure } from '../guards/secure-url.js';
 import { dispatcherUnsupported } from '#platform';
 import { defaults } from '../shared/defaults.js';
 import { ConfigError, CrossOriginError, type ConfigIssue } from '../shared/errors.js';
@@ -236,8 +234,6 @@ const apiKeySchema = z.strictObject({
     .optional(),
 });
 
-const loopback = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
-
 /**
  * Validates options once, at the factory: every problem is reported at once in one
  * `ConfigError`, by field, never with a value.
@@ -273,6 +269,7 @@ export function parseOptions(input: unknown): ResolvedOptions {
       });
     }
   }
+  if (auth !== undefined) issues.push(...checkStrategy(auth, raw.allowInsecureHttp === true));
   if (result.success && auth !== undefined && isHeadersInit(raw.headers)) {
     for (const [name] of new Headers(raw.headers)) {
       if (auth.headerNames.includes(name)) {
@@ -287,6 +284,50 @@ export function parseOptions(input: unknown): ResolvedOptions {
   }
   if (!result.success || auth === undefined || issues.length > 0) throw new ConfigError(issues);
   return { ...result.data, auth };
+}
+
+/**
+ * What core checks of a strategy before any I/O: the hooks it offers are functions, and a
+ * `loginUrl` it names follows the base URL's rule (https; plain http only to loopback
+ * hosts or with `allowInsecureHttp`), since its secret goes there.
+ */
+function checkStrategy(auth: AuthStrategy, allowInsecureHttp: boolean): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const hooks = auth as unknown as Record<string, unknown>;
+  for (const name of ['authorize', 'challenge', 'derive', 'secrets']) {
+    if (hooks[name] !== undefined && typeof hooks[name] !== 'function') {
+      issues.push({ path: `auth.${name}`, message: 'must be a function' });
+    }
+  }
+  if (auth.kind !== 'session' || auth.loginUrl === undefined) return issues;
+  const { loginUrl } = auth;
+  if (typeof loginUrl === 'function') return issues;
+  const message =
+    typeof loginUrl === 'string' ? checkLoginUrl(loginUrl, allowInsecureHttp) : undefined;
+  if (typeof loginUrl !== 'string' || message !== undefined) {
+    issues.push({
+      path: 'auth.loginUrl',
+      message: message ?? 'must be an absolute https URL or a function that finds one',
+    });
+  }
+  return issues;
+}
+
+function checkLoginUrl(value: string, allowInsecureHttp: boolean): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an absolute https URL';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an absolute https URL';
+  if (isInsecure(url, allowInsecureHttp)) {
+    return 'must be an https URL (plain http only to loopback hosts, or set allowInsecureHttp): the secret is sent there';
+  }
+  if (url.username !== '' || url.password !== '' || url.hash !== '') {
+    return 'must not carry user info or a fragment';
+  }
+  return undefined;
 }
 
 function toStrategy(auth: object, issues: ConfigIssue[]): AuthStrategy | undefined {
@@ -351,11 +392,6 @@ function isLoginInside(baseUrl: string, loginPath: string): boolean {
     if (error instanceof CrossOriginError) return false;
     throw error;
   }
-}
-
-/** Plain http to a host that is not loopback, without `allowInsecureHttp`. */
-function isInsecure(url: URL, allowInsecureHttp: boolean): boolean {
-  return url.protocol === 'http:' && !allowInsecureHttp && !loopback.test(url.hostname);
 }
 
 /**

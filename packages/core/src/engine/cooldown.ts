@@ -1,9 +1,5 @@
-import {
-  InvalidCredentialsError,
-  LoginFailedError,
-  NoActiveOrgError,
-  TokenFetchError,
-} from '../shared/errors.js';
+import type { TokenFetchError } from '../shared/errors.js';
+import { InvalidCredentialsError, LoginFailedError, NoActiveOrgError } from '../shared/errors.js';
 import type { SharedFailure } from './token-store.js';
 
 /** The longest `Retry-After` obeyed across logins: a login is tried again after this at most. */
