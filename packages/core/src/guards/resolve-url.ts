@@ -1,3 +1,10 @@
+/**
+ * The guards: the rules that keep credentials home, as pure functions on URLs and text.
+ * Where a caller's URL may go (this file: the base URL's scope, `..` and encoded ways out,
+ * allowed origins), which URLs are secure enough for a secret (`secure-url.ts`: https, or
+ * plain http to loopback), and how a secret is scrubbed from text in any of its encodings
+ * (`redact.ts`). They know nothing of clients, tokens or transports.
+ */
 import { CrossOriginError } from '../shared/errors.js';
 
 /** The base URL as tokenfetch guards it: an origin and a path prefix ending in `/`. */

@@ -1,3 +1,10 @@
+/**
+ * The shared layer, the bottom of core: what every other layer may use and which uses
+ * nothing of theirs. The error family (this file), every default in one place
+ * (`defaults.ts`), the events and their emitter (`events.ts`), the ways waits and calls end
+ * early (`abort.ts`: abort groups, per-call controllers, abortable sleeps, unref'd timers
+ * on every runtime) and byte helpers (`bytes.ts`).
+ */
 /** Every error tokenfetch throws carries one of these stable codes. */
 export type TokenFetchErrorCode =
   | 'E_INVALID_CREDENTIALS'

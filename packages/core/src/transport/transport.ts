@@ -1,3 +1,13 @@
+/**
+ * The transport: one request out, one WHATWG `Response` back, with no credential logic. The
+ * shapes every transport shares and the transport over a `fetch` function (this file: the
+ * `fetch` option, and the runtime's fetch on Bun, Deno and Workers); the undici dispatcher
+ * path Node uses (`undici-transport.ts`), with the lazy `Response` around undici's body
+ * (`upstream-response.ts`), content decoding (`content-decoding.ts`), request bodies made
+ * sendable and buffered for replay (`request-body.ts`), answers let go unread
+ * (`unread-body.ts`), and the proxy from the environment (`env-proxy.ts`). Which one a
+ * client gets is the platform's choice (`platform/`).
+ */
 import {
   AbortGroup,
   abortOnTimeout,
