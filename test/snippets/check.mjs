@@ -69,12 +69,18 @@ for (const [path, text] of texts) {
 // lines name, the latest TypeScript and @types/node.
 const tarballs = readdirSync(join(root, '.tarballs')).filter((name) => name.endsWith('.tgz'));
 const ours = new Map(
-  tarballs.map((name) => [`@tokenfetch/${name.replace(/^tokenfetch-|-\d[^-]*\.tgz$/g, '')}`, name]),
+  tarballs.map((name) => [`@tokenfetch/${name.replace(/^tokenfetch-|-\d.*\.tgz$/g, '')}`, name]),
 );
 const installs = new Map([...texts].map(([path, text]) => [path, installedPackages(text)]));
 const thirdParty = new Set();
-for (const packages of installs.values()) {
-  for (const name of packages) if (!ours.has(name)) thirdParty.add(name);
+for (const [path, packages] of installs) {
+  for (const name of packages) {
+    if (ours.has(name)) continue;
+    // Never from the registry: that would test someone else's package under our name.
+    if (name.startsWith('@tokenfetch/'))
+      failures.push(`${path}: installs ${name}, no package here`);
+    else thirdParty.add(name);
+  }
 }
 work = await mkdtemp(join(tmpdir(), 'tokenfetch-snippets-'));
 await writeFile(
