@@ -95,8 +95,17 @@ export function loadOptionsFromEnv(
       if (!reported.has(path)) issues.push({ ...issue, path });
     }
   }
-  if (issues.length > 0) throw new ConfigError(issues, 'invalid tokenfetch environment');
+  if (issues.length > 0) throw new ConfigError(issues, environmentTitle(env, issues));
   return options;
+}
+
+/** Says, when a variable is missing from `process.env`, that a `.env` file is not read by itself. */
+function environmentTitle(env: object, issues: readonly ConfigIssue[]): string {
+  const fromProcess = typeof process !== 'undefined' && env === process.env;
+  if (!fromProcess || !issues.some((issue) => issue.message === 'required')) {
+    return 'invalid tokenfetch environment';
+  }
+  return 'invalid tokenfetch environment, read from process.env (nothing loads a .env file by itself: start with node --env-file=.env app.js, or npx tsx --env-file=.env app.ts)';
 }
 
 const variables: Record<string, string> = {
