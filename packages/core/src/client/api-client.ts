@@ -11,7 +11,7 @@
  */
 import { createDefaultTransport, defaultTransport } from '#platform';
 import type { AuthStrategy } from '../auth/strategy.js';
-import { storeKey } from '../engine/store-key.js';
+import { credentialId, storeKey } from '../engine/store-key.js';
 import { createTokenManager, type TokenManager } from '../engine/token-manager.js';
 import { createUrlScope } from '../guards/resolve-url.js';
 import { type AbortGroup } from '../shared/abort.js';
@@ -81,13 +81,13 @@ function createFamily(resolved: ResolvedOptions): Family {
 function buildClient(family: Family, strategy: AuthStrategy | undefined): ApiClient {
   const { resolved, scope } = family;
   const auth = strategy ?? resolved.auth;
-  const key = auth.kind === 'session' ? storeKey(scope.base.href, auth.identity) : '';
+  const id = auth.kind === 'session' ? credentialId(scope.base.href, auth.identity) : '';
   // Every event says which client it comes from (an API-key client has no token, so no
   // events); events are rare, never on the hot path.
-  const origin = { serverAddress: scope.base.hostname, clientId: key.slice(0, 16) };
+  const origin = { serverAddress: scope.base.hostname, clientId: id.slice(0, 16) };
   const report = createEmitter(resolved.onEvent);
   const emit = (event: TokenFetchEvent) => report({ ...event, ...origin });
-  const manager = auth.kind === 'session' ? createEngine(family, auth, key, emit) : undefined;
+  const manager = auth.kind === 'session' ? createEngine(family, auth, emit) : undefined;
   const pipeline = new CallPipeline({
     transport: family.channel.send,
     scope,
@@ -172,11 +172,13 @@ function buildClient(family: Family, strategy: AuthStrategy | undefined): ApiCli
 function createEngine(
   family: Family,
   auth: AuthStrategy & { kind: 'session' },
-  key: string,
   emit: (event: TokenFetchEvent) => void,
 ): TokenManager {
   const { resolved, scope } = family;
   const now = resolved.now ?? Date.now;
+  // The secrets as the client was made with them: a strategy may rotate one later (a
+  // refresh token), and its store key must not move.
+  const secrets = [...(auth.secrets?.() ?? [])];
   return createTokenManager({
     login: createLogin(auth, {
       scope,
@@ -191,7 +193,8 @@ function createEngine(
     loginRetries: resolved.loginRetries,
     loginCooldownMs: resolved.loginCooldownMs,
     ...(resolved.store === undefined ? {} : { store: resolved.store }),
-    key,
+    // Bound to the secret (engine/store-key.ts): worked out at the first login.
+    key: () => storeKey(scope.base.href, auth.identity, secrets),
     onEvent: emit,
     now,
   });

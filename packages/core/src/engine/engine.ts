@@ -19,7 +19,8 @@ export interface Engine {
   /** This instance's share of the refresh window it gives up, in [0, 0.1). */
   readonly jitter: number;
   readonly store: TokenStore;
-  readonly key: string;
+  /** The key of these credentials in the store, worked out at the first use (it may be slow). */
+  readonly key: () => Promise<string>;
   readonly cooldown: Cooldown;
   readonly emit: (event: TokenFetchEvent) => void;
   readonly now: () => number;

@@ -19,7 +19,14 @@ const lockWaitMarginMs = 2_000;
  * fails a call.
  */
 export async function obtainThroughStore(engine: Engine, attempt: Attempt): Promise<Held> {
-  const { store, key, now } = engine;
+  const { store, now } = engine;
+  let key: string;
+  try {
+    key = await engine.key();
+  } catch (error) {
+    reportStoreError(engine, 'get', `no store key: ${error instanceof Error ? error.message : String(error)}`);
+    return loginAlone(engine, attempt);
+  }
   // A live holder's login ends within loginTimeoutMs; past that (plus a margin) it is
   // presumed dead, and this instance logs in on its own rather than let its calls wait
   // out the lock's TTL, which may be as long as the calls' own timeout.

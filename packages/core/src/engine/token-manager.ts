@@ -54,8 +54,11 @@ export interface TokenManagerOptions {
   loginCooldownMs?: number;
   /** Where tokens are shared. @default a new `MemoryTokenStore` */
   store?: TokenStore;
-  /** The key of this set of credentials in the store. @default 'default' */
-  key?: string;
+  /**
+   * The key of this set of credentials in the store, or a function that works it out (once,
+   * at the first login: a slow derivation is fine). @default 'default'
+   */
+  key?: string | (() => Promise<string>);
   /**
    * Receives `login`, `login_retry`, `login_failed`, `refresh_ahead` and `store_error`
    * events: one listener, or several.
@@ -104,7 +107,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     // Instances sharing a store refresh at slightly different moments.
     jitter: random() * 0.1,
     store: options.store ?? new MemoryTokenStore({ now }),
-    key: options.key ?? 'default',
+    key: once(options.key ?? 'default'),
     cooldown: new Cooldown(options.loginCooldownMs ?? defaults.loginCooldownMs, now),
     emit: createEmitter(options.onEvent),
     now,
@@ -219,11 +222,11 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       engine.current = undefined;
       if (held.generation > engine.rejectedGeneration) engine.rejectedGeneration = held.generation;
       if (held.generation > 0) {
-        const { store, key } = engine;
+        const { store } = engine;
         void storeCall(
           engine,
           'invalidate',
-          () => store.invalidate(key, held.generation),
+          async () => store.invalidate(await engine.key(), held.generation),
           held.token,
         );
       }
@@ -238,4 +241,15 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   };
 
   return manager;
+}
+
+/** The store key, worked out at the first use and kept; a failure is not kept. */
+function once(key: string | (() => Promise<string>)): () => Promise<string> {
+  let pending: Promise<string> | undefined;
+  const work = typeof key === 'string' ? () => Promise.resolve(key) : key;
+  return () =>
+    (pending ??= work().catch((error: unknown) => {
+      pending = undefined;
+      throw error;
+    }));
 }
