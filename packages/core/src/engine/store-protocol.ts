@@ -24,7 +24,11 @@ export async function obtainThroughStore(engine: Engine, attempt: Attempt): Prom
   try {
     key = await engine.key();
   } catch (error) {
-    reportStoreError(engine, 'get', `no store key: ${error instanceof Error ? error.message : String(error)}`);
+    reportStoreError(
+      engine,
+      'get',
+      `no store key: ${error instanceof Error ? error.message : String(error)}`,
+    );
     return loginAlone(engine, attempt);
   }
   // A live holder's login ends within loginTimeoutMs; past that (plus a margin) it is
