@@ -15,7 +15,7 @@ import { credentialId, storeKey } from '../engine/store-key.js';
 import { createTokenManager, type TokenManager } from '../engine/token-manager.js';
 import { createUrlScope } from '../guards/resolve-url.js';
 import { type AbortGroup } from '../shared/abort.js';
-import { ClientClosedError, ConfigError } from '../shared/errors.js';
+import { ClientClosedError, ConfigError, InvalidCredentialsError } from '../shared/errors.js';
 import { createEmitter, type TokenFetchEvent } from '../shared/events.js';
 import { createFetchTransport } from '../transport/transport.js';
 import { fetchDefaultHeaders, isRequest } from './call.js';
@@ -44,7 +44,28 @@ const inspect = Symbol.for('nodejs.util.inspect.custom');
  * const me = await client.json('/user/users/me');
  */
 export function createApiClient(options: ApiClientOptions): ApiClient {
-  return buildClient(createFamily(parseOptions(options)), undefined);
+  return buildClient(createFamily(parseOptions(options)), undefined, false);
+}
+
+/**
+ * For the pool: `createApiClient`, whose answers are watched until they are done with, so
+ * that `closeWhenDrained` can close it without cutting one short.
+ */
+export function createDrainableClient(options: ApiClientOptions): ApiClient {
+  return buildClient(createFamily(parseOptions(options)), undefined, true);
+}
+
+/** How each drainable client made here waits for its calls and answers, then closes. */
+const drains = new WeakMap<ApiClient, () => Promise<void>>();
+
+/**
+ * Closes a client of the pool (`createDrainableClient`) or one made by `as()` once its
+ * calls in flight have settled and their answers are done with (read, cancelled, failed or
+ * collected), or once `timeoutMs` passes with none of them finishing. It takes no new call
+ * meanwhile from whoever dropped it; any other client is closed at once.
+ */
+export function closeWhenDrained(client: ApiClient): Promise<void> {
+  return drains.get(client)?.() ?? client.close();
 }
 
 /** The root's family: one transport, one set of headers and resolved paths for all its clients. */
@@ -65,9 +86,12 @@ function createFamily(resolved: ResolvedOptions): Family {
     ),
     targets: createTargetCache(scope),
     scope,
-    build: (strategy) => buildClient(family, strategy),
+    build: (strategy) => buildClient(family, strategy, true),
+    drop: closeWhenDrained,
     withToken: new Map(),
+    facades: new Map(),
     tokenless: new Map(),
+    credentialRefusal: undefined,
     client: undefined,
     closed: false,
   };
@@ -76,9 +100,14 @@ function createFamily(resolved: ResolvedOptions): Family {
 
 /**
  * A client of `family`: its root's (no `strategy`), or one for `strategy`, made by `as()`,
- * which shares the family's transport and ends only its own token when closed.
+ * which shares the family's transport and ends only its own token when closed. A
+ * `drainable` one watches its answers, for `closeWhenDrained`.
  */
-function buildClient(family: Family, strategy: AuthStrategy | undefined): ApiClient {
+function buildClient(
+  family: Family,
+  strategy: AuthStrategy | undefined,
+  drainable: boolean,
+): ApiClient {
   const { resolved, scope } = family;
   const auth = strategy ?? resolved.auth;
   const id = auth.kind === 'session' ? credentialId(scope.base.href, auth.identity) : '';
@@ -98,6 +127,7 @@ function buildClient(family: Family, strategy: AuthStrategy | undefined): ApiCli
     reauthStatuses: resolved.reauthStatuses,
     timeoutMs: resolved.timeoutMs,
     emit,
+    drainable,
   });
   let closing: Promise<void> | undefined;
 
@@ -164,6 +194,19 @@ function buildClient(family: Family, strategy: AuthStrategy | undefined): ApiCli
   setGroupedFetch(client, (input, init, group: AbortGroup) =>
     pipeline.fetch(input, init, undefined, group),
   );
+  if (drainable) {
+    drains.set(client, async () => {
+      // A root's drain waits for its `as()` clients' calls and answers too: closing it
+      // closes them.
+      const derived =
+        strategy === undefined ? [...family.withToken.values(), ...family.tokenless.values()] : [];
+      await Promise.all([
+        pipeline.drained(resolved.timeoutMs),
+        ...derived.map((other) => drains.get(other)?.()),
+      ]);
+      await client.close();
+    });
+  }
   family.client ??= client;
   return client;
 }
@@ -179,14 +222,28 @@ function createEngine(
   // The secrets as the client was made with them: a strategy may rotate one later (a
   // refresh token), and its store key must not move.
   const secrets = [...(auth.secrets?.() ?? [])];
+  const login = createLogin(auth, {
+    scope,
+    fetch: resolved.fetch ?? transportFetch(family.channel.send, resolved.loginTimeoutMs),
+    headers: resolved.headers === undefined ? undefined : new Headers(resolved.headers),
+    allowInsecureHttp: resolved.allowInsecureHttp,
+    now,
+  });
   return createTokenManager({
-    login: createLogin(auth, {
-      scope,
-      fetch: resolved.fetch ?? transportFetch(family.channel.send, resolved.loginTimeoutMs),
-      headers: resolved.headers === undefined ? undefined : new Headers(resolved.headers),
-      allowInsecureHttp: resolved.allowInsecureHttp,
-      now,
-    }),
+    // A password refused (401) for one identity of the family is refused for all of them
+    // (every org of the user): none of them logs in again before the cooldown has passed.
+    async login(context) {
+      const refused = family.credentialRefusal;
+      if (refused !== undefined && now() < refused.until) throw new InvalidCredentialsError();
+      try {
+        return await login(context);
+      } catch (error) {
+        if (error instanceof InvalidCredentialsError) {
+          family.credentialRefusal = { until: now() + resolved.loginCooldownMs };
+        }
+        throw error;
+      }
+    },
     ttlMs: auth.ttlMs,
     refreshAheadMs: resolved.refreshAheadMs,
     loginTimeoutMs: resolved.loginTimeoutMs,

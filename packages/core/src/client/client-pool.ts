@@ -1,6 +1,6 @@
 import { sharedDispatcher } from '#platform';
 import { unrefTimer } from '../shared/abort.js';
-import { createApiClient, type ApiClient } from './api-client.js';
+import { closeWhenDrained, createDrainableClient, type ApiClient } from './api-client.js';
 import { defaults } from '../shared/defaults.js';
 import {
   ClientClosedError,
@@ -32,8 +32,9 @@ export interface ClientPoolOptions extends Partial<ApiClientOptions> {
    */
   resolve: (tenant: string) => TenantOptions | Promise<TenantOptions>;
   /**
-   * Past this many tenants, the least recently used one's client is closed (calls it has
-   * already sent finish).
+   * Past this many tenants, the least recently used one's client is dropped: it takes no
+   * new call, and is closed once its calls in flight have settled and their answers have
+   * been read (or cancelled, or collected). Its tenant's next call builds it again.
    * @default 1000
    */
   maxClients?: number;
@@ -64,10 +65,6 @@ interface Entry {
   client: ApiClient | undefined;
   pending: Promise<ApiClient> | undefined;
   lastUsed: number;
-  /** Calls started and not yet settled: a client is closed only when it has none. */
-  inFlight: number;
-  /** Evicted or idle: closed when its last call settles. */
-  dropped: boolean;
 }
 
 /** How often, at most, idle clients are looked for when no call comes. */
@@ -106,22 +103,18 @@ export function createClientPool(options: ClientPoolOptions): ClientPool {
     if (entry !== undefined) {
       entries.delete(tenant);
     } else {
-      const created: Entry = {
+      entry = {
         tenant,
-        facade: undefined as unknown as ApiClient,
+        // A dropped entry's facade works on: its calls go to the tenant's current entry.
+        facade: createLazyClient(
+          () => use(tenant),
+          () => closeTenant(tenant),
+          { pool: 'tenant' },
+        ),
         client: undefined,
         pending: undefined,
         lastUsed: 0,
-        inFlight: 0,
-        dropped: false,
       };
-      (created as { facade: ApiClient }).facade = createLazyClient(
-        () => use(tenant),
-        () => closeTenant(tenant),
-        { pool: 'tenant' },
-        (run) => tracked(created, run),
-      );
-      entry = created;
     }
     entry.lastUsed = now();
     entries.set(tenant, entry);
@@ -136,30 +129,10 @@ export function createClientPool(options: ClientPoolOptions): ClientPool {
     return entry.client ?? (entry.pending ??= build(entry));
   }
 
-  /**
-   * A call of the tenant `entry` was made for, counted from start to end. A dropped
-   * entry's facade works on: its call goes to the tenant's current entry (made again).
-   */
-  function tracked<T>(entry: Entry, run: () => Promise<T>): Promise<T> {
-    const promise = run();
-    // `run` took the tenant's entry synchronously: it is the one in the map now.
-    const current = entries.get(entry.tenant);
-    if (current === undefined) return promise;
-    current.inFlight++;
-    const settle = () => {
-      if (--current.inFlight === 0 && current.dropped) void current.client?.close();
-    };
-    promise.then(settle, settle);
-    return promise;
-  }
-
   async function build(entry: Entry): Promise<ApiClient> {
     try {
       const tenantOptions = await resolveWithin(() => resolve(entry.tenant), resolveTimeoutMs);
-      const client = createApiClient({
-        ...common,
-        ...checkTenantOptions(tenantOptions),
-      } as ApiClientOptions);
+      const client = clientOf(tenantOptions);
       if (closed || entries.get(entry.tenant) !== entry) {
         // Closed or dropped while resolving: these calls get a ClientClosedError.
         await client.close();
@@ -172,12 +145,34 @@ export function createClientPool(options: ClientPoolOptions): ClientPool {
     }
   }
 
+  /**
+   * The tenant's client takes no new call (the next one builds another), and is closed once
+   * its calls in flight and their answers are done: the pool's (or the tenant's own)
+   * dispatcher is not the client's, so closing it aborts nothing of the others.
+   */
   function drop(entry: Entry): void {
     entries.delete(entry.tenant);
-    entry.dropped = true;
-    // Calls in flight (waiting for a login, sent, or replaying) finish first; the pool's
-    // (or the tenant's own) dispatcher is not the client's, so closing it aborts nothing.
-    if (entry.inFlight === 0) void entry.client?.close();
+    if (entry.client !== undefined) void closeWhenDrained(entry.client);
+  }
+
+  /**
+   * The tenant's client, from what `resolve` answered. Everything that reads the answer is
+   * inside this boundary: a getter that throws (a vault that fails late) is the tenant's
+   * `ConfigError`, naming the field, never its text.
+   */
+  function clientOf(tenantOptions: unknown): ApiClient {
+    try {
+      return createDrainableClient({
+        ...common,
+        ...checkTenantOptions(tenantOptions),
+      } as ApiClientOptions);
+    } catch (error) {
+      if (isTokenFetchError(error)) throw error;
+      throw new ConfigError(
+        [{ path: 'resolve', message: 'returned options that could not be read' }],
+        invalidTenant,
+      );
+    }
   }
 
   function evictPastMax(current: Entry): void {

@@ -3,6 +3,7 @@ import type { AuthStrategy } from '../auth/strategy.js';
 import type { UrlScope } from '../guards/resolve-url.js';
 import { ClientClosedError } from '../shared/errors.js';
 import type { ClientTransport } from '../transport/transport.js';
+import { createLazyClient } from './lazy-client.js';
 import type { ResolvedOptions } from './options.js';
 import type { TargetCache } from './targets.js';
 import type { ApiClient } from './types.js';
@@ -19,18 +20,32 @@ export interface Family {
   readonly scope: UrlScope;
   /** Makes a client of this family for another strategy (`as()`). */
   readonly build: (strategy: AuthStrategy) => ApiClient;
-  /** `as()` clients with a token of their own (few per user, kept) and without (bounded). */
+  /** Closes a client the family no longer keeps, once its calls and answers are done. */
+  readonly drop: (client: ApiClient) => Promise<void>;
+  /**
+   * `as()` clients with a token of their own (another org), by key, least recently used
+   * first; past `derivedCacheSize` the oldest is closed once drained. Callers hold
+   * `facades` of them, which make one again if it was dropped.
+   */
   readonly withToken: Map<string, ApiClient>;
+  readonly facades: Map<string, ApiClient>;
+  /** `as()` clients without a token of their own (impersonation), bounded the same way. */
   readonly tokenless: Map<string, ApiClient>;
+  /** A 401 for any identity of the family: its password is refused for all, until then. */
+  credentialRefusal: { until: number } | undefined;
   /** The root client: `as()` its own identity answers it. */
   client: ApiClient | undefined;
   closed: boolean;
 }
 
-/** How many clients without a token of their own one client keeps; the oldest is dropped past it. */
-export const tokenlessCacheSize = 1_000;
+/**
+ * How many `as()` clients one client keeps, with a token and without; past it the least
+ * recently used is dropped (one with a token is closed once its calls and answers are done).
+ * Hostile per-request org ids cannot grow the heap without bound.
+ */
+export const derivedCacheSize = 1_000;
 
-/** `client.as(options)`: the family's client for that identity, made at its first use. */
+/** `client.as(options)`: the family's client for that identity. */
 export function clientAs(family: Family, options: AsOptions): ApiClient {
   if (family.closed) throw new ClientClosedError();
   const rootAuth = family.resolved.auth;
@@ -39,16 +54,62 @@ export function clientAs(family: Family, options: AsOptions): ApiClient {
   if (strategy.kind === 'session' && rootAuth.kind === 'session') {
     if (strategy.identity === rootAuth.identity) return family.client!;
   }
-  const tokenless = strategy.kind !== 'session';
-  const cache = tokenless ? family.tokenless : family.withToken;
-  let client = cache.get(key);
-  if (client === undefined) {
-    client = family.build(strategy);
-    // A client without a token of its own holds nothing, so dropping the oldest from the
-    // cache costs nothing to whoever still uses it.
-    if (tokenless && cache.size >= tokenlessCacheSize) cache.delete(cache.keys().next().value!);
-    cache.set(key, client);
+  if (strategy.kind !== 'session') {
+    // A client without a token of its own holds nothing: dropping it costs nothing to
+    // whoever still uses it.
+    return cached(family.tokenless, key, () => family.build(strategy));
   }
+  return cached(family.facades, key, () => derivedFacade(family, key, strategy));
+}
+
+/**
+ * What `as()` hands out for an identity with a token of its own: a facade whose calls go to
+ * the family's client for `key`, made again if the family dropped it. Closed, it takes no
+ * more calls, and the family hands out a new one.
+ */
+function derivedFacade(family: Family, key: string, strategy: AuthStrategy): ApiClient {
+  let closed = false;
+  const facade: ApiClient = createLazyClient(
+    () => {
+      if (closed || family.closed) throw new ClientClosedError();
+      return cached(family.withToken, key, () => family.build(strategy), family);
+    },
+    () => {
+      closed = true;
+      if (family.facades.get(key) === facade) family.facades.delete(key);
+      const client = family.withToken.get(key);
+      family.withToken.delete(key);
+      return client?.close() ?? Promise.resolve();
+    },
+    { baseUrl: family.scope.base.href, auth: strategy.kind },
+    (options) => clientAs(family, options),
+  );
+  return facade;
+}
+
+/**
+ * The entry of `cache` under `key`, made by `make` if missing; used again, it becomes the
+ * newest. Past `derivedCacheSize` the oldest is dropped (closed once drained if `family`,
+ * the owner of the clients, is given).
+ */
+function cached(
+  cache: Map<string, ApiClient>,
+  key: string,
+  make: () => ApiClient,
+  family?: Family,
+): ApiClient {
+  let client = cache.get(key);
+  if (client !== undefined) {
+    cache.delete(key);
+  } else {
+    client = make();
+    if (cache.size >= derivedCacheSize) {
+      const [oldestKey, oldest] = cache.entries().next().value!;
+      cache.delete(oldestKey);
+      if (family !== undefined) void family.drop(oldest);
+    }
+  }
+  cache.set(key, client);
   return client;
 }
 
@@ -64,6 +125,7 @@ export async function closeFamily(family: Family): Promise<void> {
   family.closed = true;
   const derived = [...family.withToken.values(), ...family.tokenless.values()];
   family.withToken.clear();
+  family.facades.clear();
   family.tokenless.clear();
   await Promise.all(derived.map((client) => client.close()));
 }

@@ -1,47 +1,49 @@
 import { groupedFetchOf, setGroupedFetch } from './grouped-fetch.js';
+import type { AsOptions } from '../auth/identity.js';
 import type { ApiClient } from './types.js';
 
 /**
  * An `ApiClient` whose calls go to the client `get()` returns at the time of each call,
  * at once when it is ready, after its promise otherwise. A throw or rejection of `get()`
- * rejects that call only. `as()` is lazy too: it is applied at each call. `track` sees
- * each call from its start to its end (the pool keeps a client with calls in flight).
+ * rejects that call only. `as()` is lazy too: it is applied at each call. The pool's
+ * tenants and `as()` clients with a token of their own are such facades, so that the
+ * client behind one can be dropped and made again while callers keep the facade. `as`,
+ * when given, answers `facade.as()` at once (a family's own facades).
  */
 export function createLazyClient(
   get: () => ApiClient | Promise<ApiClient>,
   close: () => Promise<void>,
   describe: Record<string, unknown>,
-  track: <T>(call: () => Promise<T>) => Promise<T> = (run) => run(),
+  as?: (options: AsOptions) => ApiClient,
 ): ApiClient {
   function call<T>(use: (client: ApiClient) => Promise<T>): Promise<T> {
-    return track(() => {
-      let target: ApiClient | Promise<ApiClient>;
-      try {
-        target = get();
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      return target instanceof Promise ? target.then(use) : use(target);
-    });
+    let target: ApiClient | Promise<ApiClient>;
+    try {
+      target = get();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return target instanceof Promise ? target.then(use) : use(target);
   }
 
   const client: ApiClient = {
     fetch: (input, init) => call((target) => target.fetch(input, init)),
     json: (input, init) => call((target) => target.json(input, init)),
     getToken: (options) => call((target) => target.getToken(options)),
-    as: (options) =>
-      createLazyClient(
-        () => {
-          const target = get();
-          return target instanceof Promise
-            ? target.then((ready) => ready.as(options))
-            : target.as(options);
-        },
-        // Closing what `as()` made is its root's business.
-        () => Promise.resolve(),
-        { ...describe, as: Object.keys(options) },
-        track,
-      ),
+    as:
+      as ??
+      ((options) =>
+        createLazyClient(
+          () => {
+            const target = get();
+            return target instanceof Promise
+              ? target.then((ready) => ready.as(options))
+              : target.as(options);
+          },
+          // Closing what `as()` made is its root's business.
+          () => Promise.resolve(),
+          { ...describe, as: Object.keys(options) },
+        )),
     close,
   };
   setGroupedFetch(client, (input, init, group) =>

@@ -2,11 +2,16 @@ import { discardResponse, markRedirected } from '#platform';
 import { bearerAuthorization, type AuthStrategy, type CallCredentials } from '../auth/strategy.js';
 import type { TokenManager } from '../engine/token-manager.js';
 import { isInside, type UrlScope } from '../guards/resolve-url.js';
-import { settle, startCall, type AbortGroup } from '../shared/abort.js';
+import { settle, startCall, unrefTimer, type AbortGroup } from '../shared/abort.js';
 import { defaults } from '../shared/defaults.js';
 import { ClientClosedError } from '../shared/errors.js';
 import type { TokenFetchEvent } from '../shared/events.js';
-import { toTarget, type Target, type Transport } from '../transport/transport.js';
+import {
+  toTarget,
+  type AnswerWatcher,
+  type Target,
+  type Transport,
+} from '../transport/transport.js';
 import { fromRequest, headersRecord, isRequest, prepareCall, type Call } from './call.js';
 import { createDenials, type Denials } from './denials.js';
 import type { TargetCache } from './targets.js';
@@ -24,6 +29,11 @@ export interface PipelineParts {
   reauthStatuses: readonly number[];
   timeoutMs: number;
   emit: (event: TokenFetchEvent) => void;
+  /**
+   * Whether the client may be closed once drained (a pool's, or one made by `as()`): then
+   * each request's answer is watched until it is done with (`drained()`).
+   */
+  drainable: boolean;
 }
 
 const redirectStatuses = new Set([301, 302, 303, 307, 308]);
@@ -58,6 +68,10 @@ export class CallPipeline {
   /** Calls between their start and their answer (or failure), for `idle()`. */
   #inFlight = 0;
   #onIdle: (() => void) | undefined;
+  /** A drainable client's: requests whose answers are not done with yet (`drained()`). */
+  readonly #watcher: AnswerWatcher | undefined;
+  #openAnswers = 0;
+  #onAnswer: (() => void) | undefined;
   closed = false;
 
   constructor(parts: PipelineParts) {
@@ -71,6 +85,14 @@ export class CallPipeline {
     this.#reauth = new Set(parts.reauthStatuses);
     this.#timeoutMs = parts.timeoutMs;
     this.#emit = parts.emit;
+    this.#watcher = parts.drainable
+      ? {
+          answerDone: () => {
+            this.#openAnswers--;
+            this.#onAnswer?.();
+          },
+        }
+      : undefined;
     if (strategy.kind === 'session') {
       this.#authorize = strategy.authorize?.bind(strategy) ?? bearerAuthorization();
       this.#challenge = strategy.challenge?.bind(strategy);
@@ -117,11 +139,38 @@ export class CallPipeline {
     return this.#attempt(target, call, this.#manager?.peekToken(), sentWith);
   }
 
-  /** Resolves once no call is in flight. */
+  /** Resolves once no call is in flight (answers may still be read). */
   idle(): Promise<void> {
     if (this.#inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => {
       this.#onIdle = resolve;
+    });
+  }
+
+  /**
+   * A drainable client's: resolves once no call is in flight and every answer is done with
+   * (read to its end, cancelled, failed or collected unread), or once `patienceMs` has
+   * passed without any of them finishing (a reader that holds an answer and never reads it
+   * does not keep the client for ever).
+   */
+  drained(patienceMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const check = () => {
+        clearTimeout(timer);
+        if (this.#inFlight === 0 && this.#openAnswers <= 0) {
+          this.#onAnswer = undefined;
+          resolve();
+          return;
+        }
+        timer = setTimeout(() => {
+          this.#onAnswer = undefined;
+          resolve();
+        }, patienceMs);
+        unrefTimer(timer);
+      };
+      this.#onAnswer = check;
+      check();
     });
   }
 
@@ -169,6 +218,7 @@ export class CallPipeline {
       return second;
     } finally {
       if (--this.#inFlight === 0) this.#onIdle?.();
+      this.#onAnswer?.();
     }
   }
 
@@ -189,12 +239,27 @@ export class CallPipeline {
     let headers = call.headers;
     for (let hops = 0; ; hops++) {
       const credentials = this.#credentials(headers, token, method, target.href);
-      const response = await this.#transport(target, {
-        method,
-        headers: credentials instanceof Promise ? await credentials : credentials,
-        body,
-        signal: call.signal,
-      });
+      const sent = credentials instanceof Promise ? await credentials : credentials;
+      const watcher = this.#watcher;
+      let response: Response;
+      if (watcher === undefined) {
+        response = await this.#transport(target, {
+          method,
+          headers: sent,
+          body,
+          signal: call.signal,
+        });
+      } else {
+        // Counted from here until the transport says this answer is done with.
+        this.#openAnswers++;
+        response = await this.#transport(target, {
+          method,
+          headers: sent,
+          body,
+          signal: call.signal,
+          watcher,
+        });
+      }
       if (!redirectStatuses.has(response.status) || call.redirect === 'manual') {
         return hops === 0 ? response : markRedirected(response);
       }

@@ -37,6 +37,26 @@ export interface OutgoingCall {
   readonly signal: AbortLike | undefined;
   /** Instead of the transport's `timeoutMs`: the login's requests are timed by `loginTimeoutMs`. */
   readonly timeoutMs?: number;
+  /** Told once when this request's answer is done with (`watchAnswer`); only some calls have one. */
+  readonly watcher?: AnswerWatcher;
+}
+
+/**
+ * Who wants to know when the answers of their requests are done with: read to the end,
+ * cancelled, failed, or collected unread (a pool's client that may only close then).
+ */
+export interface AnswerWatcher {
+  answerDone(): void;
+}
+
+/** Calls `watcher.answerDone()` once; the first of several callers wins. */
+export function answerOnce(watcher: AnswerWatcher): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    watcher.answerDone();
+  };
 }
 
 /** Sends one request and resolves with its answer, whatever the status; follows no redirect. */
@@ -70,6 +90,7 @@ export function createFetchTransport(fetchImpl: typeof fetch, timeoutMs: number)
   const life = new AbortGroup();
   const send: Transport = async (target, call) => {
     const limit = call.timeoutMs ?? timeoutMs;
+    const done = call.watcher === undefined ? undefined : answerOnce(call.watcher);
     const controller = startCall(limit, call.signal, life);
     let response: Response;
     try {
@@ -83,10 +104,11 @@ export function createFetchTransport(fetchImpl: typeof fetch, timeoutMs: number)
       } as RequestInit);
     } catch (error) {
       settle(controller);
+      done?.();
       throw error;
     }
     clearTimeout(controller.timer);
-    return followBody(response, controller, limit);
+    return followBody(response, controller, limit, done);
   };
   return {
     send,
@@ -98,19 +120,30 @@ export function createFetchTransport(fetchImpl: typeof fetch, timeoutMs: number)
 }
 
 /** Settles a call whose answer was let go unread, once that answer is collected. */
-const unread = new FinalizationRegistry<CallController>((call) => settle(call));
+const unread = new FinalizationRegistry<{ call: CallController; done: (() => void) | undefined }>(
+  ({ call, done }) => {
+    settle(call);
+    done?.();
+  },
+);
 
 /**
  * `response`, its body read through a stream that fails with the call's abort reason when
  * the call is aborted (a disconnect, `close()`) or a read waits longer than `timeoutMs`,
- * whether or not the `fetch` underneath honours its signal. The call is settled when the
- * body ends, is cancelled, fails, or the answer is collected unread.
+ * whether or not the `fetch` underneath honours its signal. The call is settled (and
+ * `done` called) when the body ends, is cancelled, fails, or the answer is collected unread.
  */
-function followBody(response: Response, call: CallController, timeoutMs: number): Response {
+function followBody(
+  response: Response,
+  call: CallController,
+  timeoutMs: number,
+  done: (() => void) | undefined,
+): Response {
   const source = response.body;
   // A status `new Response` refuses (an opaque redirect's 0, or none of 200–599) has no body.
   if (source === null || response.status < 200 || response.status > 599) {
     settle(call);
+    done?.();
     return response;
   }
   // The call's own signal, a caller's signal included.
@@ -122,6 +155,7 @@ function followBody(response: Response, call: CallController, timeoutMs: number)
     clearTimeout(timer);
     settle(call);
     unread.unregister(token);
+    done?.();
   };
   const body = new ReadableStream(
     {
@@ -170,7 +204,7 @@ function followBody(response: Response, call: CallController, timeoutMs: number)
     }),
     response,
   );
-  unread.register(followed, call, token);
+  unread.register(followed, { call, done }, token);
   return followed;
 }
 

@@ -11,8 +11,8 @@ import {
 import { decodeBody } from './content-decoding.js';
 import { TokenFetchError } from '../shared/errors.js';
 import { toSendable, type SendableBody } from './request-body.js';
-import { releaseWhenCollected } from './unread-body.js';
-import type { ClientTransport, OutgoingCall, Target } from './transport.js';
+import { releaseWhenCollected, watchBody } from './unread-body.js';
+import { answerOnce, type ClientTransport, type OutgoingCall, type Target } from './transport.js';
 import { UpstreamResponse } from './upstream-response.js';
 
 /**
@@ -39,7 +39,22 @@ export function createUndiciTransport(options: {
   const life = own === undefined ? new AbortGroup() : undefined;
   let closedWith: Error | undefined;
 
-  async function send(target: Target, call: OutgoingCall): Promise<Response> {
+  /** Not `async`: a call nobody watches goes straight to `request`, with no tick added. */
+  function send(target: Target, call: OutgoingCall): Promise<Response> {
+    if (call.watcher === undefined) return request(target, call, undefined);
+    const done = answerOnce(call.watcher);
+    return request(target, call, done).catch((error: unknown) => {
+      done();
+      throw error;
+    });
+  }
+
+  /** One request; `done` (a watched call's) is told when its answer is done with. */
+  async function request(
+    target: Target,
+    call: OutgoingCall,
+    done: (() => void) | undefined,
+  ): Promise<Response> {
     // A call whose downstream client has already left is not even connected.
     if (call.signal?.aborted) throw call.signal.reason;
     if (closedWith !== undefined) throw closedWith;
@@ -72,7 +87,7 @@ export function createUndiciTransport(options: {
     } finally {
       if (upload !== undefined) settle(upload);
     }
-    return toResponse(data, call.method, target.href, signal);
+    return toResponse(data, call.method, target.href, signal, done);
   }
 
   /** The signal undici gets: the call's own, joined by the client's life where needed. */
@@ -129,6 +144,7 @@ function toResponse(
   method: string,
   url: string,
   signal: AbortLike | undefined,
+  done: (() => void) | undefined,
 ): Response {
   const { statusCode, headers } = data;
   // An error before anyone reads (a reset, an abort) must not be an unhandled 'error'.
@@ -159,6 +175,7 @@ function toResponse(
     { signal },
   );
   if (body !== null) releaseWhenCollected(response, body, headers['content-length']);
+  if (done !== undefined) watchBody(body ?? data.body, done);
   return response;
 }
 

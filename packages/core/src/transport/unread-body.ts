@@ -22,6 +22,18 @@ export function keepWhenCollected(response: Response): void {
   unread.unregister(response);
 }
 
+/**
+ * Calls `done` when `readable` is done with: read to its end, cancelled or failed (it
+ * closes), or collected unread. `done` may be called more than once (make it idempotent);
+ * it must not hold `readable`.
+ */
+export function watchBody(readable: Readable, done: () => void): void {
+  readable.once('close', done);
+  watched.register(readable, done);
+}
+
+const watched = new FinalizationRegistry<() => void>((done) => done());
+
 /** undici's default `highWaterMark` of an answer body. */
 const undiciBodyBuffer = 64 * 1024;
 
