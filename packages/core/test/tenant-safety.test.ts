@@ -2,6 +2,7 @@
 // holds the same secret (engine/store-key.ts), over real HTTP against the mock upstream.
 import { describe, expect, it } from 'vitest';
 import {
+  ConfigError,
   createApiClient,
   createClientPool,
   InvalidCredentialsError,
@@ -118,4 +119,144 @@ describe('the store key', () => {
     expect(mock.stats.successfulLogins).toBe(1);
     expect(mock.stats.unknownCredentialCalls).toBe(0);
   });
+});
+
+describe('a busy pool past maxClients', () => {
+  it('12 busy tenants through maxClients 5: no answer is cut while it is read', async () => {
+    const tenants = Array.from({ length: 12 }, (_, i) => ({
+      email: `svc@t${i}.test`,
+      password: `pw-${i}`,
+      orgs: [1],
+      id: i + 1,
+    }));
+    const mock = await startMock({ users: tenants });
+    const pool = track(
+      createClientPool({
+        maxClients: 5,
+        resolve: (tenant) => {
+          const user = tenants[Number(tenant)]!;
+          return {
+            baseUrl: mock.baseUrl,
+            auth: { email: user.email, password: user.password, orgId: 1 },
+          };
+        },
+      }),
+    );
+    const results = await Promise.allSettled(
+      Array.from({ length: 300 }, async (_, i) => {
+        const tenant = String((i * 7) % 12);
+        const response = await pool.client(tenant).fetch(`/data/object/${i}`);
+        return (await response.json()) as unknown;
+      }),
+    );
+    const failed = results.filter((result) => result.status === 'rejected');
+    expect(failed.map((result) => String((result as PromiseRejectedResult).reason))).toEqual([]);
+    expect(pool.size).toBeLessThanOrEqual(5);
+  });
+
+  it('an answer read after its client was evicted is read whole, and the client closes after it', async () => {
+    const users = [
+      { email: 'svc@one.test', password: 'pw-1', orgs: [1], id: 1 },
+      { email: 'svc@two.test', password: 'pw-2', orgs: [1], id: 2 },
+    ];
+    const mock = await startMock({ users });
+    const events: { type: string; clientId?: string | undefined }[] = [];
+    const pool = track(
+      createClientPool({
+        maxClients: 1,
+        onEvent: (event) => events.push(event),
+        resolve: (tenant) => {
+          const user = users[Number(tenant)]!;
+          return {
+            baseUrl: mock.baseUrl,
+            auth: { email: user.email, password: user.password, orgId: 1 },
+          };
+        },
+      }),
+    );
+    const first = await pool.client('0').fetch('/data/object/1');
+    // Tenant 1 evicts tenant 0 while tenant 0's answer is still unread.
+    await pool.client('1').fetch('/data/object/2');
+    expect(pool.size).toBe(1);
+    expect(await first.json()).toMatchObject({ path: '/api/data/object/1' });
+    // Once read, the evicted client closes: its calls now go to a client built again.
+    await pool.client('0').fetch('/data/object/3');
+    expect(mock.stats.successfulLogins).toBe(3);
+  });
+});
+
+describe('resolve() answers read inside the boundary', () => {
+  it('a getter that throws is the tenant’s ConfigError, naming no text of it', async () => {
+    const mock = await startMock({ users: [user] });
+    const answers: Record<string, unknown> = {
+      auth: {
+        get auth() {
+          throw new Error('vault: sealed secret-sauce-123');
+        },
+        baseUrl: mock.baseUrl,
+      },
+      password: {
+        baseUrl: mock.baseUrl,
+        auth: {
+          email: user.email,
+          orgId: 42,
+          get password() {
+            throw new Error('vault: sealed secret-sauce-456');
+          },
+        },
+      },
+    };
+    const pool = track(createClientPool({ resolve: (tenant) => answers[tenant] as never }));
+    for (const tenant of Object.keys(answers)) {
+      const error = await rejectionOf(pool.client(tenant).fetch('/data/object/1'));
+      expect(error, tenant).toBeInstanceOf(ConfigError);
+      expect(String((error as Error).message)).not.toContain('secret-sauce');
+      expect(JSON.stringify(error)).not.toContain('secret-sauce');
+    }
+    expect(mock.stats.loginAttempts).toBe(0);
+  });
+});
+
+describe('client.as({ orgId }) bounded', () => {
+  it('a 401 for one org cools every org of that password down, without a login', async () => {
+    const mock = await startMock({ users: [{ ...user, orgs: [42, 43, 44] }] });
+    const client = track(
+      createApiClient({
+        baseUrl: mock.baseUrl,
+        auth: { email: user.email, password: wrong, orgId: 42 },
+      }),
+    );
+    expect(await rejectionOf(client.as({ orgId: 43 }).fetch('/a'))).toBeInstanceOf(
+      InvalidCredentialsError,
+    );
+    expect(await rejectionOf(client.as({ orgId: 44 }).fetch('/a'))).toBeInstanceOf(
+      InvalidCredentialsError,
+    );
+    expect(await rejectionOf(client.fetch('/a'))).toBeInstanceOf(InvalidCredentialsError);
+    expect(mock.stats.loginAttempts).toBe(1);
+  });
+
+  it('keeps at most 1,000 org clients: the oldest is dropped, and made again (one login) at its next call', async () => {
+    const orgs = Array.from({ length: 1_001 }, (_, i) => 1_000 + i);
+    const mock = await startMock({ users: [{ ...user, orgs: [42, ...orgs] }] });
+    const client = track(
+      createApiClient({
+        baseUrl: mock.baseUrl,
+        auth: { email: user.email, password: user.password, orgId: 42 },
+      }),
+    );
+    const oldest = client.as({ orgId: orgs[0]! });
+    await (await oldest.fetch('/data/object/1')).text();
+    for (let i = 1; i < orgs.length; i += 50) {
+      await Promise.all(
+        orgs
+          .slice(i, i + 50)
+          .map(async (org) => (await client.as({ orgId: org }).fetch('/a')).text()),
+      );
+    }
+    expect(mock.stats.successfulLogins).toBe(1_001);
+    // The oldest was dropped: its facade still works, with a login of its own again.
+    expect((await oldest.fetch('/data/object/2')).status).toBe(200);
+    expect(mock.stats.successfulLogins).toBe(1_002);
+  }, 60_000);
 });

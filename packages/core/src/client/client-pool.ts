@@ -139,6 +139,8 @@ export function createClientPool(options: ClientPoolOptions): ClientPool {
         throw new ClientClosedError();
       }
       entry.client = client;
+      // Tenants built at once are each kept while built: the pool is back to maxClients here.
+      evictPastMax(entry);
       return client;
     } finally {
       entry.pending = undefined;

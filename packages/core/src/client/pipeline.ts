@@ -169,8 +169,13 @@ export class CallPipeline {
         }, patienceMs);
         unrefTimer(timer);
       };
-      this.#onAnswer = check;
-      check();
+      // Looked at from the next turn on: calls already routed here but still waiting for
+      // this client to be made (a pool's tenant being built) have started by then.
+      timer = setTimeout(() => {
+        this.#onAnswer = check;
+        check();
+      }, 0);
+      unrefTimer(timer);
     });
   }
 
