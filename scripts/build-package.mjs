@@ -5,8 +5,9 @@
 //
 // dist/cjs/ gets a package.json of its own, `"type": "commonjs"`, so that Node, Jest and
 // TypeScript read its .js and .d.ts files as CommonJS (the package's own says "module").
-// That file is the package scope of everything under dist/cjs/, so it also carries the
-// package's `imports` (core's `#platform`), each target moved to its dist/cjs/ twin.
+// That file is the package scope of everything under dist/cjs/ (for Node's `imports` and a
+// bundler's `sideEffects`), so it also carries the package's `sideEffects` and `imports`
+// (core's `#platform`), each target moved to its dist/cjs/ twin.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -38,7 +39,11 @@ function toCommonJs(target) {
 compile('tsconfig.build.json');
 if (existsSync('tsconfig.cjs.json')) {
   compile('tsconfig.cjs.json');
-  const { imports } = JSON.parse(readFileSync('package.json', 'utf8'));
-  const scope = { type: 'commonjs', ...(imports && { imports: toCommonJs(imports) }) };
+  const { imports, sideEffects } = JSON.parse(readFileSync('package.json', 'utf8'));
+  const scope = {
+    type: 'commonjs',
+    ...(sideEffects !== undefined && { sideEffects }),
+    ...(imports && { imports: toCommonJs(imports) }),
+  };
   writeFileSync('dist/cjs/package.json', `${JSON.stringify(scope, null, 2)}\n`);
 }
