@@ -12,7 +12,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+nest12_install=
+trap '[ -z "$nest12_install" ] || kill "$nest12_install" 2>/dev/null; rm -rf "$work"' EXIT
 tgz() { printf '%s\n' "$root"/.tarballs/tokenfetch-"$1"-*.tgz; }
 npm_install() { # dir, packages...
   (cd "$1" && shift && npm install --loglevel=error --prefer-offline --no-audit --no-fund --no-package-lock "$@")
@@ -89,9 +90,11 @@ timed "CommonJS app, Node without require(esm)" \
 timed "CommonJS app under Jest" bash -c "cd '$plain' && npx jest --ci"
 
 if ! wait "$nest12_install"; then
+  nest12_install=
   cat "$work/nest12.log"
   exit 1
 fi
+nest12_install=
 echo "--- install: NestJS 12 app (in the background): $((SECONDS - nest12_start)) s"
 timed "NestJS 12: tsc (as nest build)" bash -c "cd '$work/nest12' && npx tsc --noEmit -p tsconfig.json"
 jest12() { (cd "$work/nest12" && npx --yes node@24 --experimental-vm-modules node_modules/jest/bin/jest.js --ci "$@"); }

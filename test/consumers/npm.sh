@@ -5,13 +5,15 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+lines=
+trap '[ -z "$lines" ] || kill "$lines" 2>/dev/null; rm -f "$log"' EXIT
 start=$SECONDS
 node "$here/install-lines.mjs" > "$log" 2>&1 &
 lines=$!
 bash "$here/jest.sh"
 status=0
 wait "$lines" || status=$?
+lines=
 echo "=== the READMEs' npm install lines"
 cat "$log"
 echo "--- all: $((SECONDS - start)) s"
