@@ -63,7 +63,7 @@ describe('the CommonJS build', () => {
     );
     for (const name of dual) {
       expect(result, name).toHaveProperty(name, {
-        file: 'dist/cjs/index.js',
+        file: 'dist/cjs/index.cjs',
         same: true,
         names: expect.any(Number) as number,
       });
@@ -97,7 +97,7 @@ describe('the CommonJS build', () => {
       const result = await node(
         [],
         `
-        const cjs = require('./core/dist/cjs/index.js');
+        const cjs = require('./core/dist/cjs/index.cjs');
         const esm = await import(require('node:url').pathToFileURL(require.resolve('./core/dist/index.js')).href);
         const refusal = async (core) => {
           const client = core.createApiClient({
@@ -138,7 +138,7 @@ describe('the CommonJS build', () => {
     const result = await node(
       [],
       `
-      const cjs = require('./nestjs/dist/cjs/index.js');
+      const cjs = require('./nestjs/dist/cjs/index.cjs');
       const esm = await import(require('node:url').pathToFileURL(require.resolve('./nestjs/dist/index.js')).href);
       console.log(JSON.stringify([cjs.API_CLIENT === esm.API_CLIENT, cjs.API_FETCH === esm.API_FETCH, cjs.TokenfetchModule !== esm.TokenfetchModule]));
       `,

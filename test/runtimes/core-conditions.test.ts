@@ -32,7 +32,7 @@ console.log(JSON.stringify({ status, fetchCalls, dispatcher }));
 
 /**
  * `import`, or `require()` on a Node that cannot require ESM (as Jest): the CommonJS build,
- * whose dist/cjs/package.json carries the same `#platform` conditions.
+ * which package.json `imports` gives the same `#platform` conditions under `require`.
  */
 type Loader = 'import' | 'require';
 

@@ -39,8 +39,8 @@ async function serve(password) {
 }
 
 test('Jest loads the CommonJS build', () => {
-  expect(require.resolve('@tokenfetch/core')).toMatch(/dist[\\/]cjs[\\/]index\.js$/);
-  expect(require.resolve('@tokenfetch/express')).toMatch(/dist[\\/]cjs[\\/]index\.js$/);
+  expect(require.resolve('@tokenfetch/core')).toMatch(/dist[\\/]cjs[\\/]index\.cjs$/);
+  expect(require.resolve('@tokenfetch/express')).toMatch(/dist[\\/]cjs[\\/]index\.cjs$/);
 });
 
 test('a route calls the API through req.apiFetch', async () => {
