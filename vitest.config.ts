@@ -22,6 +22,8 @@ export const alias = {
   '@tokenfetch/redis': source('redis'),
   '@tokenfetch/cli': source('cli'),
   '@tokenfetch/opentelemetry': source('opentelemetry'),
+  // A private workspace package of TypeScript sources: the OAuth authorization-server fixture.
+  '@tokenfetch/test-oauth': fileURLToPath(new URL('./test/oauth/src/index.ts', import.meta.url)),
 };
 
 // NestJS 12 for the adapter contract: its own workspace package (test/nestjs-v12), as Nest's

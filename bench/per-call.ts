@@ -6,14 +6,21 @@
  * figure scenario 1 dilutes with the app's own work. Alternating rounds, median.
  *
  *   pnpm --filter ./bench run per-call            (after pnpm build)
+ *   TOKENFETCH_BASELINE=/path/to/built/checkout pnpm --filter ./bench run per-call   (with a before/after)
  */
-import { contenders, type ContenderName } from './contenders/index.js';
+import { baselineDir, contenders, type ContenderName } from './contenders/index.js';
 import { credentials } from './apps/credentials.js';
 import { startRemoteMock } from './lib/remote-mock.js';
 import { fixed, median } from './lib/stats.js';
 import { cores, pin } from './lib/taskset.js';
 
-const names: ContenderName[] = ['floor', 'tokenfetch', 'undici-limit'];
+const names: ContenderName[] = [
+  'floor',
+  'tokenfetch',
+  // Another build of tokenfetch, for a before/after (TOKENFETCH_BASELINE, contenders/baseline.ts).
+  ...(baselineDir === undefined ? [] : (['tokenfetch-baseline'] as const)),
+  'undici-limit',
+];
 const perRound = 4_000;
 const rounds = 7;
 

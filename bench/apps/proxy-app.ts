@@ -6,7 +6,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { createApiClient } from '@tokenfetch/core';
 import { authMiddleware } from '@tokenfetch/express';
-import { contenders, type ContenderName } from '../contenders/index.js';
+import { contenders, loadBaseline, type ContenderName } from '../contenders/index.js';
 import { serveIpc } from '../lib/taskset.js';
 import { credentials } from './credentials.js';
 import { heapAfterGc } from './heap.js';
@@ -19,8 +19,10 @@ const app = express();
 app.disable('x-powered-by');
 app.disable('etag');
 
-if (name === 'tokenfetch') {
-  app.use(authMiddleware({ client: createApiClient({ baseUrl, auth: credentials }) }));
+if (name === 'tokenfetch' || name === 'tokenfetch-baseline') {
+  // The baseline is another build of tokenfetch (TOKENFETCH_BASELINE), wired the same way.
+  const built = name === 'tokenfetch' ? { createApiClient, authMiddleware } : await loadBaseline();
+  app.use(built.authMiddleware({ client: built.createApiClient({ baseUrl, auth: credentials }) }));
   app.get('/proxy', async (req, res) => {
     const upstream = await req.apiFetch(upstreamPath);
     res

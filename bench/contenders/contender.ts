@@ -23,7 +23,13 @@ export interface Contender {
 }
 
 export type ContenderName =
-  'tokenfetch' | 'floor' | 'axios' | 'badgateway' | 'hand-written' | 'undici-limit';
+  | 'tokenfetch'
+  | 'tokenfetch-baseline'
+  | 'floor'
+  | 'axios'
+  | 'badgateway'
+  | 'hand-written'
+  | 'undici-limit';
 
 /** A call failed if it threw or did not end in a 2xx answer. */
 export function failed(outcome: Outcome | undefined): boolean {

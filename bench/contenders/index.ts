@@ -1,4 +1,5 @@
 import { axiosAuthRefresh } from './axios.js';
+import { tokenfetchBaseline } from './baseline.js';
 import { badgateway } from './badgateway.js';
 import type { Contender, ContenderName } from './contender.js';
 import { floor } from './floor.js';
@@ -13,10 +14,12 @@ export type {
   Credentials,
   Outcome,
 } from './contender.js';
+export { baselineDir, loadBaseline } from './baseline.js';
 export { failed } from './contender.js';
 
 export const contenders: Record<ContenderName, Contender> = {
   tokenfetch,
+  'tokenfetch-baseline': tokenfetchBaseline,
   floor,
   axios: axiosAuthRefresh,
   badgateway,

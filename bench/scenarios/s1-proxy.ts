@@ -1,4 +1,4 @@
-import type { ContenderName } from '../contenders/index.js';
+import { baselineDir, type ContenderName } from '../contenders/index.js';
 import { load, measurePairs, startApp, summarizePair, warmUp, type App } from '../lib/http-load.js';
 import { cpuMicros } from '../lib/proc.js';
 import { startRemoteMock } from '../lib/remote-mock.js';
@@ -9,11 +9,16 @@ import { cores, pin } from '../lib/taskset.js';
 const order: ContenderName[] = [
   'floor',
   'tokenfetch',
+  // Another build of tokenfetch, for a before/after (TOKENFETCH_BASELINE, contenders/baseline.ts).
+  ...(baselineDir === undefined ? [] : (['tokenfetch-baseline'] as const)),
   'axios',
   'badgateway',
   'hand-written',
   'undici-limit',
 ];
+/** With a baseline: this build and the baseline as one pair, each in a second process. */
+const direct =
+  baselineDir === undefined ? [] : (['tokenfetch#new', 'tokenfetch-baseline#old'] as const);
 const proxyApp = new URL('../apps/proxy-app.ts', import.meta.url);
 
 /** Scenario 1: an Express route making one upstream call, per contender. */
@@ -31,8 +36,10 @@ export const proxyThroughput: Scenario = {
       const partners = ['floor-b', ...order.filter((name) => name !== 'floor')].map(
         (name) => `floor#${name}`,
       );
-      for (const name of [...order, 'floor-b', ...partners]) {
-        const contender = (name.startsWith('floor') ? 'floor' : name) as ContenderName;
+      for (const name of [...order, 'floor-b', ...partners, ...direct]) {
+        const contender = (
+          name.startsWith('floor') ? 'floor' : name.split('#')[0]
+        ) as ContenderName;
         apps.set(
           name,
           await startApp(name, proxyApp, cores?.app, {
@@ -50,6 +57,7 @@ export const proxyThroughput: Scenario = {
       for (const name of order) await warm(name);
       await warm('floor-b');
       for (const name of partners) await warm(name);
+      for (const name of direct) await warm(name);
 
       // Part A: req/s and p99, each app alone, contenders alternating, order rotated per round.
       const rps = new Map<ContenderName, number[]>();
@@ -84,13 +92,11 @@ export const proxyThroughput: Scenario = {
 
       // Part B: CPU time per request, pairs pinned to the same core and loaded together.
       const pairs: Array<[string, string]> = [
-        'floor-b',
-        'tokenfetch',
-        'axios',
-        'badgateway',
-        'hand-written',
-        'undici-limit',
-      ].map((name) => [name, `floor#${name}`]);
+        ...['floor-b', ...order.filter((name) => name !== 'floor')].map(
+          (name): [string, string] => [name, `floor#${name}`],
+        ),
+        ...(direct.length === 0 ? [] : [[...direct] as [string, string]]),
+      ];
       const pairOptions = quick
         ? { warmups: 0, rounds: 1, seconds: 1 }
         : { warmups: 2, rounds: 5, seconds: 3 };
@@ -118,6 +124,16 @@ export const proxyThroughput: Scenario = {
         target: '≥ 1.2',
         met: 1 / tfCpu.ratio >= 1.2,
       });
+      if (direct.length > 0) {
+        const change = cpu.get('tokenfetch#new')!;
+        verdict({
+          scenario: 1,
+          figure: `proxy: tokenfetch CPU/req ÷ the baseline's (${baselineDir}), one pair loaded together`,
+          value: fixed(change.ratio, 3),
+          target: 'report (≤ 1 + the A/A spread: no cost added)',
+          met: undefined,
+        });
+      }
       const limit = cpu.get('undici-limit')!;
       verdict({
         scenario: 1,
@@ -143,7 +159,11 @@ export const proxyThroughput: Scenario = {
       });
 
       const label = (name: string) =>
-        name === 'floor-b' ? 'floor (A/A: 2nd floor process)' : name;
+        name === 'floor-b'
+          ? 'floor (A/A: 2nd floor process)'
+          : name === 'tokenfetch#new'
+            ? 'tokenfetch vs tokenfetch-baseline (direct pair: the "floor" columns are the baseline)'
+            : name;
       return [
         {
           title: `1. Proxy throughput and latency (Express route → one upstream call; ${rounds} alternating rounds of ${seconds} s, ${32} connections)`,

@@ -1,131 +1,17 @@
-import { createApiClient, groupedFetchOf, type ApiClient, type ApiFetch } from './api-client.js';
-import { AbortGroup } from './abort.js';
-import { loadOptionsFromEnv } from './env.js';
-import { ConfigError } from './errors.js';
-import type { ApiClientOptions } from './options.js';
-
 // `@tokenfetch/core/adapter`: what a framework adapter needs, kept off the main entry.
-export { toProblemDetails, type ProblemDetails } from './problem-details.js';
-export { scrubSecrets } from './redact.js';
-
-export type { ApiFetch } from './api-client.js';
-
+// The kit itself lives in adapter-kit/; this file only names what is public.
+export {
+  clientFromOptions,
+  createApiFetchBinder,
+  type Disconnect,
+  type DisconnectSource,
+} from './adapter-kit/api-fetch-binder.js';
 export {
   createRequestBinder,
   createRequestBinding,
   type AuthMiddlewareOptions,
   type RequestBinding,
-} from './request-binder.js';
-
-/**
- * The part of Node's `ServerResponse` (or `Http2ServerResponse`) an adapter needs to see
- * the downstream client leave.
- */
-export interface DisconnectSource {
-  once(event: 'close', listener: () => void): unknown;
-  readonly writableFinished: boolean;
-  /** HTTP/1 (`ServerResponse`): the response has closed, finished or not. */
-  readonly closed?: boolean;
-  /**
-   * HTTP/2 (`Http2ServerResponse`): its stream. A reset stream closes with
-   * `writableFinished` true, so only the stream tells a reset from a finish.
-   */
-  readonly stream?: { readonly aborted: boolean; readonly closed: boolean };
-}
-
-/**
- * How an adapter sees the downstream client leave: Node's response, or, where the server
- * speaks WHATWG `Request` (Hono on Bun, Deno, Workers), the request's `signal`, which the
- * runtime aborts when the client disconnects.
- */
-export type Disconnect = DisconnectSource | AbortSignal;
-
-/**
- * For adapter authors: the client behind `authMiddleware(options?)`. No argument reads the
- * environment (`loadOptionsFromEnv`), so a bad or missing variable throws `ConfigError`
- * at start-up; `{ client }` shares one client (and its token) between apps.
- */
-export function clientFromOptions(options?: ApiClientOptions | { client: ApiClient }): ApiClient {
-  if (options === undefined) return createApiClient(loadOptionsFromEnv());
-  if ('client' in options) {
-    // Checked now: an undefined (a client not yet made) or anything else would otherwise
-    // fail only at a request's first apiFetch().
-    const { client } = options as { client: Partial<ApiClient> | null | undefined };
-    if (typeof client?.fetch !== 'function' || typeof client.as !== 'function') {
-      throw new ConfigError(
-        [{ path: 'client', message: 'must be an ApiClient made by createApiClient()' }],
-        'invalid authMiddleware() options',
-      );
-    }
-    return client as ApiClient;
-  }
-  return createApiClient(options);
-}
-
-/**
- * For adapter authors: call once per middleware, then once per request to get that
- * request's `apiFetch`. Which way the client is wired is settled here, once; attaching
- * then costs one closure, and the first call adds one `close` listener, which aborts the
- * upstream calls when the downstream client disconnects before its response is finished.
- */
-export function createApiFetchBinder(client: ApiClient): (response: Disconnect) => ApiFetch {
-  const grouped = groupedFetchOf(client);
-  if (grouped !== undefined) {
-    // A client made by this copy of core: its calls join the request's group, which costs
-    // far less than an AbortSignal per request plus AbortSignal.any per call.
-    return (response) => {
-      let group: AbortGroup | undefined;
-      return (input, init) => grouped(input, init, (group ??= watch(response)));
-    };
-  }
-  return (response) => {
-    let disconnected: AbortSignal | undefined;
-    return (input, init) => {
-      if (disconnected === undefined) {
-        const controller = new AbortController();
-        watch(response).join(controller);
-        disconnected = controller.signal;
-      }
-      // The caller's own signal: init's, else a Request input's (init's signal replaces it).
-      const own =
-        init?.signal === undefined && input instanceof Request ? input.signal : init?.signal;
-      const signal = own == null ? disconnected : AbortSignal.any([own, disconnected]);
-      return client.fetch(input, { ...init, signal });
-    };
-  };
-}
-
-/**
- * A group aborted when the downstream client leaves before `response` is finished (or when
- * the request's signal aborts). Made at the first call, which may come after the client has
- * left (the handler awaited something else first): then the group is aborted at once, and
- * the call is never sent.
- */
-function watch(response: Disconnect): AbortGroup {
-  const group = new AbortGroup();
-  if (!('once' in response)) {
-    // The abort reason is ours, not the runtime's: a call ends with the same AbortError
-    // whichever server the app runs on.
-    if (response.aborted) group.abort(disconnected());
-    else response.addEventListener('abort', () => group.abort(disconnected()), { once: true });
-    return group;
-  }
-  const closed = response.stream === undefined ? response.closed === true : response.stream.closed;
-  if (closed) {
-    if (left(response)) group.abort(disconnected());
-    return group;
-  }
-  response.once('close', () => {
-    if (left(response)) group.abort(disconnected());
-  });
-  return group;
-}
-
-/** Whether a closed response was left by its client rather than finished. */
-function left(response: DisconnectSource): boolean {
-  return !response.writableFinished || response.stream?.aborted === true;
-}
-
-function disconnected(): DOMException {
-  return new DOMException('the downstream client disconnected', 'AbortError');
-}
+} from './adapter-kit/request-binder.js';
+export { toProblemDetails, type ProblemDetails } from './adapter-kit/problem-details.js';
+export type { ApiFetch } from './client/api-client.js';
+export { scrubSecrets } from './guards/redact.js';

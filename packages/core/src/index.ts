@@ -5,26 +5,27 @@ export {
   type ApiClient,
   type ApiFetch,
   type ResponseSchema,
-} from './api-client.js';
-export {
-  apiKeyAuth,
-  sessionTokenAuth,
-  type ApiKeyAuthOptions,
-  type ApiKeyAuthStrategy,
-  type AuthStrategy,
-  type LoginContext,
-  type SessionAuthStrategy,
-  type SessionTokenAuthOptions,
-} from './auth-strategies.js';
+} from './client/api-client.js';
+export { apiKeyAuth, type ApiKeyAuthOptions } from './auth/api-key.js';
+export { sessionTokenAuth, type SessionTokenAuthOptions } from './auth/session.js';
+export type {
+  ApiKeyAuthStrategy,
+  AuthStrategy,
+  CallCredentials,
+  DerivedStrategy,
+  DiscoveryContext,
+  LoginContext,
+  SessionAuthStrategy,
+} from './auth/strategy.js';
 export {
   createClientPool,
   type ClientPool,
   type ClientPoolOptions,
   type TenantOptions,
-} from './client-pool.js';
-export { defaults } from './defaults.js';
-export type { AsOptions } from './identity.js';
-export { loadOptionsFromEnv } from './env.js';
+} from './client/client-pool.js';
+export { defaults } from './shared/defaults.js';
+export type { AsOptions } from './auth/identity.js';
+export { loadOptionsFromEnv } from './client/env.js';
 export {
   ClientClosedError,
   ConfigError,
@@ -38,7 +39,7 @@ export {
   UpstreamError,
   type ConfigIssue,
   type TokenFetchErrorCode,
-} from './errors.js';
+} from './shared/errors.js';
 export type {
   EventOrigin,
   LoginEvent,
@@ -49,19 +50,19 @@ export type {
   StoreErrorEvent,
   TokenFetchEvent,
   TokenFetchListener,
-} from './events.js';
-export { MemoryTokenStore } from './memory-store.js';
-export type { ApiClientOptions, ApiKeyAuth, CredentialsAuth } from './options.js';
-export { parseLoginResponse } from './parse-login-response.js';
+} from './shared/events.js';
+export { MemoryTokenStore } from './engine/memory-store.js';
+export type { ApiClientOptions, ApiKeyAuth, CredentialsAuth } from './client/options.js';
+export { parseLoginResponse } from './engine/parse-login-response.js';
 export {
   createTokenManager,
   type TokenManager,
   type TokenManagerOptions,
-} from './token-manager.js';
+} from './engine/token-manager.js';
 export type {
   LoginResult,
   SharedFailure,
   StoredToken,
   TokenLease,
   TokenStore,
-} from './token-store.js';
+} from './engine/token-store.js';

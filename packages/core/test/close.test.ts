@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEMO_API_KEY } from '@tokenfetch/mock-upstream';
 import { Agent } from 'undici';
-import { AbortGroup } from '../src/abort.js';
-import { groupedFetchOf } from '../src/api-client.js';
+import { AbortGroup } from '../src/shared/abort.js';
+import { groupedFetchOf } from '../src/client/grouped-fetch.js';
 import {
   ClientClosedError,
   createTokenManager,

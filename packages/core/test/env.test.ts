@@ -28,6 +28,16 @@ function envIssues(env: Record<string, string | undefined>, prefix?: string): Co
   throw new Error('expected a ConfigError');
 }
 
+function thrownBy(load: () => unknown): ConfigError {
+  try {
+    load();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
 afterEach(() => {
   vi.unstubAllEnvs();
 });
@@ -162,6 +172,33 @@ describe('loadOptionsFromEnv', () => {
       expect.objectContaining({ path: 'API_KEY' }),
       { path: 'API_BASE_URL', message: 'must be an absolute https URL' },
     ]);
+  });
+
+  it('a variable missing from process.env: the error says where they are read and how to load .env', () => {
+    for (const name of ['API_BASE_URL', 'API_EMAIL', 'API_PASSWORD', 'API_ORG_ID', 'API_KEY']) {
+      vi.stubEnv(name, '');
+    }
+    vi.stubEnv('API_BASE_URL', 'https://acme.resolver.com/api');
+    vi.stubEnv('API_EMAIL', 'a@b.c');
+
+    const error = thrownBy(() => loadOptionsFromEnv());
+    expect(error.message).toBe(
+      'invalid tokenfetch environment, read from process.env (nothing loads a .env file by itself: ' +
+        'start with node --env-file=.env app.js, or npx tsx --env-file=.env app.ts):\n' +
+        '  - API_PASSWORD: required\n' +
+        '  - API_ORG_ID: required',
+    );
+  });
+
+  it('no .env hint for an env object given, nor for a bad value with nothing missing', () => {
+    expect(thrownBy(() => loadOptionsFromEnv({})).message).toMatch(
+      /^invalid tokenfetch environment:\n {2}- API_BASE_URL: required\n/,
+    );
+    vi.stubEnv('API_BASE_URL', 'ftp://acme.resolver.com/api');
+    vi.stubEnv('API_KEY', 'k-123');
+    expect(thrownBy(() => loadOptionsFromEnv()).message).toBe(
+      'invalid tokenfetch environment:\n  - API_BASE_URL: must be an absolute https URL',
+    );
   });
 
   it('the error names variables, never their values', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toProblemDetails } from '../src/problem-details.js';
+import { toProblemDetails } from '../src/adapter-kit/problem-details.js';
 import {
   ClientClosedError,
   ConfigError,

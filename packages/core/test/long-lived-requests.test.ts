@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AbortGroup } from '../src/abort.js';
-import { groupedFetchOf } from '../src/api-client.js';
+import { AbortGroup } from '../src/shared/abort.js';
+import { groupedFetchOf } from '../src/client/grouped-fetch.js';
 import { clientFor, startMock, startRecorder } from './helpers.js';
 
 // An adapter's downstream request has one AbortGroup for all its upstream calls. A request

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { base64, base64UrlText, utf8Bytes, utf8Text, wellFormed } from '../src/bytes.js';
-import { jwtExpiry } from '../src/jwt.js';
+import { base64, base64UrlText, utf8Bytes, utf8Text, wellFormed } from '../src/shared/bytes.js';
+import { jwtExpiry } from '../src/engine/jwt.js';
 import * as node from '../src/platform/node.js';
 import { sha256Hex } from '../src/platform/sha256.js';
 import * as web from '../src/platform/web.js';
-import { toTarget } from '../src/transport.js';
+import { toTarget } from '../src/transport/transport.js';
 import { startRecorder } from './helpers.js';
 
 // The tests run on Node, where `#platform` is node.ts; web.ts is what Bun, Deno and

@@ -11,7 +11,7 @@ import {
   TokenFetchError,
   type LoginResult,
 } from '../src/index.js';
-import { createUrlScope, isInside, resolveUrl } from '../src/resolve-url.js';
+import { createUrlScope, isInside, resolveUrl } from '../src/guards/resolve-url.js';
 import {
   closeAfterTest,
   failOnUnhandledRejection,

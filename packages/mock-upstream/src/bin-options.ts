@@ -5,21 +5,30 @@ export interface BinOptions {
   port: number;
   host: string;
   help: boolean;
+  /**
+   * `--write-env PATH`: write the `API_*` variables there instead of printing the secrets.
+   * Not `--env-file`: Node stops (exit 9) on an `--env-file` naming a missing file anywhere on
+   * its command line, a script's arguments included (nodejs/node#54232).
+   */
+  writeEnv: string | undefined;
 }
 
 /** Port used when neither `--port` nor `PORT` is given. */
 export const defaultBinPort = 4010;
 
 /** `tokenfetch-mock --help`. */
-export const usage = `Usage: tokenfetch-mock [--port N] [--host HOST]
+export const usage = `Usage: tokenfetch-mock [--port N] [--host HOST] [--write-env PATH]
 
 Starts a mock of Resolver Core's REST API (session tokens and API keys) for local
 development and tests.
 
 Options:
-  --port N, -p N   port to listen on (default: $PORT, else ${defaultBinPort}; 0 = any free port)
-  --host HOST      interface to listen on (default: 127.0.0.1)
-  --help, -h       show this help
+  --port N, -p N    port to listen on (default: $PORT, else ${defaultBinPort}; 0 = any free port)
+  --host HOST       interface to listen on (default: 127.0.0.1)
+  --write-env PATH  write the API_* variables of the demo user to PATH (mode 0600), for
+                    \`node --env-file=PATH app.js\`; rewrites a file it wrote before, and
+                    refuses any other
+  --help, -h        show this help
 `;
 
 /** Parses the command line and environment; throws an Error with a user-facing message. */
@@ -31,6 +40,7 @@ export function parseBinArgs(
     port: env.PORT === undefined || env.PORT === '' ? defaultBinPort : parsePort(env.PORT, 'PORT'),
     host: '127.0.0.1',
     help: false,
+    writeEnv: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
@@ -43,6 +53,7 @@ export function parseBinArgs(
     if (name === '--help' || name === '-h') options.help = true;
     else if (name === '--port' || name === '-p') options.port = parsePort(value(), name);
     else if (name === '--host') options.host = value();
+    else if (name === '--write-env') options.writeEnv = value();
     else throw new Error(`unknown argument: ${arg}`);
   }
   return options;
@@ -61,12 +72,27 @@ function parsePort(text: string, source: string): number {
   return port;
 }
 
-/** What `tokenfetch-mock` prints once it listens. */
-export function formatBanner(baseUrl: string): string {
+/**
+ * What `tokenfetch-mock` prints once it listens. With `envFile` (the variables were written
+ * there, `--write-env`) it names the file and prints neither the password nor the API key.
+ */
+export function formatBanner(baseUrl: string, envFile?: string): string {
   const org = String(demoUser.orgs[0] ?? 1);
-  return `tokenfetch mock upstream listening on ${baseUrl}
+  const head = `tokenfetch mock upstream listening on ${baseUrl}
 OpenAPI document: ${baseUrl}/openapi.json
+`;
+  if (envFile !== undefined) {
+    return `${head}
+Wrote ${envFile} (mode 0600): API_BASE_URL, API_EMAIL, API_PASSWORD and API_ORG_ID of the
+demo user (${demoUser.email}, org ${org}), and the demo API key commented out.
+Start your app with it:
+  node --env-file=${envFile} app.js
+  npx tsx --env-file=${envFile} app.ts
 
+Press Ctrl+C to stop.
+`;
+  }
+  return `${head}
 Demo credentials (POST ${baseUrl}/user/authenticate):
   email:    ${demoUser.email}
   password: ${demoUser.password}
@@ -82,6 +108,9 @@ Environment for a session-token client:
 or for an API-key client:
   API_BASE_URL=${baseUrl}
   API_KEY=${demoApiKey}
+
+Nothing reads a .env file by itself: let the mock write one (tokenfetch-mock --write-env .env),
+then start your app with node --env-file=.env app.js (or npx tsx --env-file=.env app.ts).
 
 Press Ctrl+C to stop.
 `;

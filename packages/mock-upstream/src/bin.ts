@@ -1,5 +1,6 @@
 import { formatBanner, parseBinArgs, usage } from './bin-options.js';
 import type { BinOptions } from './bin-options.js';
+import { writeEnvFile } from './env-file.js';
 import { startMockUpstream } from './mock-upstream.js';
 
 async function main(): Promise<void> {
@@ -17,7 +18,17 @@ async function main(): Promise<void> {
   }
 
   const mock = await startMockUpstream({ port: options.port, host: options.host });
-  process.stdout.write(formatBanner(mock.baseUrl));
+  if (options.writeEnv !== undefined) {
+    try {
+      await writeEnvFile(options.writeEnv, mock.baseUrl);
+    } catch (error) {
+      await mock.close();
+      process.stderr.write(`tokenfetch-mock: ${(error as Error).message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+  }
+  process.stdout.write(formatBanner(mock.baseUrl, options.writeEnv));
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

@@ -1,11 +1,19 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { VerifiedAccessToken } from './oauth-access-token.js';
 import type { ResolvedApiKey, ResolvedUser } from './options.js';
 import type { Session, TokenRegistry } from './token-registry.js';
 
 /** Who made an authenticated call. */
 export type Caller =
   | { kind: 'token'; session: Session }
-  | { kind: 'api-key'; apiKey: ResolvedApiKey; impersonated: ResolvedUser | undefined };
+  | { kind: 'api-key'; apiKey: ResolvedApiKey; impersonated: ResolvedUser | undefined }
+  | {
+      kind: 'oauth';
+      token: VerifiedAccessToken;
+      dpop: boolean;
+      user: ResolvedUser | undefined;
+      orgId: string | number;
+    };
 
 /** The caller, or the reason the call is refused with 403. */
 export type CallerResult = { ok: true; caller: Caller } | { ok: false; error: string };
@@ -48,9 +56,25 @@ export function identifyCaller(
   return { ok: false, error };
 }
 
+/**
+ * The caller of an accepted OAuth call: the user whose id is the token's `sub` (a token
+ * from a refresh token of that user), acting in their first org; else no user (a
+ * client-credentials token, whose `sub` is the client), acting in the first user's first
+ * org like an API key without an org.
+ */
+export function oauthCaller(
+  token: VerifiedAccessToken,
+  dpop: boolean,
+  users: readonly ResolvedUser[],
+): Caller {
+  const user = users.find((candidate) => String(candidate.id) === token.subject);
+  const orgId = user?.orgs[0] ?? users[0]?.orgs[0] ?? 1;
+  return { kind: 'oauth', token, dpop, user, orgId };
+}
+
 /** The user a call acts as, and the org it acts in. */
 export interface ActingAs {
-  readonly credential: 'token' | 'api-key';
+  readonly credential: 'token' | 'api-key' | 'oauth';
   readonly user: PublicUser;
   readonly orgId: string | number;
 }
@@ -64,13 +88,23 @@ export interface PublicUser {
 }
 
 /**
- * Whom a call acts as: the token's user in the org chosen at login, or for an API key the
- * impersonated user (else the key's synthetic service user) in the key's org.
+ * Whom a call acts as: the token's user in the org chosen at login; for an API key the
+ * impersonated user (else the key's synthetic service user) in the key's org; for an OAuth
+ * token its user, else a synthetic client user, in the org of {@link oauthCaller}.
  */
 export function actingAs(caller: Caller): ActingAs {
   if (caller.kind === 'token') {
     const { user, orgId } = caller.session;
     return { credential: 'token', user: publicUser(user), orgId };
+  }
+  if (caller.kind === 'oauth') {
+    const user = caller.user ?? {
+      id: 0,
+      email: 'oauth-client@mock-upstream.invalid',
+      firstName: 'OAuth',
+      lastName: 'Client',
+    };
+    return { credential: 'oauth', user: publicUser(user), orgId: caller.orgId };
   }
   const { apiKey, impersonated } = caller;
   const user = impersonated ?? {
@@ -84,14 +118,16 @@ export function actingAs(caller: Caller): ActingAs {
 
 /**
  * Whether a call carries a bearer token this server never issued or an `x-api-key` it does
- * not know — a credential meant for another server — whatever else it carries.
+ * not know — a credential meant for another server — whatever else it carries. An OAuth
+ * call's token is not a session token, so `oauthCall` leaves it to the OAuth check.
  */
 export function carriesUnknownCredential(
   headers: IncomingHttpHeaders,
   tokens: TokenRegistry,
   apiKeys: ReadonlyMap<string, ResolvedApiKey>,
+  oauthCall: boolean,
 ): boolean {
-  const token = bearerScheme.exec(headers.authorization ?? '')?.[1];
+  const token = oauthCall ? undefined : bearerScheme.exec(headers.authorization ?? '')?.[1];
   const apiKey = headerValue(headers['x-api-key']);
   return (
     (token !== undefined && !tokens.issued(token)) || (apiKey !== undefined && !apiKeys.has(apiKey))

@@ -1,11 +1,13 @@
 export { startMockUpstream } from './mock-upstream.js';
 export type {
   MockActingAs,
+  MockOAuthGrant,
   MockRecordedRequest,
   MockUpstream,
   MockUpstreamStats,
 } from './mock-upstream.js';
-export type { MockApiKey, MockUpstreamOptions, MockUser } from './options.js';
+export type { MockApiKey, MockOAuthOptions, MockUpstreamOptions, MockUser } from './options.js';
+export type { MockOAuthRejection } from './oauth-resource-server.js';
 export type {
   MockLoginHook,
   MockLoginHookResult,

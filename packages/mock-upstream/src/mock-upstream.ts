@@ -6,9 +6,12 @@ import {
   carriesUnknownCredential,
   identifyCaller,
   impersonateUserId,
+  oauthCaller,
 } from './identify-caller.js';
+import type { Caller } from './identify-caller.js';
 import { checkLogin } from './login.js';
 import type { MockLoginHook, MockLoginHookResult } from './login-hook.js';
+import type { MockOAuthRejection, OAuthResourceServer } from './oauth-resource-server.js';
 import { resolveOptions } from './resolve-options.js';
 import type { MockUpstreamOptions } from './options.js';
 import { readBody } from './read-body.js';
@@ -26,7 +29,10 @@ export interface MockUpstreamStats {
   successfulLogins: number;
   /** Every request that is not to the login path nor a GET or HEAD of `openapi.json`. */
   calls: number;
-  /** Calls refused with 403. */
+  /**
+   * Calls refused for their credentials: 403 (a session token or API key refused), and with
+   * `oauth`, 401 or 403 for an OAuth token or its proof (not counting DPoP nonce challenges).
+   */
   rejectedCalls: number;
   /**
    * Calls that carried a bearer token this server never issued, or an `x-api-key` it does
@@ -41,6 +47,26 @@ export interface MockUpstreamStats {
   inFlightLogins: number;
   /** The highest `inFlightLogins` since start, or since `resetStats()` (which restarts it from the logins still in flight). */
   maxConcurrentLogins: number;
+  /** With `oauth`: calls accepted with an OAuth access token, bearer or DPoP. */
+  oauthCalls: number;
+  /** With `oauth`: of `oauthCalls`, those made with a DPoP proof. */
+  dpopCalls: number;
+  /** With `oauth`: OAuth calls refused, by reason (only the reasons that occurred). */
+  oauthRejections: Partial<Record<MockOAuthRejection, number>>;
+  /** With `oauth` and DPoP nonces: `401 use_dpop_nonce` challenges answered. */
+  dpopNonceChallenges: number;
+}
+
+/** What an accepted OAuth call's access token said. */
+export interface MockOAuthGrant {
+  /** `client_id`. */
+  clientId: string;
+  /** `sub`: a user's id, or for client credentials the client's. */
+  subject: string;
+  scope: string[];
+  audience: string[];
+  /** Whether the call proved possession of the token's key (DPoP). */
+  dpop: boolean;
 }
 
 /** A non-login request as the mock received it, credentials included. */
@@ -63,12 +89,20 @@ export interface MockRecordedRequest {
 
 /** Whom an authenticated call acted as. */
 export interface MockActingAs {
-  /** How the call authenticated. */
-  credential: 'token' | 'api-key';
-  /** The token's user, or for an API key the impersonated user, else the key's service user. */
+  /** How the call authenticated: a session token, an API key, or an OAuth access token. */
+  credential: 'token' | 'api-key' | 'oauth';
+  /**
+   * The session token's user; for an API key the impersonated user, else the key's service
+   * user (0 unless set); for an OAuth token the user whose id is its `sub`, else 0.
+   */
   userId: number;
-  /** The org chosen at login for a token, the key's org for an API key. */
+  /**
+   * The org chosen at login for a session token, the key's org for an API key; for an
+   * OAuth token its user's first org, else the first user's first org.
+   */
   orgId: string | number;
+  /** For an OAuth call, what its token said. */
+  oauth?: MockOAuthGrant;
 }
 
 /** A running mock upstream. */
@@ -79,8 +113,16 @@ export interface MockUpstream {
   readonly origin: string;
   /** Stops the server and destroys every open socket, so no test hangs on keep-alive. Idempotent. */
   close(): Promise<void>;
-  /** Makes every token issued so far invalid: later calls with them get 403. */
+  /**
+   * Makes every token issued so far invalid: later calls with them get 403. With `oauth`,
+   * every OAuth access token accepted so far is refused too (401, reason `revoked`).
+   */
   revokeTokens(): void;
+  /**
+   * With `oauth: { dpop: { nonce: true } }`: makes a new DPoP nonce current and returns it;
+   * proofs with an earlier one get `401 use_dpop_nonce` and the new one in `DPoP-Nonce`.
+   */
+  rotateDpopNonce(): string;
   /**
    * The next `count` logins answer `status` with a small JSON error body and the given
    * headers, whatever their credentials. Calls queue up: `(500, 2)` then `(429, 1)` fails
@@ -132,6 +174,14 @@ const maxRecorded = 1000;
  */
 export async function startMockUpstream(options: MockUpstreamOptions = {}): Promise<MockUpstream> {
   const config = resolveOptions(options);
+  const resourceServer =
+    config.oauth === undefined
+      ? undefined
+      : // Loaded only when asked for: jose costs ~100 ms to import.
+        new (await import('./oauth-resource-server.js')).OAuthResourceServer(
+          config.oauth,
+          config.now,
+        );
   const tokens = new TokenRegistry(config.now);
   const widgets = new WidgetStore(config.now);
   const loginPath = `${config.prefix}/user/authenticate`;
@@ -145,6 +195,10 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
     unknownCredentialCalls: 0,
     inFlightLogins: 0,
     maxConcurrentLogins: 0,
+    oauthCalls: 0,
+    dpopCalls: 0,
+    oauthRejections: {},
+    dpopNonceChallenges: 0,
   };
   let recorded: MockRecordedRequest[] = [];
   const queuedFailures: Array<{ status: number; headers: Record<string, string> }> = [];
@@ -228,7 +282,9 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       impersonateUserId: impersonateUserId(req.headers),
       actingAs: undefined,
     };
-    if (carriesUnknownCredential(req.headers, tokens, config.apiKeys)) {
+    // With `oauth`, a DPoP or JWT-shaped bearer token makes this an OAuth call.
+    const oauth = resourceServer?.takes(req.headers.authorization) ? resourceServer : undefined;
+    if (carriesUnknownCredential(req.headers, tokens, config.apiKeys, oauth !== undefined)) {
       stats.unknownCredentialCalls++;
     }
     recorded.push(entry);
@@ -236,13 +292,11 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
     const body = await readBody(req);
     if (!body.tooLarge) entry.body = body.text;
     if (!isUnderPrefix(url.pathname)) return sendJson(res, 404, { error: 'not found' });
-    const identified = identifyCaller(req.headers, tokens, config.apiKeys, config.users);
-    if (!identified.ok) {
-      stats.rejectedCalls++;
-      return sendJson(res, 403, { error: identified.error });
-    }
-    const acting = actingAs(identified.caller);
-    entry.actingAs = { credential: acting.credential, userId: acting.user.id, orgId: acting.orgId };
+    const caller = oauth
+      ? await identifyOAuthCaller(oauth, req, res, url)
+      : identifySessionOrKeyCaller(req, res);
+    if (caller === undefined) return;
+    entry.actingAs = recordedActingAs(caller);
     if (body.tooLarge) return sendJson(res, 413, { error: 'request body too large' });
     answerCall(res, {
       method: entry.method,
@@ -250,9 +304,48 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       subPath: url.pathname.slice(config.prefix.length),
       headers: req.headers,
       body: body.text,
-      caller: identified.caller,
+      caller,
       widgets,
     });
+  }
+
+  /** The caller of a session-token or API-key call; else answers 403 and returns undefined. */
+  function identifySessionOrKeyCaller(req: IncomingMessage, res: ServerResponse) {
+    const identified = identifyCaller(req.headers, tokens, config.apiKeys, config.users);
+    if (identified.ok) return identified.caller;
+    stats.rejectedCalls++;
+    sendJson(res, 403, { error: identified.error });
+    return undefined;
+  }
+
+  /** The caller of an OAuth call; else answers the refusal or nonce challenge and returns undefined. */
+  async function identifyOAuthCaller(
+    oauth: OAuthResourceServer,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+  ) {
+    // DPoP's htu is the URL the client addressed: its Host, the path without the query.
+    const host = req.headers.host ?? new URL(origin).host;
+    const outcome = await oauth.authenticate(
+      req.method ?? 'GET',
+      new URL(url.pathname, `http://${host}`),
+      req.headers,
+    );
+    if (outcome.ok) {
+      stats.oauthCalls++;
+      if (outcome.dpop) stats.dpopCalls++;
+      return oauthCaller(outcome.token, outcome.dpop, config.users);
+    }
+    if (outcome.reason === 'use_dpop_nonce') {
+      stats.dpopNonceChallenges++;
+    } else {
+      stats.rejectedCalls++;
+      stats.oauthRejections[outcome.reason] = (stats.oauthRejections[outcome.reason] ?? 0) + 1;
+      if (outcome.foreign) stats.unknownCredentialCalls++;
+    }
+    sendJson(res, outcome.status, outcome.body, outcome.headers);
+    return undefined;
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -306,6 +399,13 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
     },
     revokeTokens() {
       tokens.revokeAll();
+      resourceServer?.revokeSeen();
+    },
+    rotateDpopNonce() {
+      if (resourceServer === undefined || config.oauth?.dpopNonce !== true) {
+        throw new Error('rotateDpopNonce() needs the option oauth: { dpop: { nonce: true } }');
+      }
+      return resourceServer.rotateNonce();
     },
     failNextLogins(status, count = 1, headers = {}) {
       if (!Number.isInteger(status) || status < 200 || status > 599) {
@@ -326,7 +426,7 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       loginHook = hook;
     },
     get stats() {
-      return { ...stats };
+      return { ...stats, oauthRejections: { ...stats.oauthRejections } };
     },
     resetStats() {
       Object.assign(stats, {
@@ -336,15 +436,43 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
         rejectedCalls: 0,
         unknownCredentialCalls: 0,
         maxConcurrentLogins: stats.inFlightLogins,
+        oauthCalls: 0,
+        dpopCalls: 0,
+        oauthRejections: {},
+        dpopNonceChallenges: 0,
       });
       recorded = [];
     },
     get requests() {
       return recorded.map((entry) => ({
         ...entry,
-        ...(entry.actingAs && { actingAs: { ...entry.actingAs } }),
+        ...(entry.actingAs && { actingAs: copyActingAs(entry.actingAs) }),
       }));
     },
+  };
+}
+
+/** What `requests` records of whom a call acted as. */
+function recordedActingAs(caller: Caller): MockActingAs {
+  const { credential, user, orgId } = actingAs(caller);
+  if (caller.kind !== 'oauth') return { credential, userId: user.id, orgId };
+  const { clientId, subject, scope, audience } = caller.token;
+  const oauth = {
+    clientId,
+    subject,
+    scope: [...scope],
+    audience: [...audience],
+    dpop: caller.dpop,
+  };
+  return { credential, userId: user.id, orgId, oauth };
+}
+
+function copyActingAs(acting: MockActingAs): MockActingAs {
+  const { oauth, ...rest } = acting;
+  if (oauth === undefined) return rest;
+  return {
+    ...rest,
+    oauth: { ...oauth, scope: [...oauth.scope], audience: [...oauth.audience] },
   };
 }
 

@@ -28,6 +28,36 @@ export interface MockApiKey {
   userId?: number;
 }
 
+/**
+ * Makes the mock an OAuth 2.0 resource server as well: API calls may then carry an access
+ * token of `issuer` — a JWT (RFC 9068) — as `Authorization: Bearer <token>`, or as
+ * `Authorization: DPoP <token>` with a `DPoP` proof (RFC 9449). Session tokens and API keys
+ * keep working beside it.
+ */
+export interface MockOAuthOptions {
+  /** The authorization server's issuer identifier: the `iss` every access token must carry. */
+  issuer: string;
+  /** Where the issuer's public signing keys are (fetched on first use, then cached); or give `jwks`. */
+  jwksUri?: string | undefined;
+  /** The issuer's public signing keys, instead of `jwksUri`. */
+  jwks?: { keys: readonly JsonWebKey[] } | undefined;
+  /** The audience (resource indicator) a token must be for: one of these in its `aud`. */
+  audience: string | readonly string[];
+  /**
+   * Scopes every call's token must carry; a token without one of them gets
+   * `403 insufficient_scope`. @default none
+   */
+  requiredScope?: string | readonly string[] | undefined;
+  /**
+   * DPoP. `false`: a bearer token is accepted, and a DPoP-bound one (`cnf.jkt`) only with
+   * its proof. `true`: every OAuth call needs a proof. `{ nonce: true }`: and each proof
+   * must carry the server's current nonce (`401 use_dpop_nonce` with `DPoP-Nonce`
+   * otherwise; `rotateDpopNonce()` changes it).
+   * @default false
+   */
+  dpop?: boolean | { nonce: boolean } | undefined;
+}
+
 /** Options of {@link startMockUpstream}. Every field is optional. */
 export interface MockUpstreamOptions {
   /** Port to listen on; `0` picks a free ephemeral port. @default 0 */
@@ -62,6 +92,18 @@ export interface MockUpstreamOptions {
    * ```
    */
   now?: (() => number) | undefined;
+  /**
+   * Also accept OAuth access tokens from an authorization server, checked like a resource
+   * server does (signature, issuer, audience, expiry, scope, DPoP). Access tokens are checked
+   * against the `now` clock too, and so are DPoP proofs' `iat`.
+   * @example
+   * ```ts
+   * const mock = await startMockUpstream({
+   *   oauth: { issuer: as.issuer, jwksUri: as.jwksUri, audience: as.resource, dpop: { nonce: true } },
+   * });
+   * ```
+   */
+  oauth?: MockOAuthOptions | undefined;
 }
 
 /** A {@link MockUser} with every default filled in. */
@@ -91,4 +133,18 @@ export interface ResolvedOptions {
   readonly tokenTtlMs: number;
   readonly announceTtl: boolean;
   readonly now: () => number;
+  readonly oauth: ResolvedOAuthOptions | undefined;
+}
+
+/** {@link MockOAuthOptions} after validation and defaults. */
+export interface ResolvedOAuthOptions {
+  readonly issuer: string;
+  /** Exactly one of `jwksUri` and `jwks`. */
+  readonly keys: { readonly jwksUri: URL } | { readonly jwks: { keys: readonly JsonWebKey[] } };
+  readonly audience: readonly string[];
+  readonly requiredScope: readonly string[];
+  /** Whether every OAuth call needs a DPoP proof. */
+  readonly dpopRequired: boolean;
+  /** Whether each DPoP proof must carry the server's current nonce. */
+  readonly dpopNonce: boolean;
 }

@@ -1,9 +1,11 @@
 import { demoApiKey, demoUser } from './demo.js';
 import type {
   MockApiKey,
+  MockOAuthOptions,
   MockUpstreamOptions,
   MockUser,
   ResolvedApiKey,
+  ResolvedOAuthOptions,
   ResolvedOptions,
   ResolvedUser,
 } from './options.js';
@@ -28,6 +30,39 @@ export function resolveOptions(options: MockUpstreamOptions = {}): ResolvedOptio
     tokenTtlMs,
     announceTtl: options.announceTtl ?? false,
     now: options.now ?? Date.now,
+    oauth: options.oauth === undefined ? undefined : resolveOAuth(options.oauth),
+  };
+}
+
+function resolveOAuth(oauth: MockOAuthOptions): ResolvedOAuthOptions {
+  if (typeof oauth.issuer !== 'string' || oauth.issuer === '') {
+    throw new TypeError('oauth.issuer must be the issuer identifier, a non-empty string');
+  }
+  const keys =
+    oauth.jwksUri === undefined
+      ? oauth.jwks && { jwks: oauth.jwks }
+      : oauth.jwks === undefined && { jwksUri: new URL(oauth.jwksUri) };
+  if (keys === undefined || keys === false) {
+    throw new TypeError('oauth needs exactly one of jwksUri and jwks');
+  }
+  const audience = [oauth.audience].flat();
+  if (
+    audience.length === 0 ||
+    audience.some((value) => typeof value !== 'string' || value === '')
+  ) {
+    throw new TypeError('oauth.audience must be a non-empty string or a list of them');
+  }
+  const dpop = oauth.dpop ?? false;
+  return {
+    issuer: oauth.issuer,
+    keys,
+    audience,
+    requiredScope: [oauth.requiredScope ?? []]
+      .flat()
+      .flatMap((scope) => scope.split(' '))
+      .filter(Boolean),
+    dpopRequired: dpop !== false,
+    dpopNonce: typeof dpop === 'object' && dpop.nonce,
   };
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultBinPort, formatBanner, parseBinArgs } from '../src/bin-options.js';
+import { demoApiKey, demoUser } from '../src/demo.js';
 
 describe('tokenfetch-mock arguments', () => {
   it('defaults to port 4010 on 127.0.0.1', () => {
@@ -7,6 +8,7 @@ describe('tokenfetch-mock arguments', () => {
       port: defaultBinPort,
       host: '127.0.0.1',
       help: false,
+      writeEnv: undefined,
     });
     expect(defaultBinPort).toBe(4010);
   });
@@ -26,6 +28,15 @@ describe('tokenfetch-mock arguments', () => {
     expect(() => parseBinArgs(['--port'], {})).toThrow(/needs a value/);
     expect(() => parseBinArgs([], { PORT: '70000' })).toThrow(/PORT/);
     expect(() => parseBinArgs(['--verbose'], {})).toThrow(/unknown argument/);
+    expect(() => parseBinArgs(['--write-env'], {})).toThrow(/--write-env needs a value/);
+  });
+
+  it('takes --write-env PATH and --write-env=PATH', () => {
+    expect(parseBinArgs(['--write-env', '.env'], {}).writeEnv).toBe('.env');
+    expect(parseBinArgs(['--write-env=app/.env', '-p', '0'], {})).toMatchObject({
+      writeEnv: 'app/.env',
+      port: 0,
+    });
   });
 
   it('prints the base URL, demo credentials and an API_* env block', () => {
@@ -37,5 +48,21 @@ describe('tokenfetch-mock arguments', () => {
     expect(banner).toContain('API_PASSWORD=demo-password');
     expect(banner).toContain('API_ORG_ID=1');
     expect(banner).toContain('API_KEY=demo-api-key');
+  });
+
+  it('tells how to load the variables into an app, since nothing reads .env by itself', () => {
+    const banner = formatBanner('http://127.0.0.1:4010/api');
+    expect(banner).toContain('tokenfetch-mock --write-env .env');
+    expect(banner).toContain('node --env-file=.env app.js');
+  });
+
+  it('with --write-env, names the file and prints neither the password nor the API key', () => {
+    const banner = formatBanner('http://127.0.0.1:4010/api', 'app/.env');
+    expect(banner).toContain('Wrote app/.env (mode 0600)');
+    expect(banner).toContain('node --env-file=app/.env app.js');
+    expect(banner).toContain('npx tsx --env-file=app/.env app.ts');
+    expect(banner).toContain(demoUser.email);
+    expect(banner).not.toContain(demoUser.password);
+    expect(banner).not.toContain(demoApiKey);
   });
 });

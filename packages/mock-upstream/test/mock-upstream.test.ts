@@ -442,6 +442,10 @@ describe('stats and requests', () => {
       unknownCredentialCalls: 0,
       inFlightLogins: 0,
       maxConcurrentLogins: 1,
+      oauthCalls: 0,
+      dpopCalls: 0,
+      oauthRejections: {},
+      dpopNonceChallenges: 0,
     });
     const snapshot = mock.stats;
     mock.resetStats();
@@ -454,6 +458,10 @@ describe('stats and requests', () => {
       unknownCredentialCalls: 0,
       inFlightLogins: 0,
       maxConcurrentLogins: 0,
+      oauthCalls: 0,
+      dpopCalls: 0,
+      oauthRejections: {},
+      dpopNonceChallenges: 0,
     });
     expect(mock.requests).toEqual([]);
   });

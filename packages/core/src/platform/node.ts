@@ -1,13 +1,18 @@
-// `#platform` on Node: calls go through undici's dispatcher API (the cost figures are in
-// bench/README.md). Everything else in core is plain JavaScript and web APIs; what needs
-// Node or undici is here, behind the `imports` map of package.json.
+/**
+ * The platform: what differs between runtimes, chosen by package conditions through the
+ * `#platform` entry of package.json's `imports` (this file on Node, `web.ts` on Bun, Deno,
+ * Workers and browsers): the default transport, the shared dispatcher of a pool, the proxy
+ * from the environment, and SHA-256. On Node calls go through undici's dispatcher API (the
+ * cost figures are in bench/README.md); everything else in core is plain JavaScript and web
+ * APIs, and what needs Node or undici is here.
+ */
 import { createHash } from 'node:crypto';
 import { Agent, type Dispatcher } from 'undici';
-import { proxyFromEnv as undiciProxyFromEnv } from '../env-proxy.js';
-import type { ConfigIssue } from '../errors.js';
-import type { ClientTransport } from '../transport.js';
-import { createUndiciTransport } from '../undici-transport.js';
-import { UpstreamResponse } from '../upstream-response.js';
+import { proxyFromEnv as undiciProxyFromEnv } from '../transport/env-proxy.js';
+import type { ConfigIssue } from '../shared/errors.js';
+import type { ClientTransport } from '../transport/transport.js';
+import { createUndiciTransport } from '../transport/undici-transport.js';
+import { UpstreamResponse } from '../transport/upstream-response.js';
 
 /** How calls are sent when no `fetch` is given: undici here, the runtime's `fetch` on the web build. */
 export const defaultTransport: 'undici' | 'fetch' = 'undici';

@@ -1,8 +1,12 @@
 // `#platform` everywhere but Node (Bun, Deno, Workers, browsers): calls go through the
 // runtime's own `fetch`, its fast path there. Nothing here imports Node or undici.
 import type { Dispatcher } from 'undici';
-import type { ConfigIssue } from '../errors.js';
-import { createFetchTransport, markFetchRedirected, type ClientTransport } from '../transport.js';
+import type { ConfigIssue } from '../shared/errors.js';
+import {
+  createFetchTransport,
+  markFetchRedirected,
+  type ClientTransport,
+} from '../transport/transport.js';
 import { sha256Hex as hash } from './sha256.js';
 
 /** How calls are sent when no `fetch` is given: undici on the Node build, the runtime's `fetch` here. */

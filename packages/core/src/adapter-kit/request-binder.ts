@@ -1,0 +1,121 @@
+import type { ApiClient, ApiFetch } from '../client/api-client.js';
+import { clientFromOptions, createApiFetchBinder, type Disconnect } from './api-fetch-binder.js';
+import type { ClientPool } from '../client/client-pool.js';
+import { ConfigError, isTokenFetchError } from '../shared/errors.js';
+import type { AsOptions } from '../auth/identity.js';
+import type { ApiClientOptions } from '../client/options.js';
+
+/**
+ * What an adapter's `authMiddleware()` accepts, `Req` being the framework's request (or
+ * context): client options, or a client to share, each optionally with `as` choosing per
+ * request whom to act as; or a pool with `tenant` choosing the tenant per request.
+ * `as` and `tenant` run at the request's first `apiFetch`, not before.
+ */
+export type AuthMiddlewareOptions<Req = unknown> =
+  | (ApiClientOptions & { as?: (req: Req) => AsOptions | undefined })
+  | { client: ApiClient; as?: (req: Req) => AsOptions | undefined }
+  | { pool: ClientPool; tenant: (req: Req) => string };
+
+/**
+ * For adapter authors: call once per middleware with its options, then once per request
+ * to get that request's `apiFetch`. No argument reads the environment; with `pool` and
+ * `tenant`, or with `as`, the client is chosen at the request's first `apiFetch`. A throw
+ * there rejects that call with a `ConfigError` naming the option, never the value.
+ */
+export function createRequestBinder<Req>(
+  options?: AuthMiddlewareOptions<Req>,
+): (req: Req, response: Disconnect) => ApiFetch {
+  return createRequestBinding(options).bind;
+}
+
+/** What `createRequestBinding` settles, once per middleware. */
+export interface RequestBinding<Req> {
+  /** Once per request: that request's `apiFetch`. */
+  bind: (req: Req, response: Disconnect) => ApiFetch;
+  /** The one client behind `bind`; `undefined` with `{ pool, tenant }`. */
+  client: ApiClient | undefined;
+  /**
+   * Whether the binding made that client (from client options or the environment): then
+   * the adapter closes it at shutdown. A `{ client }` or a `{ pool }` is the caller's.
+   */
+  owned: boolean;
+}
+
+/**
+ * For adapters that close what they made (Fastify's `onClose`, Nest's shutdown):
+ * `createRequestBinder`, with the client behind it and whether it was made here. A client
+ * made here for options that then fail is closed before the `ConfigError` is thrown.
+ */
+export function createRequestBinding<Req>(
+  options?: AuthMiddlewareOptions<Req>,
+): RequestBinding<Req> {
+  if (options !== undefined && 'pool' in options) {
+    const { pool, tenant } = options;
+    const issues = [];
+    if (typeof pool?.client !== 'function') {
+      issues.push({ path: 'pool', message: 'must be a pool made by createClientPool()' });
+    }
+    if (typeof tenant !== 'function')
+      issues.push({ path: 'tenant', message: 'must be a function' });
+    if (issues.length > 0) throw new ConfigError(issues, 'invalid authMiddleware() options');
+    return {
+      bind: chooseAtFirstCall((req) => pool.client(tenant(req)), 'tenant'),
+      client: undefined,
+      owned: false,
+    };
+  }
+  const { as, ...rest } = options ?? {};
+  const owned = options === undefined || !('client' in options);
+  const client = clientFromOptions(
+    options === undefined ? undefined : (rest as ApiClientOptions | { client: ApiClient }),
+  );
+  if (as === undefined) {
+    const bind = createApiFetchBinder(client);
+    return { bind: (_req, response) => bind(response), client, owned };
+  }
+  if (typeof as !== 'function') {
+    if (owned) client.close().catch(() => {}); // never used: nothing to report
+    throw new ConfigError(
+      [{ path: 'as', message: 'must be a function' }],
+      'invalid authMiddleware() options',
+    );
+  }
+  const bind = chooseAtFirstCall<Req>((req) => {
+    const who = as(req);
+    return who === undefined ? client : client.as(who);
+  }, 'as');
+  return { bind, client, owned };
+}
+
+function chooseAtFirstCall<Req>(
+  choose: (req: Req) => ApiClient,
+  option: string,
+): (req: Req, response: Disconnect) => ApiFetch {
+  const binders = new WeakMap<ApiClient, (response: Disconnect) => ApiFetch>();
+  return (req, response) => {
+    let bound: ApiFetch | undefined;
+    return (input, init) => {
+      if (bound === undefined) {
+        let client: ApiClient;
+        try {
+          client = choose(req);
+        } catch (error) {
+          return Promise.reject(chooseError(error, option));
+        }
+        let bind = binders.get(client);
+        if (bind === undefined) binders.set(client, (bind = createApiFetchBinder(client)));
+        bound = bind(response);
+      }
+      return bound(input, init);
+    };
+  };
+}
+
+/** tokenfetch's own errors carry no values; any other may (a tenant id, a user id). */
+function chooseError(error: unknown, option: string): unknown {
+  if (isTokenFetchError(error)) return error;
+  return new ConfigError(
+    [{ path: option, message: 'threw for this request' }],
+    'could not choose the API client for this request',
+  );
+}

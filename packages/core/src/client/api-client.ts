@@ -1,0 +1,201 @@
+/**
+ * The client layer: what a user holds. `createApiClient` (this file) validates the options
+ * once (`options.ts`, `env.ts`) and assembles a client from the layers below: a transport
+ * (one per family of clients, `family.ts`), a token engine for a token strategy, and the
+ * call pipeline (`pipeline.ts`: target → call → attempt → send/redirect, with the pieces
+ * in `targets.ts`, `call.ts`, `denials.ts`), the login's confined fetch (`login-fetch.ts`)
+ * and `client.json()`'s reading (`json.ts`). `client.as()` derives clients of the same
+ * family; `client-pool.ts` keeps one client per tenant behind lazy facades
+ * (`lazy-client.ts`). Nothing here is imported by the layers below; the adapter kit above
+ * builds on it.
+ */
+import { createDefaultTransport, defaultTransport } from '#platform';
+import type { AuthStrategy } from '../auth/strategy.js';
+import { credentialId, storeKey } from '../engine/store-key.js';
+import { createTokenManager, type TokenManager } from '../engine/token-manager.js';
+import { createUrlScope } from '../guards/resolve-url.js';
+import { type AbortGroup } from '../shared/abort.js';
+import { ClientClosedError, ConfigError } from '../shared/errors.js';
+import { createEmitter, type TokenFetchEvent } from '../shared/events.js';
+import { createFetchTransport } from '../transport/transport.js';
+import { fetchDefaultHeaders, isRequest } from './call.js';
+import { clientAs, closeFamily, forget, type Family } from './family.js';
+import { setGroupedFetch } from './grouped-fetch.js';
+import { readJson } from './json.js';
+import { createLogin, transportFetch } from './login-fetch.js';
+import { parseOptions, type ApiClientOptions, type ResolvedOptions } from './options.js';
+import { CallPipeline } from './pipeline.js';
+import { createTargetCache } from './targets.js';
+import type { ApiClient, ResponseSchema } from './types.js';
+
+export type { ApiClient, ApiFetch, ResponseSchema } from './types.js';
+
+const inspect = Symbol.for('nodejs.util.inspect.custom');
+
+/**
+ * Creates the authenticated fetch. Options are validated here, once; a problem throws one
+ * `ConfigError` listing every field at fault.
+ *
+ * @example
+ * const client = createApiClient({
+ *   baseUrl: 'https://acme.resolver.com/api',
+ *   auth: { email: 'me@acme.com', password: process.env.API_PASSWORD!, orgId: 42 },
+ * });
+ * const me = await client.json('/user/users/me');
+ */
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  return buildClient(createFamily(parseOptions(options)), undefined);
+}
+
+/** The root's family: one transport, one set of headers and resolved paths for all its clients. */
+function createFamily(resolved: ResolvedOptions): Family {
+  const scope = createUrlScope(resolved.baseUrl, resolved.allowedOrigins);
+  const headers = resolved.headers === undefined ? undefined : new Headers(resolved.headers);
+  const family: Family = {
+    resolved,
+    // undici's dispatcher unless the caller brings a fetch of their own (then every call
+    // and the login go through it).
+    channel:
+      resolved.fetch === undefined
+        ? createDefaultTransport(resolved.timeoutMs, resolved.dispatcher)
+        : createFetchTransport(resolved.fetch, resolved.timeoutMs),
+    baseHeaders: fetchDefaultHeaders(
+      headers,
+      resolved.fetch === undefined && defaultTransport === 'undici',
+    ),
+    targets: createTargetCache(scope),
+    scope,
+    build: (strategy) => buildClient(family, strategy),
+    withToken: new Map(),
+    tokenless: new Map(),
+    client: undefined,
+    closed: false,
+  };
+  return family;
+}
+
+/**
+ * A client of `family`: its root's (no `strategy`), or one for `strategy`, made by `as()`,
+ * which shares the family's transport and ends only its own token when closed.
+ */
+function buildClient(family: Family, strategy: AuthStrategy | undefined): ApiClient {
+  const { resolved, scope } = family;
+  const auth = strategy ?? resolved.auth;
+  const id = auth.kind === 'session' ? credentialId(scope.base.href, auth.identity) : '';
+  // Every event says which client it comes from (an API-key client has no token, so no
+  // events); events are rare, never on the hot path.
+  const origin = { serverAddress: scope.base.hostname, clientId: id.slice(0, 16) };
+  const report = createEmitter(resolved.onEvent);
+  const emit = (event: TokenFetchEvent) => report({ ...event, ...origin });
+  const manager = auth.kind === 'session' ? createEngine(family, auth, emit) : undefined;
+  const pipeline = new CallPipeline({
+    transport: family.channel.send,
+    scope,
+    targets: family.targets,
+    baseHeaders: family.baseHeaders,
+    strategy: auth,
+    manager,
+    reauthStatuses: resolved.reauthStatuses,
+    timeoutMs: resolved.timeoutMs,
+    emit,
+  });
+  let closing: Promise<void> | undefined;
+
+  const client: ApiClient = {
+    fetch: (input, init) => pipeline.fetch(input, init),
+    async json<T>(
+      input: string | URL | Request,
+      init: RequestInit & { schema?: ResponseSchema<T> } = {},
+    ) {
+      const { schema, ...rest } = init;
+      // A Request's own headers stay unless init replaces them, as with fetch.
+      const headers = new Headers(rest.headers ?? (isRequest(input) ? input.headers : undefined));
+      if (!headers.has('accept')) headers.set('accept', 'application/json');
+      const sentWith: string[] = [];
+      const response = await pipeline.fetch(input, { ...rest, headers }, sentWith);
+      return readJson(response, input, schema, auth.secrets?.() ?? [], sentWith);
+    },
+    getToken(opts) {
+      if (pipeline.closed) return Promise.reject(new ClientClosedError());
+      if (manager === undefined) {
+        return Promise.reject(
+          new ConfigError(
+            [
+              {
+                path: 'auth',
+                message: 'getToken() needs session auth; this client uses an API key',
+              },
+            ],
+            'invalid call',
+          ),
+        );
+      }
+      return manager.getToken(opts);
+    },
+    as: (options) => clientAs(family, options),
+    close() {
+      if (closing !== undefined) return closing;
+      pipeline.closed = true;
+      manager?.close();
+      // A client made by as() shares the transport: it ends only its own token.
+      if (strategy !== undefined) {
+        forget(family, client);
+        closing = Promise.resolve();
+        return closing;
+      }
+      closing = closeFamily(family)
+        .then(() => family.channel.close(new ClientClosedError()))
+        .then(() => pipeline.idle())
+        // The calls' own handlers run first: close() resolves after they have seen the end.
+        .then(
+          () =>
+            new Promise((resolve) =>
+              typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
+            ),
+        );
+      return closing;
+    },
+  };
+  const describe = { baseUrl: scope.base.href, auth: auth.kind };
+  Object.defineProperties(client, {
+    toJSON: { value: () => describe },
+    [inspect]: { value: () => `ApiClient ${JSON.stringify(describe)}` },
+  });
+  setGroupedFetch(client, (input, init, group: AbortGroup) =>
+    pipeline.fetch(input, init, undefined, group),
+  );
+  family.client ??= client;
+  return client;
+}
+
+/** The token engine of a client with a token strategy, logging in through its confined fetch. */
+function createEngine(
+  family: Family,
+  auth: AuthStrategy & { kind: 'session' },
+  emit: (event: TokenFetchEvent) => void,
+): TokenManager {
+  const { resolved, scope } = family;
+  const now = resolved.now ?? Date.now;
+  // The secrets as the client was made with them: a strategy may rotate one later (a
+  // refresh token), and its store key must not move.
+  const secrets = [...(auth.secrets?.() ?? [])];
+  return createTokenManager({
+    login: createLogin(auth, {
+      scope,
+      fetch: resolved.fetch ?? transportFetch(family.channel.send, resolved.loginTimeoutMs),
+      headers: resolved.headers === undefined ? undefined : new Headers(resolved.headers),
+      allowInsecureHttp: resolved.allowInsecureHttp,
+      now,
+    }),
+    ttlMs: auth.ttlMs,
+    refreshAheadMs: resolved.refreshAheadMs,
+    loginTimeoutMs: resolved.loginTimeoutMs,
+    loginRetries: resolved.loginRetries,
+    loginCooldownMs: resolved.loginCooldownMs,
+    ...(resolved.store === undefined ? {} : { store: resolved.store }),
+    // Bound to the secret (engine/store-key.ts): worked out at the first login.
+    key: () => storeKey(scope.base.href, auth.identity, secrets),
+    onEvent: emit,
+    now,
+  });
+}

@@ -1,0 +1,168 @@
+import type { AbortGroup, AbortLike } from '../shared/abort.js';
+import { ConfigError } from '../shared/errors.js';
+import { bufferRequestBody } from '../transport/request-body.js';
+
+/** What one call sends, prepared once and reused by redirects and the replay. */
+export interface Call {
+  method: string;
+  /** The caller's and the client's headers; credentials are added per request. */
+  headers: Record<string, string>;
+  body: RequestInit['body'] | undefined;
+  signal: AbortLike | undefined;
+  redirect: RequestRedirect;
+  replayable: boolean;
+}
+
+/**
+ * Method, headers, body and signal of a call, checked. With no `init`, one object is made
+ * and nothing copied; the caller's headers are copied only when given, after checking
+ * that none of them is a credential the strategy sets (`headerNames`).
+ */
+export function prepareCall(
+  init: RequestInit | undefined,
+  group: AbortGroup | undefined,
+  baseHeaders: Record<string, string>,
+  headerNames: readonly string[],
+): Call {
+  if (init == null) {
+    return {
+      method: 'GET',
+      headers: baseHeaders,
+      body: undefined,
+      signal: group,
+      redirect: 'follow',
+      replayable: true,
+    };
+  }
+  let headers = baseHeaders;
+  if (init.headers !== undefined) {
+    const given = new Headers(init.headers);
+    for (const name of headerNames) {
+      if (given.has(name)) {
+        throw new ConfigError(
+          [{ path: `init.headers.${name}`, message: 'is set by tokenfetch; remove it' }],
+          'invalid call',
+        );
+      }
+    }
+    headers = { ...baseHeaders, ...headersRecord(given) };
+  }
+  const method = normalizeMethod(init.method);
+  if (init.body != null && (method === 'GET' || method === 'HEAD')) {
+    throw new TypeError('Request with GET/HEAD method cannot have body.');
+  }
+  const caller = init.signal ?? undefined;
+  return {
+    method,
+    headers,
+    body: init.body,
+    signal:
+      caller === undefined
+        ? group
+        : group === undefined
+          ? caller
+          : AbortSignal.any([caller, group.signal]),
+    redirect: init.redirect ?? 'follow',
+    replayable: isReplayable(init.body),
+  };
+}
+
+/**
+ * The headers every call starts from: the client's `headers`, and on the undici path the
+ * ones Node's fetch adds itself, so that an upstream sees the same request either way.
+ */
+export function fetchDefaultHeaders(
+  defaults: Headers | undefined,
+  addFetchHeaders: boolean,
+): Record<string, string> {
+  const headers: Record<string, string> = addFetchHeaders
+    ? {
+        accept: '*/*',
+        'accept-language': '*',
+        'sec-fetch-mode': 'cors',
+        'user-agent': 'node',
+        'accept-encoding': 'gzip, deflate',
+      }
+    : {};
+  return Object.freeze({ ...headers, ...headersRecord(defaults) });
+}
+
+/**
+ * Headers as the transports send them. A `host` is left out, from the `headers` option, a
+ * call or a login alike: fetch does not let anyone address another virtual host over the
+ * base URL's connection.
+ */
+export function headersRecord(headers: Headers | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  headers?.forEach((value, name) => {
+    if (name !== 'host') out[name] = value;
+  });
+  return out;
+}
+
+/** fetch's method normalization: the six standard methods upper-cased, others as given. */
+export function normalizeMethod(method: string | undefined): string {
+  if (method === undefined) return 'GET';
+  if (!methodToken.test(method)) throw new TypeError(`'${method}' is not a valid HTTP method.`);
+  const upper = method.toUpperCase();
+  // fetch refuses these: TRACE/TRACK echo the request (the token with it), CONNECT tunnels.
+  if (forbiddenMethods.has(upper)) throw new TypeError(`'${method}' HTTP method is unsupported.`);
+  return standardMethods.has(upper) ? upper : method;
+}
+
+const standardMethods = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
+const forbiddenMethods = new Set(['CONNECT', 'TRACE', 'TRACK']);
+const methodToken = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Bodies fetch can send twice; a stream is read once. */
+function isReplayable(body: RequestInit['body'] | undefined): boolean {
+  if (body == null || typeof body === 'string') return true;
+  return (
+    body instanceof URLSearchParams ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) ||
+    body instanceof Blob ||
+    body instanceof FormData
+  );
+}
+
+export function isRequest(input: unknown): input is Request {
+  return input instanceof Request;
+}
+
+/**
+ * A `Request` input, as `fetch(new Request(input, init))` would take it. Its body is
+ * buffered (up to `limit`) so that it can be replayed after a re-login.
+ */
+export async function fromRequest(
+  input: Request,
+  init: RequestInit | undefined,
+  limit: number,
+  timeoutMs: number,
+): Promise<{ url: string; init: RequestInit }> {
+  const request = init === undefined ? input : new Request(input, init);
+  // The caller's own signal: a new Request's signal follows it only while that Request
+  // lives (undici holds it weakly), and the new Request is dropped here.
+  const signal = init?.signal === undefined ? input.signal : init.signal;
+  const body =
+    request.body === null
+      ? null
+      : ((await bufferRequestBody(request.body, limit, {
+          signal,
+          timeoutMs,
+        })) as unknown as BodyInit);
+  return {
+    url: request.url,
+    init: {
+      method: request.method,
+      headers: request.headers,
+      body,
+      signal,
+      redirect: request.redirect,
+    },
+  };
+}
+
+export function describeInput(input: string | URL | Request): string {
+  return typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+}

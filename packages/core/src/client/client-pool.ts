@@ -1,0 +1,306 @@
+import { sharedDispatcher } from '#platform';
+import { unrefTimer } from '../shared/abort.js';
+import { createApiClient, type ApiClient } from './api-client.js';
+import { defaults } from '../shared/defaults.js';
+import {
+  ClientClosedError,
+  ConfigError,
+  isTokenFetchError,
+  type ConfigIssue,
+} from '../shared/errors.js';
+import { createLazyClient } from './lazy-client.js';
+import { parseOptions, type ApiClientOptions } from './options.js';
+
+/**
+ * What `resolve(tenant)` returns: the tenant's options, merged over the pool's shared ones
+ * (typically `baseUrl` and `auth`). `store`, `onEvent`, `now` and `fetch` belong to the
+ * pool and cannot be set per tenant.
+ */
+export type TenantOptions = Partial<Omit<ApiClientOptions, PoolOnly>>;
+
+/** Options only the pool sets: one store, one event listener, one clock, one fetch for all. */
+type PoolOnly = 'store' | 'onEvent' | 'now' | 'fetch';
+const poolOnly: readonly PoolOnly[] = ['store', 'onEvent', 'now', 'fetch'];
+
+/** Options of `createClientPool`: `resolve`, the pool's bounds, and options shared by every tenant. */
+export interface ClientPoolOptions extends Partial<ApiClientOptions> {
+  /**
+   * The options of one tenant (its base URL, its credentials…), sync or async. Runs at the
+   * tenant's first call, once however many calls wait for it; bounded by `loginTimeoutMs`.
+   * A throw fails the calls waiting for it and is not remembered: the next call runs it again.
+   * @example resolve: async (tenant) => ({ baseUrl: `https://${tenant}.resolver.com/api`, auth: await vault.get(tenant) })
+   */
+  resolve: (tenant: string) => TenantOptions | Promise<TenantOptions>;
+  /**
+   * Past this many tenants, the least recently used one's client is closed (calls it has
+   * already sent finish).
+   * @default 1000
+   */
+  maxClients?: number;
+  /**
+   * A tenant's client unused for this long is closed; its next call builds it again.
+   * @default 1_800_000 (30 minutes)
+   */
+  idleTimeoutMs?: number;
+}
+
+/** Clients of many tenants, made on demand and closed when unused. */
+export interface ClientPool {
+  /**
+   * The tenant's client, at once: its first call resolves the tenant's options and builds
+   * its client. Calls of a tenant whose options cannot be resolved or are invalid reject
+   * with `ConfigError` (fields, never values); other tenants are not affected.
+   */
+  client(tenant: string): ApiClient;
+  /** The number of tenants the pool holds a client (or a client being built) for. */
+  readonly size: number;
+  /** Closes every tenant's client; later calls reject with `ClientClosedError`. */
+  close(): Promise<void>;
+}
+
+interface Entry {
+  readonly tenant: string;
+  readonly facade: ApiClient;
+  client: ApiClient | undefined;
+  pending: Promise<ApiClient> | undefined;
+  lastUsed: number;
+  /** Calls started and not yet settled: a client is closed only when it has none. */
+  inFlight: number;
+  /** Evicted or idle: closed when its last call settles. */
+  dropped: boolean;
+}
+
+/** How often, at most, idle clients are looked for when no call comes. */
+const sweepEveryMs = 60_000;
+
+/**
+ * A pool of clients, one per tenant (a customer, an org, a user), built from `resolve` at
+ * the tenant's first call. Shared options (store, onEvent, timeouts, dispatcher) apply to
+ * every tenant; a shared store keeps tenants apart by key (base URL, email and org). Without
+ * a `dispatcher` (and without `fetch`), the pool's tenants share one undici `Agent` of the pool.
+ *
+ * @example
+ * const pool = createClientPool({
+ *   resolve: async (customer) => ({ baseUrl: `https://${customer}.resolver.com/api`, auth: await secrets.get(customer) }),
+ *   store: new RedisTokenStore(redis),
+ * });
+ * await pool.client('acme').json('/user/users/me');
+ */
+export function createClientPool(options: ClientPoolOptions): ClientPool {
+  const { resolve, maxClients = 1000, idleTimeoutMs = 1_800_000, ...shared } = options;
+  checkPoolOptions(options, shared);
+  const now = shared.now ?? Date.now;
+  const resolveTimeoutMs = shared.loginTimeoutMs ?? defaults.loginTimeoutMs;
+  const agent =
+    shared.fetch === undefined && shared.dispatcher === undefined ? sharedDispatcher() : undefined;
+  const common: Partial<ApiClientOptions> =
+    agent === undefined ? shared : { ...shared, dispatcher: agent };
+  // Least recently used first: a use moves the tenant to the end.
+  const entries = new Map<string, Entry>();
+  let closed = false;
+  const sweeper = setInterval(sweepIdle, Math.min(idleTimeoutMs, sweepEveryMs));
+  unrefTimer(sweeper);
+
+  function entryOf(tenant: string): Entry {
+    let entry = entries.get(tenant);
+    if (entry !== undefined) {
+      entries.delete(tenant);
+    } else {
+      const created: Entry = {
+        tenant,
+        facade: undefined as unknown as ApiClient,
+        client: undefined,
+        pending: undefined,
+        lastUsed: 0,
+        inFlight: 0,
+        dropped: false,
+      };
+      (created as { facade: ApiClient }).facade = createLazyClient(
+        () => use(tenant),
+        () => closeTenant(tenant),
+        { pool: 'tenant' },
+        (run) => tracked(created, run),
+      );
+      entry = created;
+    }
+    entry.lastUsed = now();
+    entries.set(tenant, entry);
+    sweepIdle();
+    evictPastMax(entry);
+    return entry;
+  }
+
+  function use(tenant: string): ApiClient | Promise<ApiClient> {
+    if (closed) throw new ClientClosedError();
+    const entry = entryOf(tenant);
+    return entry.client ?? (entry.pending ??= build(entry));
+  }
+
+  /**
+   * A call of the tenant `entry` was made for, counted from start to end. A dropped
+   * entry's facade works on: its call goes to the tenant's current entry (made again).
+   */
+  function tracked<T>(entry: Entry, run: () => Promise<T>): Promise<T> {
+    const promise = run();
+    // `run` took the tenant's entry synchronously: it is the one in the map now.
+    const current = entries.get(entry.tenant);
+    if (current === undefined) return promise;
+    current.inFlight++;
+    const settle = () => {
+      if (--current.inFlight === 0 && current.dropped) void current.client?.close();
+    };
+    promise.then(settle, settle);
+    return promise;
+  }
+
+  async function build(entry: Entry): Promise<ApiClient> {
+    try {
+      const tenantOptions = await resolveWithin(() => resolve(entry.tenant), resolveTimeoutMs);
+      const client = createApiClient({
+        ...common,
+        ...checkTenantOptions(tenantOptions),
+      } as ApiClientOptions);
+      if (closed || entries.get(entry.tenant) !== entry) {
+        // Closed or dropped while resolving: these calls get a ClientClosedError.
+        await client.close();
+        throw new ClientClosedError();
+      }
+      entry.client = client;
+      return client;
+    } finally {
+      entry.pending = undefined;
+    }
+  }
+
+  function drop(entry: Entry): void {
+    entries.delete(entry.tenant);
+    entry.dropped = true;
+    // Calls in flight (waiting for a login, sent, or replaying) finish first; the pool's
+    // (or the tenant's own) dispatcher is not the client's, so closing it aborts nothing.
+    if (entry.inFlight === 0) void entry.client?.close();
+  }
+
+  function evictPastMax(current: Entry): void {
+    if (entries.size <= maxClients) return;
+    for (const entry of entries.values()) {
+      // A tenant whose client is being built is kept: calls wait for it.
+      if (entry.pending !== undefined || entry === current) continue;
+      drop(entry);
+      if (entries.size <= maxClients) return;
+    }
+  }
+
+  function sweepIdle(): void {
+    const idleBefore = now() - idleTimeoutMs;
+    for (const entry of entries.values()) {
+      if (entry.lastUsed > idleBefore) return;
+      if (entry.pending === undefined) drop(entry);
+    }
+  }
+
+  async function closeTenant(tenant: string): Promise<void> {
+    const entry = entries.get(tenant);
+    if (entry === undefined) return;
+    entries.delete(tenant);
+    await entry.client?.close();
+  }
+
+  return {
+    client(tenant) {
+      if (typeof tenant !== 'string' || tenant === '') {
+        throw new ConfigError(
+          [{ path: 'tenant', message: 'must be a non-empty string' }],
+          'invalid pool.client() call',
+        );
+      }
+      return (entries.get(tenant) ?? entryOf(tenant)).facade;
+    },
+    get size() {
+      return entries.size;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(sweeper);
+      const all = [...entries.values()];
+      entries.clear();
+      await Promise.all(all.map((entry) => entry.client?.close() ?? Promise.resolve()));
+      // As a client's close() does with its own Agent: calls still in flight fail.
+      await agent?.destroy(new ClientClosedError());
+    },
+  };
+}
+
+/** `resolve`'s options, checked: the pool's own options cannot be set per tenant. */
+function checkTenantOptions(value: unknown): TenantOptions {
+  if (typeof value !== 'object' || value === null) {
+    throw new ConfigError(
+      [{ path: 'resolve', message: 'must return an object of options' }],
+      invalidTenant,
+    );
+  }
+  const issues: ConfigIssue[] = poolOnly
+    .filter((name) => name in value)
+    .map((name) => ({ path: name, message: 'is set on the pool, not per tenant' }));
+  if (issues.length > 0) throw new ConfigError(issues, invalidTenant);
+  return value as TenantOptions;
+}
+
+const invalidTenant = 'invalid options for this tenant';
+
+/** `resolve()`, bounded; any failure becomes a `ConfigError` that shows none of its text. */
+async function resolveWithin<T>(run: () => T | Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ConfigError(
+            [{ path: 'resolve', message: `did not settle within loginTimeoutMs (${ms} ms)` }],
+            invalidTenant,
+          ),
+        ),
+      ms,
+    );
+    unrefTimer(timer);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(run), timeout]);
+  } catch (error) {
+    // tokenfetch's own errors carry no secrets; anything else may (a vault's message).
+    if (isTokenFetchError(error)) throw error;
+    throw new ConfigError(
+      [{ path: 'resolve', message: 'threw; the next call of this tenant runs it again' }],
+      invalidTenant,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The pool's own options and the shared client options, checked once, at the factory. */
+function checkPoolOptions(options: ClientPoolOptions, shared: Partial<ApiClientOptions>): void {
+  const issues: ConfigIssue[] = [];
+  if (typeof options.resolve !== 'function') {
+    issues.push({ path: 'resolve', message: 'must be a function' });
+  }
+  for (const name of ['maxClients', 'idleTimeoutMs'] as const) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isInteger(value) && value > 0 && value < 2 ** 31)) {
+      issues.push({ path: name, message: 'must be a positive integer below 2^31' });
+    }
+  }
+  // The shared options are checked as a client's would be, with a stand-in for the
+  // per-tenant fields they lack (they are checked again with each tenant's).
+  try {
+    parseOptions({
+      baseUrl: 'https://tenant.invalid/',
+      auth: { apiKey: 'stand-in' },
+      ...shared,
+    });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    issues.push(...error.issues);
+  }
+  if (issues.length > 0) throw new ConfigError(issues, 'invalid createClientPool() options');
+}

@@ -1,0 +1,54 @@
+import type { KeepAlive } from '../shared/abort.js';
+import { LoginFailedError, TokenFetchError } from '../shared/errors.js';
+import type { TokenFetchEvent } from '../shared/events.js';
+import type { Cooldown } from './cooldown.js';
+import type { Held } from './token-lifetime.js';
+import type { LoginResult, TokenStore } from './token-store.js';
+
+/**
+ * What the parts of one token engine share, made once by `createTokenManager`: its
+ * settings, its collaborators and its state. The parts are functions of it (`login-attempts`,
+ * `store-protocol`), so that nothing is allocated per call to reach them.
+ */
+export interface Engine {
+  readonly login: (context: { signal: AbortSignal }) => Promise<LoginResult>;
+  readonly ttlMs: number;
+  readonly refreshAheadMs: number;
+  readonly loginTimeoutMs: number;
+  readonly loginRetries: number;
+  /** This instance's share of the refresh window it gives up, in [0, 0.1). */
+  readonly jitter: number;
+  readonly store: TokenStore;
+  /** The key of these credentials in the store, worked out at the first use (it may be slow). */
+  readonly key: () => Promise<string>;
+  readonly cooldown: Cooldown;
+  readonly emit: (event: TokenFetchEvent) => void;
+  readonly now: () => number;
+  readonly random: () => number;
+  /** Aborted by `close()`: ends every wait and login of the engine. */
+  readonly life: AbortController;
+  /** The token calls are sent with, while it lasts. */
+  current: Held | undefined;
+  /** Stored tokens of this generation or older were rejected by the upstream. */
+  rejectedGeneration: number;
+  closed: boolean;
+}
+
+/** One run of the engine to obtain a token: a login, or a read of the store. */
+export interface Attempt {
+  /** Epoch ms when it began, for its events. */
+  readonly startedAt: number;
+  /** A background refresh, which no caller awaits (yet). */
+  readonly background: boolean;
+  /** Whether its waits hold the process open: once anyone awaits it. */
+  readonly alive: KeepAlive;
+}
+
+/** Any failure as a tokenfetch error; unknown errors are treated like network errors. */
+export function asTokenFetchError(error: unknown): TokenFetchError {
+  if (error instanceof TokenFetchError) return error;
+  return new LoginFailedError('login failed: the login request did not complete', {
+    cause: error,
+    retryable: true,
+  });
+}

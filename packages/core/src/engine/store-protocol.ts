@@ -1,0 +1,164 @@
+import { sleep } from '../shared/abort.js';
+import { ClientClosedError } from '../shared/errors.js';
+import type { StoreErrorEvent } from '../shared/events.js';
+import { scrubSecrets } from '../guards/redact.js';
+import { asTokenFetchError, type Attempt, type Engine } from './engine.js';
+import { loginWithRetries } from './login-attempts.js';
+import { holdToken, type Held, type Obtained } from './token-lifetime.js';
+import type { SharedFailure, StoredToken, TokenLease } from './token-store.js';
+
+const storeDown: unique symbol = Symbol('store down');
+/** How long past `loginTimeoutMs` another holder of the login lock is waited for. */
+const lockWaitMarginMs = 2_000;
+
+/**
+ * How instances sharing a store agree on one login (DESIGN "One token for the fleet"): take
+ * a stored token if there is a usable one; honour a shared failure; else take the login
+ * lock and log in under it, or wait for the holder's token. A store that fails or is slow
+ * is reported (`store_error`) and the instance logs in on its own: a cache outage never
+ * fails a call.
+ */
+export async function obtainThroughStore(engine: Engine, attempt: Attempt): Promise<Held> {
+  const { store, now } = engine;
+  let key: string;
+  try {
+    key = await engine.key();
+  } catch (error) {
+    reportStoreError(
+      engine,
+      'get',
+      `no store key: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return loginAlone(engine, attempt);
+  }
+  // A live holder's login ends within loginTimeoutMs; past that (plus a margin) it is
+  // presumed dead, and this instance logs in on its own rather than let its calls wait
+  // out the lock's TTL, which may be as long as the calls' own timeout.
+  const waitUntil = now() + engine.loginTimeoutMs + lockWaitMarginMs;
+  for (;;) {
+    if (engine.closed) throw new ClientClosedError();
+    const stored = await storeCall(engine, 'get', () => store.get(key));
+    if (stored === storeDown) return loginAlone(engine, attempt);
+    const adopted = adopt(engine, stored, attempt);
+    if (adopted !== undefined) return adopted;
+
+    const shared = await storeCall(engine, 'failure', () => store.getFailure(key));
+    if (shared !== storeDown && shared !== undefined && shared.until > now()) {
+      throw engine.cooldown.adopt(shared);
+    }
+
+    const lease = await storeCall(engine, 'acquire', () => store.acquire(key));
+    if (lease === storeDown) return loginAlone(engine, attempt);
+    if (lease !== undefined) return loginUnderLease(engine, lease, attempt);
+
+    // Another holder is logging in. A background refresh leaves it to them.
+    const held = engine.current;
+    if (held !== undefined && now() < held.useUntil) return held;
+    if (now() >= waitUntil) {
+      reportStoreError(engine, 'lock_wait', 'gave up waiting for another holder of the login lock');
+      return loginAlone(engine, attempt);
+    }
+    await sleep(75 + engine.random() * 50, engine.life.signal, attempt.alive);
+  }
+}
+
+/** A stored token this instance may take instead of logging in. */
+function adopt(
+  engine: Engine,
+  stored: StoredToken | undefined,
+  attempt: Attempt,
+): Held | undefined {
+  if (stored === undefined || stored.generation <= engine.rejectedGeneration) return undefined;
+  const current = engine.current;
+  if (current !== undefined && stored.generation <= current.generation && attempt.background) {
+    return undefined;
+  }
+  const held = holdToken(stored, engine.refreshAheadMs, engine.jitter);
+  const now = engine.now();
+  if (now >= (attempt.background ? held.refreshAt : held.useUntil)) return undefined;
+  engine.emit({
+    type: 'login',
+    source: 'store',
+    startedAt: attempt.startedAt,
+    durationMs: now - attempt.startedAt,
+    expiresAt: held.expiresAt,
+    background: attempt.background,
+  });
+  return held;
+}
+
+async function loginUnderLease(engine: Engine, lease: TokenLease, attempt: Attempt): Promise<Held> {
+  const { store } = engine;
+  let obtained: Obtained;
+  try {
+    const again = await storeCall(engine, 'get', () => store.get(lease.key));
+    const adopted = again === storeDown ? undefined : adopt(engine, again, attempt);
+    if (adopted !== undefined) {
+      await storeCall(engine, 'release', () => store.release(lease));
+      return adopted;
+    }
+    obtained = await loginWithRetries(engine, attempt);
+  } catch (error) {
+    const failure = noteFailure(engine, error);
+    await storeCall(engine, 'release', () => store.release(lease, failure));
+    throw error;
+  }
+  const committed = await storeCall(
+    engine,
+    'commit',
+    () => store.commit(lease, obtained),
+    obtained.token,
+  );
+  // A failed write must not leave the lock to its TTL: the others would wait it out.
+  if (committed === storeDown) await storeCall(engine, 'release', () => store.release(lease));
+  return holdToken(
+    { ...obtained, generation: lease.generation },
+    engine.refreshAheadMs,
+    engine.jitter,
+  );
+}
+
+/** Logs in without the store (it is down, or its lock is stuck). */
+async function loginAlone(engine: Engine, attempt: Attempt): Promise<Held> {
+  let obtained: Obtained;
+  try {
+    obtained = await loginWithRetries(engine, attempt);
+  } catch (error) {
+    noteFailure(engine, error);
+    throw error;
+  }
+  return holdToken({ ...obtained, generation: 0 }, engine.refreshAheadMs, engine.jitter);
+}
+
+/** Remembers a login failure (unless the engine is closed); returns what to share. */
+function noteFailure(engine: Engine, error: unknown): SharedFailure | undefined {
+  return engine.closed ? undefined : engine.cooldown.note(asTokenFetchError(error));
+}
+
+/**
+ * One store operation; a failure or a throw is reported as `store_error` and answered
+ * `storeDown`, never passed on.
+ */
+export async function storeCall<T>(
+  engine: Engine,
+  operation: StoreErrorEvent['operation'],
+  call: () => Promise<T>,
+  token?: string,
+): Promise<T | typeof storeDown> {
+  try {
+    return await call();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    // A store's error may quote what it was given: no token goes on into an event.
+    reportStoreError(engine, operation, scrubSecrets(message, [token, engine.current?.token]));
+    return storeDown;
+  }
+}
+
+function reportStoreError(
+  engine: Engine,
+  operation: StoreErrorEvent['operation'],
+  message: string,
+): void {
+  engine.emit({ type: 'store_error', operation, message: message.slice(0, 200) });
+}
