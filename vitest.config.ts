@@ -26,10 +26,42 @@ export const alias = {
   '@tokenfetch/test-oauth': fileURLToPath(new URL('./test/oauth/src/index.ts', import.meta.url)),
 };
 
+// NestJS 12 for the adapter contract: its own workspace package (test/nestjs-v12), as Nest's
+// packages find each other by name, and aliases that send the harness and
+// @tokenfetch/nestjs's sources to it instead of the NestJS 11 everything else uses.
+const nest12 = (pkg: string) =>
+  fileURLToPath(new URL(`./test/nestjs-v12/node_modules/@nestjs/${pkg}`, import.meta.url));
+const nest12Suites = 'test/nestjs-v12/**/*.test.ts';
+
 export default defineConfig({
   resolve: { alias },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'tokenfetch',
+          include: [
+            'packages/*/test/**/*.test.ts',
+            'test/**/*.test.ts',
+            'examples/*/test/**/*.test.ts',
+          ],
+          exclude: ['**/node_modules/**', nest12Suites],
+        },
+      },
+      {
+        extends: true,
+        resolve: {
+          alias: {
+            '@nestjs/common': nest12('common'),
+            '@nestjs/core': nest12('core'),
+            '@nestjs/platform-express': nest12('platform-express'),
+            '@nestjs/testing': nest12('testing'),
+          },
+        },
+        test: { name: 'nestjs-v12', include: [nest12Suites], typecheck: { enabled: false } },
+      },
+    ],
     testTimeout: 20_000,
     typecheck: {
       enabled: true,

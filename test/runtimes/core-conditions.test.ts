@@ -17,7 +17,7 @@ const probe = `
 const real = globalThis.fetch;
 let fetchCalls = 0;
 globalThis.fetch = (...args) => (fetchCalls++, real(...args));
-const { createApiClient, ConfigError } = await import('@tokenfetch/core');
+const { createApiClient, ConfigError } = LOAD;
 const client = createApiClient({ baseUrl: process.env.BASE_URL, auth: { apiKey: 'demo-api-key' } });
 const status = (await client.fetch('/user/users/me')).status;
 await client.close();
@@ -30,13 +30,28 @@ try {
 console.log(JSON.stringify({ status, fetchCalls, dispatcher }));
 `;
 
+/**
+ * `import`, or `require()` on a Node that cannot require ESM (as Jest): the CommonJS build,
+ * which package.json `imports` gives the same `#platform` conditions under `require`.
+ */
+type Loader = 'import' | 'require';
+
 async function probeWith(
   conditions: string[],
   baseUrl: string,
+  loader: Loader,
 ): Promise<{ status: number; fetchCalls: number; dispatcher: string }> {
+  const script =
+    loader === 'import'
+      ? probe.replace('LOAD', "await import('@tokenfetch/core')")
+      : `(async () => {${probe.replace('LOAD', "require('@tokenfetch/core')")}})();`;
+  const flags =
+    loader === 'import'
+      ? ['--input-type=module']
+      : ['--input-type=commonjs', '--no-experimental-require-module'];
   const { stdout } = await run(
     process.execPath,
-    [...conditions.map((name) => `--conditions=${name}`), '--input-type=module', '-e', probe],
+    [...conditions.map((name) => `--conditions=${name}`), ...flags, '-e', script],
     { cwd: testDir, env: { ...process.env, BASE_URL: baseUrl } },
   );
   return JSON.parse(stdout) as { status: number; fetchCalls: number; dispatcher: string };
@@ -45,32 +60,35 @@ async function probeWith(
 // package.json `imports` of @tokenfetch/core: `#platform` is undici on Node, the runtime's
 // fetch under the conditions Bun, Deno, Workers and browser bundlers resolve with (Bun and
 // Deno also match `node`, which is why their own conditions come first).
-describe('the built @tokenfetch/core picks its transport by package.json conditions', () => {
-  let upstream: MockUpstream;
-  beforeEach(async () => {
-    upstream = await startMockUpstream();
-  });
-  afterEach(async () => {
-    await upstream.close();
-  });
-
-  it('is built (pnpm build runs before the tests)', () => {
-    expect(existsSync(builtCore), `${builtCore} is missing: run pnpm build`).toBe(true);
-  });
-
-  it('on Node: undici, never the global fetch, and a dispatcher is accepted', async () => {
-    const result = await probeWith([], upstream.baseUrl);
-    expect(result).toEqual({ status: 200, fetchCalls: 0, dispatcher: 'accepted' });
-  });
-
-  for (const condition of ['bun', 'deno', 'workerd', 'worker', 'browser']) {
-    it(`under "${condition}": the global fetch, and a dispatcher is a ConfigError`, async () => {
-      const result = await probeWith([condition], upstream.baseUrl);
-      expect(result.status).toBe(200);
-      expect(result.fetchCalls).toBe(1);
-      expect(result.dispatcher).toMatch(
-        /dispatcher: needs undici, which @tokenfetch\/core uses on Node only/,
-      );
+describe.each(['import', 'require'] as const)(
+  'the built @tokenfetch/core, by %s, picks its transport by package.json conditions',
+  (loader) => {
+    let upstream: MockUpstream;
+    beforeEach(async () => {
+      upstream = await startMockUpstream();
     });
-  }
-});
+    afterEach(async () => {
+      await upstream.close();
+    });
+
+    it('is built (pnpm build runs before the tests)', () => {
+      expect(existsSync(builtCore), `${builtCore} is missing: run pnpm build`).toBe(true);
+    });
+
+    it('on Node: undici, never the global fetch, and a dispatcher is accepted', async () => {
+      const result = await probeWith([], upstream.baseUrl, loader);
+      expect(result).toEqual({ status: 200, fetchCalls: 0, dispatcher: 'accepted' });
+    });
+
+    for (const condition of ['bun', 'deno', 'workerd', 'worker', 'browser']) {
+      it(`under "${condition}": the global fetch, and a dispatcher is a ConfigError`, async () => {
+        const result = await probeWith([condition], upstream.baseUrl, loader);
+        expect(result.status).toBe(200);
+        expect(result.fetchCalls).toBe(1);
+        expect(result.dispatcher).toMatch(
+          /dispatcher: needs undici, which @tokenfetch\/core uses on Node only/,
+        );
+      });
+    }
+  },
+);

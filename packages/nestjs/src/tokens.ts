@@ -2,11 +2,14 @@ import { Inject, createParamDecorator, type ExecutionContext } from '@nestjs/com
 import type { ApiFetch } from '@tokenfetch/core';
 import type { Request } from 'express';
 
+// Registered symbols: the ESM and CommonJS builds of this package (and two installed copies)
+// name the same providers, so a class that injects with one finds the module of the other.
+
 /** The injection token of the module's `ApiClient`: `@InjectApiClient()` is `@Inject(API_CLIENT)`. */
-export const API_CLIENT: unique symbol = Symbol('tokenfetch:ApiClient');
+export const API_CLIENT: unique symbol = Symbol.for('@tokenfetch/nestjs ApiClient');
 
 /** The injection token of the request-scoped `ApiFetch`: `@InjectApiFetch()` is `@Inject(API_FETCH)`. */
-export const API_FETCH: unique symbol = Symbol('tokenfetch:ApiFetch');
+export const API_FETCH: unique symbol = Symbol.for('@tokenfetch/nestjs ApiFetch');
 
 /**
  * Injects the module's `ApiClient`, one for the whole application (singleton). With

@@ -13,8 +13,10 @@ import {
   type RedisTokenStoreOptions,
 } from '@tokenfetch/redis';
 import { Cluster, Redis } from 'ioredis';
+import { Cluster as ClusterV6 } from 'ioredis-v6';
 import { createCluster } from 'redis';
 import { createCluster as createClusterV4 } from 'redis-v4';
+import { createCluster as createClusterV6 } from 'redis-v6';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   connect,
@@ -438,7 +440,7 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missingRedis))(
         lazy.disconnect();
       });
 
-      it.each(['node-redis', 'node-redis v4'] as const)(
+      it.each(['node-redis', 'node-redis v4', 'node-redis v6'] as const)(
         'fails at once while a %s client is not connected, and leaves it unconnected',
         async (library) => {
           const closed = unconnected(library, redisUrl);
@@ -495,13 +497,16 @@ describe.runIf(redisGate('the Redis Cluster test', hasRedisServer, clusterMissin
 
     /** A connected cluster client of one library, and how to drop it. */
     async function clusterOf(kind: string): Promise<{ redis: RedisClientLike; close(): void }> {
-      if (kind === 'ioredis Cluster') {
-        const cluster = new Cluster([{ host: '127.0.0.1', port: server.port }]);
+      if (kind === 'ioredis Cluster' || kind === 'ioredis v6 Cluster') {
+        const nodes = [{ host: '127.0.0.1', port: server.port }];
+        const cluster = kind === 'ioredis Cluster' ? new Cluster(nodes) : new ClusterV6(nodes);
         await new Promise((resolve) => cluster.once('ready', resolve));
         return { redis: cluster, close: () => cluster.disconnect() };
       }
-      if (kind === 'node-redis createCluster') {
-        const cluster = createCluster({ rootNodes: [{ url: server.url }] });
+      if (kind === 'node-redis createCluster' || kind === 'node-redis v6 createCluster') {
+        const options = { rootNodes: [{ url: server.url }] };
+        const cluster =
+          kind === 'node-redis createCluster' ? createCluster(options) : createClusterV6(options);
         cluster.on('error', () => {});
         await cluster.connect();
         return { redis: cluster, close: () => cluster.destroy() };
@@ -512,33 +517,36 @@ describe.runIf(redisGate('the Redis Cluster test', hasRedisServer, clusterMissin
       return { redis: cluster, close: () => void cluster.disconnect().catch(() => {}) };
     }
 
-    it.each(['ioredis Cluster', 'node-redis createCluster', 'node-redis v4 createCluster'])(
-      'runs every operation with its keys on one slot (%s)',
-      async (kind) => {
-        const { redis, close } = await clusterOf(kind);
-        try {
-          const store = new RedisTokenStore({
-            redis,
-            prefix: uniquePrefix('cluster'),
-            encryptionKeys: { a: keyA },
-          });
-          const lease = await store.acquire(key);
-          expect(lease).toBeDefined();
-          expect(await store.commit(lease!, token())).toBe(true);
-          expect(await store.get(key)).toMatchObject({
-            token: secretToken,
-            generation: lease!.generation,
-          });
-          await store.invalidate(key, lease!.generation);
-          expect(await store.get(key)).toBeUndefined();
-          const next = await store.acquire(key);
-          await store.release(next!, { code: 'E_NO_ACTIVE_ORG', until: Date.now() + 1_000 });
-          expect(await store.getFailure(key)).toMatchObject({ code: 'E_NO_ACTIVE_ORG' });
-        } finally {
-          close();
-        }
-      },
-    );
+    it.each([
+      'ioredis Cluster',
+      'ioredis v6 Cluster',
+      'node-redis createCluster',
+      'node-redis v4 createCluster',
+      'node-redis v6 createCluster',
+    ])('runs every operation with its keys on one slot (%s)', async (kind) => {
+      const { redis, close } = await clusterOf(kind);
+      try {
+        const store = new RedisTokenStore({
+          redis,
+          prefix: uniquePrefix('cluster'),
+          encryptionKeys: { a: keyA },
+        });
+        const lease = await store.acquire(key);
+        expect(lease).toBeDefined();
+        expect(await store.commit(lease!, token())).toBe(true);
+        expect(await store.get(key)).toMatchObject({
+          token: secretToken,
+          generation: lease!.generation,
+        });
+        await store.invalidate(key, lease!.generation);
+        expect(await store.get(key)).toBeUndefined();
+        const next = await store.acquire(key);
+        await store.release(next!, { code: 'E_NO_ACTIVE_ORG', until: Date.now() + 1_000 });
+        expect(await store.getFailure(key)).toMatchObject({ code: 'E_NO_ACTIVE_ORG' });
+      } finally {
+        close();
+      }
+    });
   },
 );
 
