@@ -25,6 +25,7 @@ import { readJson } from './json.js';
 import { createLogin, transportFetch } from './login-fetch.js';
 import { parseOptions, type ApiClientOptions, type ResolvedOptions } from './options.js';
 import { CallPipeline } from './pipeline.js';
+import { Drain } from './drain.js';
 import { createTargetCache } from './targets.js';
 import type { ApiClient, ResponseSchema } from './types.js';
 
@@ -44,7 +45,7 @@ const inspect = Symbol.for('nodejs.util.inspect.custom');
  * const me = await client.json('/user/users/me');
  */
 export function createApiClient(options: ApiClientOptions): ApiClient {
-  return buildClient(createFamily(parseOptions(options)), undefined, false);
+  return buildClient(createFamily(parseOptions(options), false), undefined);
 }
 
 /**
@@ -52,7 +53,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
  * that `closeWhenDrained` can close it without cutting one short.
  */
 export function createDrainableClient(options: ApiClientOptions): ApiClient {
-  return buildClient(createFamily(parseOptions(options)), undefined, true);
+  return buildClient(createFamily(parseOptions(options), true), undefined);
 }
 
 /** How each drainable client made here waits for its calls and answers, then closes. */
@@ -68,8 +69,11 @@ export function closeWhenDrained(client: ApiClient): Promise<void> {
   return drains.get(client)?.() ?? client.close();
 }
 
-/** The root's family: one transport, one set of headers and resolved paths for all its clients. */
-function createFamily(resolved: ResolvedOptions): Family {
+/**
+ * The root's family: one transport, one set of headers and resolved paths for all its
+ * clients; a `drainable` one (the pool's) counts every call of its clients in one drain.
+ */
+function createFamily(resolved: ResolvedOptions, drainable: boolean): Family {
   const scope = createUrlScope(resolved.baseUrl, resolved.allowedOrigins);
   const headers = resolved.headers === undefined ? undefined : new Headers(resolved.headers);
   const family: Family = {
@@ -86,12 +90,13 @@ function createFamily(resolved: ResolvedOptions): Family {
     ),
     targets: createTargetCache(scope),
     scope,
-    build: (strategy) => buildClient(family, strategy, true),
+    build: (strategy) => buildClient(family, strategy),
     drop: closeWhenDrained,
     withToken: new Map(),
     facades: new Map(),
     tokenless: new Map(),
     credentialRefusal: undefined,
+    drain: drainable ? new Drain() : undefined,
     client: undefined,
     closed: false,
   };
@@ -100,14 +105,10 @@ function createFamily(resolved: ResolvedOptions): Family {
 
 /**
  * A client of `family`: its root's (no `strategy`), or one for `strategy`, made by `as()`,
- * which shares the family's transport and ends only its own token when closed. A
- * `drainable` one watches its answers, for `closeWhenDrained`.
+ * which shares the family's transport and ends only its own token when closed. An `as()`
+ * client, and a drainable family's root, count their calls for `closeWhenDrained`.
  */
-function buildClient(
-  family: Family,
-  strategy: AuthStrategy | undefined,
-  drainable: boolean,
-): ApiClient {
+function buildClient(family: Family, strategy: AuthStrategy | undefined): ApiClient {
   const { resolved, scope } = family;
   const auth = strategy ?? resolved.auth;
   const id = auth.kind === 'session' ? credentialId(scope.base.href, auth.identity) : '';
@@ -117,6 +118,7 @@ function buildClient(
   const report = createEmitter(resolved.onEvent);
   const emit = (event: TokenFetchEvent) => report({ ...event, ...origin });
   const manager = auth.kind === 'session' ? createEngine(family, auth, emit) : undefined;
+  const drain = strategy === undefined ? family.drain : new Drain(family.drain);
   const pipeline = new CallPipeline({
     transport: family.channel.send,
     scope,
@@ -127,7 +129,7 @@ function buildClient(
     reauthStatuses: resolved.reauthStatuses,
     timeoutMs: resolved.timeoutMs,
     emit,
-    drainable,
+    drain,
   });
   let closing: Promise<void> | undefined;
 
@@ -194,18 +196,8 @@ function buildClient(
   setGroupedFetch(client, (input, init, group: AbortGroup) =>
     pipeline.fetch(input, init, undefined, group),
   );
-  if (drainable) {
-    drains.set(client, async () => {
-      // A root's drain waits for its `as()` clients' calls and answers too: closing it
-      // closes them.
-      const derived =
-        strategy === undefined ? [...family.withToken.values(), ...family.tokenless.values()] : [];
-      await Promise.all([
-        pipeline.drained(resolved.timeoutMs),
-        ...derived.map((other) => drains.get(other)?.()),
-      ]);
-      await client.close();
-    });
+  if (drain !== undefined) {
+    drains.set(client, () => drain.drained(resolved.timeoutMs).then(() => client.close()));
   }
   family.client ??= client;
   return client;

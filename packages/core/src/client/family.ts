@@ -3,6 +3,7 @@ import type { AuthStrategy } from '../auth/strategy.js';
 import type { UrlScope } from '../guards/resolve-url.js';
 import { ClientClosedError } from '../shared/errors.js';
 import type { ClientTransport } from '../transport/transport.js';
+import type { Drain } from './drain.js';
 import { createLazyClient } from './lazy-client.js';
 import type { ResolvedOptions } from './options.js';
 import type { TargetCache } from './targets.js';
@@ -33,6 +34,8 @@ export interface Family {
   readonly tokenless: Map<string, ApiClient>;
   /** A 401 for any identity of the family: its password is refused for all, until then. */
   credentialRefusal: { until: number } | undefined;
+  /** A pool's family: every call of its clients, so that the root closes once all are done. */
+  readonly drain: Drain | undefined;
   /** The root client: `as()` its own identity answers it. */
   client: ApiClient | undefined;
   closed: boolean;

@@ -6,14 +6,10 @@ import { settle, startCall, unrefTimer, type AbortGroup } from '../shared/abort.
 import { defaults } from '../shared/defaults.js';
 import { ClientClosedError } from '../shared/errors.js';
 import type { TokenFetchEvent } from '../shared/events.js';
-import {
-  toTarget,
-  type AnswerWatcher,
-  type Target,
-  type Transport,
-} from '../transport/transport.js';
+import { toTarget, type Target, type Transport } from '../transport/transport.js';
 import { fromRequest, headersRecord, isRequest, prepareCall, type Call } from './call.js';
 import { createDenials, type Denials } from './denials.js';
+import type { Drain } from './drain.js';
 import type { TargetCache } from './targets.js';
 
 /** What the call pipeline of one client is made of. */
@@ -30,10 +26,10 @@ export interface PipelineParts {
   timeoutMs: number;
   emit: (event: TokenFetchEvent) => void;
   /**
-   * Whether the client may be closed once drained (a pool's, or one made by `as()`): then
-   * each request's answer is watched until it is done with (`drained()`).
+   * A client that may be closed once drained (a pool's, or one made by `as()`) counts its
+   * calls and watches each request's answer until it is done with; others pay nothing.
    */
-  drainable: boolean;
+  drain: Drain | undefined;
 }
 
 const redirectStatuses = new Set([301, 302, 303, 307, 308]);
@@ -68,10 +64,7 @@ export class CallPipeline {
   /** Calls between their start and their answer (or failure), for `idle()`. */
   #inFlight = 0;
   #onIdle: (() => void) | undefined;
-  /** A drainable client's: requests whose answers are not done with yet (`drained()`). */
-  readonly #watcher: AnswerWatcher | undefined;
-  #openAnswers = 0;
-  #onAnswer: (() => void) | undefined;
+  readonly #drain: Drain | undefined;
   closed = false;
 
   constructor(parts: PipelineParts) {
@@ -85,14 +78,7 @@ export class CallPipeline {
     this.#reauth = new Set(parts.reauthStatuses);
     this.#timeoutMs = parts.timeoutMs;
     this.#emit = parts.emit;
-    this.#watcher = parts.drainable
-      ? {
-          answerDone: () => {
-            this.#openAnswers--;
-            this.#onAnswer?.();
-          },
-        }
-      : undefined;
+    this.#drain = parts.drain;
     if (strategy.kind === 'session') {
       this.#authorize = strategy.authorize?.bind(strategy) ?? bearerAuthorization();
       this.#challenge = strategy.challenge?.bind(strategy);
@@ -148,38 +134,6 @@ export class CallPipeline {
   }
 
   /**
-   * A drainable client's: resolves once no call is in flight and every answer is done with
-   * (read to its end, cancelled, failed or collected unread), or once `patienceMs` has
-   * passed without any of them finishing (a reader that holds an answer and never reads it
-   * does not keep the client for ever).
-   */
-  drained(patienceMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const check = () => {
-        clearTimeout(timer);
-        if (this.#inFlight === 0 && this.#openAnswers <= 0) {
-          this.#onAnswer = undefined;
-          resolve();
-          return;
-        }
-        timer = setTimeout(() => {
-          this.#onAnswer = undefined;
-          resolve();
-        }, patienceMs);
-        unrefTimer(timer);
-      };
-      // Looked at from the next turn on: calls already routed here but still waiting for
-      // this client to be made (a pool's tenant being built) have started by then.
-      timer = setTimeout(() => {
-        this.#onAnswer = check;
-        check();
-      }, 0);
-      unrefTimer(timer);
-    });
-  }
-
-  /**
    * One call: the token, the request, and one replay after a re-login. Counted in flight
    * until it settles (an integer each way: no allocation on the per-call path).
    */
@@ -190,6 +144,7 @@ export class CallPipeline {
     sentWith: string[] | undefined,
   ): Promise<Response> {
     this.#inFlight++;
+    this.#drain?.add();
     try {
       const manager = this.#manager;
       if (manager === undefined) return await this.#send(target, call, undefined);
@@ -223,7 +178,7 @@ export class CallPipeline {
       return second;
     } finally {
       if (--this.#inFlight === 0) this.#onIdle?.();
-      this.#onAnswer?.();
+      this.#drain?.remove();
     }
   }
 
@@ -245,7 +200,7 @@ export class CallPipeline {
     for (let hops = 0; ; hops++) {
       const credentials = this.#credentials(headers, token, method, target.href);
       const sent = credentials instanceof Promise ? await credentials : credentials;
-      const watcher = this.#watcher;
+      const watcher = this.#drain;
       let response: Response;
       if (watcher === undefined) {
         response = await this.#transport(target, {
@@ -256,7 +211,7 @@ export class CallPipeline {
         });
       } else {
         // Counted from here until the transport says this answer is done with.
-        this.#openAnswers++;
+        watcher.add();
         response = await this.#transport(target, {
           method,
           headers: sent,
