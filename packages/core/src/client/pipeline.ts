@@ -2,7 +2,7 @@ import { discardResponse, markRedirected } from '#platform';
 import { bearerAuthorization, type AuthStrategy, type CallCredentials } from '../auth/strategy.js';
 import type { TokenManager } from '../engine/token-manager.js';
 import { isInside, type UrlScope } from '../guards/resolve-url.js';
-import { settle, startCall, unrefTimer, type AbortGroup } from '../shared/abort.js';
+import { settle, startCall, type AbortGroup } from '../shared/abort.js';
 import { defaults } from '../shared/defaults.js';
 import { ClientClosedError } from '../shared/errors.js';
 import type { TokenFetchEvent } from '../shared/events.js';
