@@ -127,39 +127,59 @@ describe('no leaks: close() (guarantee 11)', () => {
     await expect(client.getToken()).rejects.toBeInstanceOf(ClientClosedError);
   });
 
-  it('close() stops a token manager that waits for another holder of the store lock', async () => {
-    const store = new MemoryTokenStore();
-    const holder = await store.acquire('default');
-    expect(holder).toBeDefined();
-    let logins = 0;
+  it('close() stops a token manager that waits for another holder of the store lock, at once', async () => {
+    // Fake timers: the wait polls the store on a timer that never fires by itself here, so
+    // only close() can end it.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const store = new MemoryTokenStore();
+      const holder = await store.acquire('default');
+      expect(holder).toBeDefined();
+      const acquire = vi.spyOn(store, 'acquire');
+      let logins = 0;
+      const manager = createTokenManager({
+        store,
+        login: () => {
+          logins++;
+          return Promise.resolve({ token: 'tok' });
+        },
+      });
+
+      const waiting = rejectionOf(manager.getToken());
+      await vi.advanceTimersByTimeAsync(300);
+      expect(acquire.mock.calls.length).toBeGreaterThan(1); // it polls the lock meanwhile
+      manager.close();
+
+      // Settled before any timer has fired: close() ended the wait, not its next poll.
+      const outcome = await Promise.race([
+        waiting,
+        new Promise((resolve) => setImmediate(() => resolve('still waiting'))),
+      ]);
+      expect(outcome).toBeInstanceOf(ClientClosedError);
+      expect(logins).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a login that completes after close() does not revive the client; close() aborted its signal', async () => {
+    let finish!: (value: { token: string }) => void;
+    let loginSignal: AbortSignal | undefined;
     const manager = createTokenManager({
-      store,
-      login: () => {
-        logins++;
-        return Promise.resolve({ token: 'tok' });
+      login: ({ signal }) => {
+        loginSignal = signal;
+        return new Promise((resolve) => {
+          finish = resolve;
+        });
       },
     });
 
     const waiting = rejectionOf(manager.getToken());
-    await pause(30);
-    manager.close();
-
-    expect(await waiting).toBeInstanceOf(ClientClosedError);
-    expect(logins).toBe(0);
-  });
-
-  it('a login that completes after close() does not revive the client', async () => {
-    let finish!: (value: { token: string }) => void;
-    const manager = createTokenManager({
-      login: () =>
-        new Promise((resolve) => {
-          finish = resolve;
-        }),
-    });
-
-    const waiting = rejectionOf(manager.getToken());
     await pause(5);
+    expect(loginSignal?.aborted).toBe(false);
     manager.close();
+    expect(loginSignal?.aborted).toBe(true);
+    expect(loginSignal?.reason).toBeInstanceOf(ClientClosedError);
     finish({ token: 'late' });
 
     expect(await waiting).toBeInstanceOf(ClientClosedError);
