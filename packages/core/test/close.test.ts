@@ -7,13 +7,17 @@ import {
   ClientClosedError,
   createTokenManager,
   MemoryTokenStore,
+  sessionTokenAuth,
   type ApiClient,
   type ApiClientOptions,
+  type SessionAuthStrategy,
 } from '../src/index.js';
 import {
   clientFor,
   collectEvents,
   createClock,
+  deferred,
+  demoAuth,
   pause,
   rejectionOf,
   startMock,
@@ -245,6 +249,41 @@ describe('no leaks: close() (guarantee 11)', () => {
         });
       }
     }
+
+    it('a call still preparing its request (a proof being signed) settles before close() resolves', async () => {
+      const mock = await startMock();
+      const signing = deferred();
+      const signingStarted = deferred();
+      const strategy: SessionAuthStrategy = {
+        ...sessionTokenAuth(demoAuth),
+        authorize: async (token) => {
+          signingStarted.resolve();
+          await signing.promise;
+          return { authorization: `Bearer ${token}` };
+        },
+      };
+      const client = clientFor(mock, { auth: strategy });
+      const order: string[] = [];
+      const call = client.fetch('/data').then(
+        () => order.push('answered'),
+        (error: unknown) => {
+          order.push('rejected');
+          return error;
+        },
+      );
+      await signingStarted.promise;
+
+      const closing = client.close().then(() => order.push('closed'));
+      // Nothing ends a proof being signed: close() waits for the call instead.
+      await Promise.race([closing, pause(100)]);
+      expect(order).toEqual([]);
+      signing.resolve();
+      await closing;
+
+      expect(order).toEqual(['rejected', 'closed']);
+      expect(await call).toBeInstanceOf(ClientClosedError);
+      expect(mock.stats.calls).toBe(0);
+    });
 
     it('a call waiting for a re-login ends with ClientClosedError before close() resolves', async () => {
       const mock = await startMock();
