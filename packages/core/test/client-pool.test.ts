@@ -5,6 +5,7 @@ import {
   createClientPool,
   MemoryTokenStore,
   type ClientPoolOptions,
+  type SessionAuthStrategy,
   type TenantOptions,
 } from '../src/index.js';
 import { createClock, deferred, rejectionOf, startMock, startRecorder, track } from './helpers.js';
@@ -214,7 +215,7 @@ describe('createClientPool: bounds', () => {
     expect(recorder.requests[0]?.body).toBe('part 1,part 2');
   });
 
-  it('an evicted client’s call waiting for its login finishes, then the client is closed', async () => {
+  it('an evicted client’s call waiting for its login finishes', async () => {
     const mock = await startMock({ users: [acme] });
     mock.setLoginDelay(100);
     const pool = poolOf({
@@ -232,6 +233,61 @@ describe('createClientPool: bounds', () => {
     await pool.client('b').fetch('/y'); // evicts a while its call waits for the login
     expect(pool.size).toBe(1);
     expect((await waiting).status).toBe(200);
+  });
+
+  it('an evicted client is closed when its last call settles, not before: its background login ends then', async () => {
+    const api = await startRecorder();
+    const clock = createClock();
+    // Logs in without I/O: the first login answers at once, the second (the background
+    // refresh) never does, and its signal shows when the client's work is ended.
+    const logins: AbortSignal[] = [];
+    const strategy: SessionAuthStrategy = {
+      kind: 'session',
+      headerNames: ['authorization'],
+      ttlMs: 60_000,
+      identity: 'tenant-a',
+      login: ({ signal }) => {
+        logins.push(signal);
+        return logins.length === 1
+          ? Promise.resolve({ token: 'tok-1' })
+          : new Promise<never>(() => {});
+      },
+    };
+    const pool = poolOf({
+      maxClients: 1,
+      now: clock.now,
+      resolve: (tenant) =>
+        tenant === 'a'
+          ? { baseUrl: `${api.origin}/api`, auth: strategy }
+          : { baseUrl: `${api.origin}/api`, auth: { apiKey: 'k' } },
+    });
+    await pool.client('a').fetch('/first');
+    // Inside the token's refresh window (its last ~20 s): the next call starts a refresh.
+    clock.advance(60_000 - 1_000 - 10_000);
+    const body = deferred();
+    const stream = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(new TextEncoder().encode('part 1,'));
+        await body.promise;
+        controller.close();
+      },
+    });
+    const slow = pool.client('a').fetch('/slow', {
+      method: 'POST',
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    await vi.waitFor(() => expect(api.requests).toHaveLength(2));
+    expect(logins).toHaveLength(2);
+
+    await pool.client('b').fetch('/other'); // evicts a while its call is in flight
+    expect(pool.size).toBe(1);
+    expect(logins[1]!.aborted).toBe(false);
+    body.resolve();
+    expect((await slow).status).toBe(200);
+
+    expect(logins[1]!.aborted).toBe(true);
+    expect(logins[1]!.reason).toBeInstanceOf(ClientClosedError);
   });
 
   it('a client unused for idleTimeoutMs is closed (injected clock)', async () => {
