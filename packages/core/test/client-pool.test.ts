@@ -17,6 +17,26 @@ function poolOf(options: ClientPoolOptions) {
   return track(createClientPool(options));
 }
 
+/**
+ * A strategy of 60 s tokens that logs in without I/O: its first login answers at once,
+ * later ones (a background refresh) never do. Their signals show when the client's work
+ * is ended (the client closed).
+ */
+function refreshNeverEnds(): { strategy: SessionAuthStrategy; logins: AbortSignal[] } {
+  const logins: AbortSignal[] = [];
+  const strategy: SessionAuthStrategy = {
+    kind: 'session',
+    headerNames: ['authorization'],
+    ttlMs: 60_000,
+    identity: 'tenant-a',
+    login: ({ signal }) => {
+      logins.push(signal);
+      return logins.length === 1 ? Promise.resolve({ token: 'tok-1' }) : new Promise(() => {});
+    },
+  };
+  return { strategy, logins };
+}
+
 describe('createClientPool: one client per tenant, resolved at its first call', () => {
   it('two tenants on two servers under 200 concurrent calls: one login each, no token crosses over', async () => {
     const acmeServer = await startMock({ users: [acme] });
@@ -238,21 +258,7 @@ describe('createClientPool: bounds', () => {
   it('an evicted client is closed when its last call settles, not before: its background login ends then', async () => {
     const api = await startRecorder();
     const clock = createClock();
-    // Logs in without I/O: the first login answers at once, the second (the background
-    // refresh) never does, and its signal shows when the client's work is ended.
-    const logins: AbortSignal[] = [];
-    const strategy: SessionAuthStrategy = {
-      kind: 'session',
-      headerNames: ['authorization'],
-      ttlMs: 60_000,
-      identity: 'tenant-a',
-      login: ({ signal }) => {
-        logins.push(signal);
-        return logins.length === 1
-          ? Promise.resolve({ token: 'tok-1' })
-          : new Promise<never>(() => {});
-      },
-    };
+    const { strategy, logins } = refreshNeverEnds();
     const pool = poolOf({
       maxClients: 1,
       now: clock.now,
@@ -312,20 +318,35 @@ describe('createClientPool: bounds', () => {
   });
 
   it('idle clients are closed by an unref’d timer when no call comes', async () => {
+    const api = await startRecorder();
+    const clock = createClock();
+    const { strategy, logins } = refreshNeverEnds();
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const setInterval = vi.spyOn(globalThis, 'setInterval');
     try {
-      const clock = createClock();
       const pool = poolOf({
-        resolve: () => ({ baseUrl: 'https://x.test/api', auth: { apiKey: 'k' } }),
+        resolve: () => ({ baseUrl: `${api.origin}/api`, auth: strategy }),
         idleTimeoutMs: 1_000,
         now: clock.now,
       });
-      pool.client('a');
+      const [sweeper] = setInterval.mock.results.map((result) => result.value as NodeJS.Timeout);
+      expect(sweeper?.hasRef()).toBe(false);
+
+      await pool.client('a').fetch('/first');
+      clock.advance(49_000); // inside the token's refresh window: a refresh starts
+      await pool.client('a').fetch('/second');
+      expect(logins).toHaveLength(2);
+
+      clock.advance(999);
+      vi.advanceTimersByTime(1_000);
       expect(pool.size).toBe(1);
-      clock.advance(1_000);
+      expect(logins[1]!.aborted).toBe(false);
+      clock.advance(1); // no call for 1 s: the sweeper closes the client, ending its refresh
       vi.advanceTimersByTime(1_000);
       expect(pool.size).toBe(0);
+      expect(logins[1]!.aborted).toBe(true);
     } finally {
+      setInterval.mockRestore();
       vi.useRealTimers();
     }
   });
