@@ -8,7 +8,15 @@ import {
   type SessionAuthStrategy,
   type TenantOptions,
 } from '../src/index.js';
-import { createClock, deferred, rejectionOf, startMock, startRecorder, track } from './helpers.js';
+import {
+  createClock,
+  deferred,
+  pause,
+  rejectionOf,
+  startMock,
+  startRecorder,
+  track,
+} from './helpers.js';
 
 const acme = { email: 'svc@acme.com', password: 'pw-acme-secret', orgs: [42, 43], id: 7 };
 const globex = { email: 'svc@globex.com', password: 'pw-globex-secret', orgs: [9], id: 3 };
@@ -351,19 +359,28 @@ describe('createClientPool: bounds', () => {
     }
   });
 
-  it('pool.close() closes every client; later calls reject with ClientClosedError', async () => {
-    const mock = await startMock({ users: [acme] });
+  it('pool.close() closes every client and the pool’s connections; later calls reject with ClientClosedError', async () => {
+    const api = await startRecorder();
+    const clock = createClock();
+    const { strategy, logins } = refreshNeverEnds();
     const pool = createClientPool({
-      resolve: () => ({
-        baseUrl: mock.baseUrl,
-        auth: { email: acme.email, password: acme.password, orgId: 42 },
-      }),
+      resolve: () => ({ baseUrl: `${api.origin}/api`, auth: strategy }),
+      now: clock.now,
     });
     const client = pool.client('a');
-    await client.fetch('/x');
+    await (await client.fetch('/x')).text();
+    clock.advance(49_000); // inside the token's refresh window: a refresh starts
+    await (await client.fetch('/y')).text();
+    expect(logins).toHaveLength(2);
+    expect(api.open).toBeGreaterThan(0); // kept alive by the pool's Agent
+
     await pool.close();
+
+    expect(logins[1]!.aborted).toBe(true);
+    await vi.waitFor(() => expect(api.open).toBe(0));
     expect(await rejectionOf(client.fetch('/x'))).toBeInstanceOf(ClientClosedError);
     expect(await rejectionOf(pool.client('b').fetch('/x'))).toBeInstanceOf(ClientClosedError);
+    expect(api.requests).toHaveLength(2);
   });
 
   it('pool.close() ends a call that hangs instead of waiting for it', async () => {
@@ -371,10 +388,28 @@ describe('createClientPool: bounds', () => {
     const pool = createClientPool({
       resolve: () => ({ baseUrl: `${recorder.origin}/api`, auth: { apiKey: 'k' } }),
     });
-    const hanging = pool.client('a').fetch('/hang');
+    const order: string[] = [];
+    const hanging = pool
+      .client('a')
+      .fetch('/hang')
+      .then(
+        () => order.push('answered'),
+        (error: unknown) => {
+          order.push('rejected');
+          return error;
+        },
+      );
     await vi.waitFor(() => expect(recorder.requests).toHaveLength(1));
-    await pool.close();
-    expect(await rejectionOf(hanging)).toBeInstanceOf(Error);
+
+    // The upstream never answers: a close() that waited for the call would not resolve.
+    const closed = await Promise.race([
+      pool.close().then(() => order.push('closed')),
+      pause(2_000).then(() => 'still closing'),
+    ]);
+
+    expect(closed).not.toBe('still closing');
+    expect(order).toEqual(['rejected', 'closed']);
+    expect(await hanging).toBeInstanceOf(ClientClosedError);
   });
 
   it('a tenant’s client.as() acts in another org of that tenant', async () => {
