@@ -534,6 +534,14 @@ export default [
     replace: '',
     tests: tests('client-pool'),
   },
+  {
+    id: 'client/pool-close-destroys-agent',
+    behaviour: "pool.close() destroys the pool's Agent (its connections)",
+    file: `${core}/client/client-pool.ts`,
+    find: 'await agent?.destroy(new ClientClosedError());',
+    replace: '',
+    tests: tests('client-pool'),
+  },
 
   // adapter kit
   {
@@ -543,6 +551,16 @@ export default [
     find: "E_CLOSED: { status: 503, title: 'The API client is closed' },",
     replace: "E_CLOSED: { status: 500, title: 'The API client is closed' },",
     tests: tests('errors'),
+  },
+
+  // the mock upstream
+  {
+    id: 'mock/close-ends-connections',
+    behaviour: "the mock upstream's close() ends open connections instead of waiting for them",
+    file: 'packages/mock-upstream/src/mock-upstream.ts',
+    find: 'server.closeAllConnections();',
+    replace: '',
+    tests: ['packages/mock-upstream/test/mock-upstream.test.ts'],
   },
 
   // the Redis store
