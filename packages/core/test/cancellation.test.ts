@@ -144,21 +144,38 @@ describe('cancellation (guarantee 7)', () => {
     expect(mock.stats.loginAttempts).toBe(1);
   });
 
-  it('timeoutMs ends a call whose upstream answer hangs', async () => {
-    const upstream = await startRecorder(() => 'hang');
+  it('timeoutMs ends a call whose upstream answer hangs, at timeoutMs and not before', async () => {
+    const upstream = await startRecorder((request) => (request.url === '/api/slow' ? 'hang' : {}));
     const client = clientFor(
       { baseUrl: `${upstream.origin}/api` },
-      { auth: { apiKey: DEMO_API_KEY }, timeoutMs: 80 },
+      { auth: { apiKey: DEMO_API_KEY }, timeoutMs: 3_000 },
     );
+    // A first call on real timers: undici's own coarse timeout clock starts on them, so it
+    // cannot end the call below (it would, about 3 real seconds on).
+    expect((await client.fetch('/warm')).status).toBe(200);
+    // Then fake timers: only the clock moved here ends the call. Sockets and the turns of
+    // the event loop awaited below stay real.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let outcome: unknown = 'pending';
+      void client.fetch('/slow').then(
+        () => (outcome = 'answered'),
+        (error: unknown) => (outcome = error),
+      );
+      // (vi.waitFor would move the fake clock.)
+      const deadline = performance.now() + 5_000;
+      while (upstream.requests.length < 2 && performance.now() < deadline) await loopTurns(1);
+      expect(upstream.requests).toHaveLength(2);
 
-    const started = performance.now();
-    const error = await rejectionOf(client.fetch('/slow'));
-
-    expect(error).toMatchObject({ name: 'TimeoutError' });
-    // undici keeps its header and body timeouts on a coarse clock (ticks of ~0.5 s, for a
-    // timer that costs nothing per call): the call ends between timeoutMs and ~1 s later.
-    expect(performance.now() - started).toBeLessThan(2_500);
-    expect(upstream.requests).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(2_999);
+      await loopTurns(50);
+      expect(outcome).toBe('pending');
+      await vi.advanceTimersByTimeAsync(1);
+      for (let turns = 0; outcome === 'pending' && turns < 50; turns++) await loopTurns(1);
+      expect(outcome).toMatchObject({ name: 'TimeoutError' });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a login that throws a non-tokenfetch error is a retryable LoginFailedError with that cause', async () => {
@@ -187,3 +204,8 @@ describe('cancellation (guarantee 7)', () => {
     failing.close();
   });
 });
+
+/** Waits `turns` turns of the event loop (real ones: setImmediate is never faked here). */
+async function loopTurns(turns: number): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
+}

@@ -5,15 +5,44 @@ import {
   createClientPool,
   MemoryTokenStore,
   type ClientPoolOptions,
+  type SessionAuthStrategy,
   type TenantOptions,
 } from '../src/index.js';
-import { createClock, deferred, rejectionOf, startMock, startRecorder, track } from './helpers.js';
+import {
+  createClock,
+  deferred,
+  pause,
+  rejectionOf,
+  startMock,
+  startRecorder,
+  track,
+} from './helpers.js';
 
 const acme = { email: 'svc@acme.com', password: 'pw-acme-secret', orgs: [42, 43], id: 7 };
 const globex = { email: 'svc@globex.com', password: 'pw-globex-secret', orgs: [9], id: 3 };
 
 function poolOf(options: ClientPoolOptions) {
   return track(createClientPool(options));
+}
+
+/**
+ * A strategy of 60 s tokens that logs in without I/O: its first login answers at once,
+ * later ones (a background refresh) never do. Their signals show when the client's work
+ * is ended (the client closed).
+ */
+function refreshNeverEnds(): { strategy: SessionAuthStrategy; logins: AbortSignal[] } {
+  const logins: AbortSignal[] = [];
+  const strategy: SessionAuthStrategy = {
+    kind: 'session',
+    headerNames: ['authorization'],
+    ttlMs: 60_000,
+    identity: 'tenant-a',
+    login: ({ signal }) => {
+      logins.push(signal);
+      return logins.length === 1 ? Promise.resolve({ token: 'tok-1' }) : new Promise(() => {});
+    },
+  };
+  return { strategy, logins };
 }
 
 describe('createClientPool: one client per tenant, resolved at its first call', () => {
@@ -214,7 +243,7 @@ describe('createClientPool: bounds', () => {
     expect(recorder.requests[0]?.body).toBe('part 1,part 2');
   });
 
-  it('an evicted client’s call waiting for its login finishes, then the client is closed', async () => {
+  it('an evicted client’s call waiting for its login finishes', async () => {
     const mock = await startMock({ users: [acme] });
     mock.setLoginDelay(100);
     const pool = poolOf({
@@ -232,6 +261,47 @@ describe('createClientPool: bounds', () => {
     await pool.client('b').fetch('/y'); // evicts a while its call waits for the login
     expect(pool.size).toBe(1);
     expect((await waiting).status).toBe(200);
+  });
+
+  it('an evicted client is closed when its last call settles, not before: its background login ends then', async () => {
+    const api = await startRecorder();
+    const clock = createClock();
+    const { strategy, logins } = refreshNeverEnds();
+    const pool = poolOf({
+      maxClients: 1,
+      now: clock.now,
+      resolve: (tenant) =>
+        tenant === 'a'
+          ? { baseUrl: `${api.origin}/api`, auth: strategy }
+          : { baseUrl: `${api.origin}/api`, auth: { apiKey: 'k' } },
+    });
+    await pool.client('a').fetch('/first');
+    // Inside the token's refresh window (its last ~20 s): the next call starts a refresh.
+    clock.advance(60_000 - 1_000 - 10_000);
+    const body = deferred();
+    const stream = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(new TextEncoder().encode('part 1,'));
+        await body.promise;
+        controller.close();
+      },
+    });
+    const slow = pool.client('a').fetch('/slow', {
+      method: 'POST',
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    await vi.waitFor(() => expect(api.requests).toHaveLength(2));
+    expect(logins).toHaveLength(2);
+
+    await pool.client('b').fetch('/other'); // evicts a while its call is in flight
+    expect(pool.size).toBe(1);
+    expect(logins[1]!.aborted).toBe(false);
+    body.resolve();
+    expect((await slow).status).toBe(200);
+
+    expect(logins[1]!.aborted).toBe(true);
+    expect(logins[1]!.reason).toBeInstanceOf(ClientClosedError);
   });
 
   it('a client unused for idleTimeoutMs is closed (injected clock)', async () => {
@@ -256,37 +326,61 @@ describe('createClientPool: bounds', () => {
   });
 
   it('idle clients are closed by an unref’d timer when no call comes', async () => {
+    const api = await startRecorder();
+    const clock = createClock();
+    const { strategy, logins } = refreshNeverEnds();
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const setInterval = vi.spyOn(globalThis, 'setInterval');
     try {
-      const clock = createClock();
       const pool = poolOf({
-        resolve: () => ({ baseUrl: 'https://x.test/api', auth: { apiKey: 'k' } }),
+        resolve: () => ({ baseUrl: `${api.origin}/api`, auth: strategy }),
         idleTimeoutMs: 1_000,
         now: clock.now,
       });
-      pool.client('a');
+      const [sweeper] = setInterval.mock.results.map((result) => result.value as NodeJS.Timeout);
+      expect(sweeper?.hasRef()).toBe(false);
+
+      await pool.client('a').fetch('/first');
+      clock.advance(49_000); // inside the token's refresh window: a refresh starts
+      await pool.client('a').fetch('/second');
+      expect(logins).toHaveLength(2);
+
+      clock.advance(999);
+      vi.advanceTimersByTime(1_000);
       expect(pool.size).toBe(1);
-      clock.advance(1_000);
+      expect(logins[1]!.aborted).toBe(false);
+      clock.advance(1); // no call for 1 s: the sweeper closes the client, ending its refresh
       vi.advanceTimersByTime(1_000);
       expect(pool.size).toBe(0);
+      expect(logins[1]!.aborted).toBe(true);
     } finally {
+      setInterval.mockRestore();
       vi.useRealTimers();
     }
   });
 
-  it('pool.close() closes every client; later calls reject with ClientClosedError', async () => {
-    const mock = await startMock({ users: [acme] });
+  it('pool.close() closes every client and the pool’s connections; later calls reject with ClientClosedError', async () => {
+    const api = await startRecorder();
+    const clock = createClock();
+    const { strategy, logins } = refreshNeverEnds();
     const pool = createClientPool({
-      resolve: () => ({
-        baseUrl: mock.baseUrl,
-        auth: { email: acme.email, password: acme.password, orgId: 42 },
-      }),
+      resolve: () => ({ baseUrl: `${api.origin}/api`, auth: strategy }),
+      now: clock.now,
     });
     const client = pool.client('a');
-    await client.fetch('/x');
+    await (await client.fetch('/x')).text();
+    clock.advance(49_000); // inside the token's refresh window: a refresh starts
+    await (await client.fetch('/y')).text();
+    expect(logins).toHaveLength(2);
+    expect(api.open).toBeGreaterThan(0); // kept alive by the pool's Agent
+
     await pool.close();
+
+    expect(logins[1]!.aborted).toBe(true);
+    await vi.waitFor(() => expect(api.open).toBe(0));
     expect(await rejectionOf(client.fetch('/x'))).toBeInstanceOf(ClientClosedError);
     expect(await rejectionOf(pool.client('b').fetch('/x'))).toBeInstanceOf(ClientClosedError);
+    expect(api.requests).toHaveLength(2);
   });
 
   it('pool.close() ends a call that hangs instead of waiting for it', async () => {
@@ -294,10 +388,28 @@ describe('createClientPool: bounds', () => {
     const pool = createClientPool({
       resolve: () => ({ baseUrl: `${recorder.origin}/api`, auth: { apiKey: 'k' } }),
     });
-    const hanging = pool.client('a').fetch('/hang');
+    const order: string[] = [];
+    const hanging = pool
+      .client('a')
+      .fetch('/hang')
+      .then(
+        () => order.push('answered'),
+        (error: unknown) => {
+          order.push('rejected');
+          return error;
+        },
+      );
     await vi.waitFor(() => expect(recorder.requests).toHaveLength(1));
-    await pool.close();
-    expect(await rejectionOf(hanging)).toBeInstanceOf(Error);
+
+    // The upstream never answers: a close() that waited for the call would not resolve.
+    const closed = await Promise.race([
+      pool.close().then(() => order.push('closed')),
+      pause(2_000).then(() => 'still closing'),
+    ]);
+
+    expect(closed).not.toBe('still closing');
+    expect(order).toEqual(['rejected', 'closed']);
+    expect(await hanging).toBeInstanceOf(ClientClosedError);
   });
 
   it('a tenant’s client.as() acts in another org of that tenant', async () => {

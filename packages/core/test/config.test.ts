@@ -8,6 +8,7 @@ import {
   type ApiClientOptions,
   type ConfigIssue,
 } from '../src/index.js';
+import { parseOptions } from '../src/client/options.js';
 import { demoAuth, track } from './helpers.js';
 
 const base = { baseUrl: 'https://acme.resolver.com/api', auth: demoAuth };
@@ -261,8 +262,8 @@ describe('bad configuration fails fast (guarantee 10)', () => {
     ]);
   });
 
-  it('valid options of every kind are accepted', () => {
-    accepts({
+  it('valid options of every kind are accepted, each as given', () => {
+    const given = {
       timeoutMs: 1,
       loginTimeoutMs: 2 ** 31 - 1,
       refreshAheadMs: 0,
@@ -276,12 +277,41 @@ describe('bad configuration fails fast (guarantee 10)', () => {
       fetch: globalThis.fetch,
       onEvent: () => {},
       now: Date.now,
+    } satisfies Partial<ApiClientOptions>;
+    accepts(given);
+    // What the client is built from: every value as given, none replaced by a default.
+    const { auth, ...resolved } = parseOptions({ ...base, ...given });
+    expect(resolved).toEqual({ baseUrl: base.baseUrl, ...given });
+    expect(auth).toMatchObject({
+      kind: 'session',
+      identity: `${demoAuth.email}|${demoAuth.orgId}`,
     });
+
     accepts({ headers: [['x-a', '1']] });
+    expect(parseOptions({ ...base, headers: [['x-a', '1']] }).headers).toEqual([['x-a', '1']]);
     accepts({ onEvent: [() => {}, () => {}] });
-    accepts({ auth: { ...demoAuth, orgId: 'org-1' } });
-    accepts({ auth: sessionTokenAuth({ ...demoAuth, path: '/auth/login', ttlMs: 60_000 }) });
-    accepts({ auth: apiKeyAuth({ apiKey: 'k', impersonateUserId: 7 }) });
-    accepts({ auth: { apiKey: 'k', impersonateUserId: '7' } });
+    const listeners = [() => {}, () => {}];
+    expect(parseOptions({ ...base, onEvent: listeners }).onEvent).toEqual(listeners);
+
+    const byOrgName = { ...base, auth: { ...demoAuth, orgId: 'org-1' } };
+    accepts(byOrgName);
+    expect(parseOptions(byOrgName).auth).toMatchObject({
+      kind: 'session',
+      identity: `${demoAuth.email}|org-1`,
+    });
+    const ownPath = sessionTokenAuth({ ...demoAuth, path: '/auth/login', ttlMs: 60_000 });
+    accepts({ auth: ownPath });
+    expect(parseOptions({ ...base, auth: ownPath }).auth).toBe(ownPath);
+    for (const auth of [
+      apiKeyAuth({ apiKey: 'k', impersonateUserId: 7 }),
+      { apiKey: 'k', impersonateUserId: '7' },
+    ]) {
+      accepts({ auth });
+      const strategy = parseOptions({ ...base, auth }).auth;
+      expect(strategy.kind).toBe('apiKey');
+      const headers = new Headers();
+      if (strategy.kind === 'apiKey') strategy.apply(headers);
+      expect(Object.fromEntries(headers)).toEqual({ 'x-api-key': 'k', 'impersonate-user-id': '7' });
+    }
   });
 });

@@ -50,6 +50,23 @@ describe('errors', () => {
     });
   });
 
+  it('answers each error with the status of the README’s table: login and upstream 502, refusals of ours 500, closed 503', () => {
+    const statuses = Object.fromEntries(
+      classes.map(([, code, make]) => [code, toProblemDetails(make())?.status]),
+    );
+    expect(statuses).toEqual({
+      E_INVALID_CREDENTIALS: 502,
+      E_NO_ACTIVE_ORG: 502,
+      E_LOGIN_FAILED: 502,
+      E_UPSTREAM_STATUS: 502,
+      E_INVALID_RESPONSE: 502,
+      E_CROSS_ORIGIN: 500,
+      E_CONFIG: 500,
+      E_CLOSED: 503,
+    });
+    expect(toProblemDetails(new Error('not ours'))).toBeUndefined();
+  });
+
   for (const [ErrorClass, code, make] of classes) {
     it(`${ErrorClass.name} has code ${code}, its name, and is a TokenFetchError`, () => {
       const error = make();

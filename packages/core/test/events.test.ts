@@ -227,11 +227,15 @@ describe('events', () => {
     const clock = createClock(0);
     const store = new MemoryTokenStore({ now: clock.now, lockTtlMs: 1_000 });
     await store.acquire('default');
+    let polls = 0;
     const stuck: TokenStore = {
       get: (key) => store.get(key),
       getFailure: (key) => store.getFailure(key),
+      // Each poll of the lock finds it taken, 3 s later. Past 10 polls it fails instead, so
+      // that an instance that never gives up fails this test rather than hang it.
       acquire: () => {
         clock.advance(3_000);
+        if (++polls > 10) return Promise.reject(new Error('still polling the lock'));
         return Promise.resolve(undefined);
       },
       commit: (lease, t) => store.commit(lease, t),
@@ -250,6 +254,8 @@ describe('events', () => {
     expect(await manager.getToken()).toBe('alone');
     manager.close();
 
+    // Given up at the first poll past loginTimeoutMs + 2 s (at 6 s).
+    expect(polls).toBe(2);
     expect(ofType('store_error')).toEqual([expect.objectContaining({ operation: 'lock_wait' })]);
   });
 

@@ -93,6 +93,8 @@ export interface Recorder {
   readonly requests: RecordedRequest[];
   /** Connections accepted, whether or not a request completed on them. */
   readonly connections: number;
+  /** Connections accepted and not closed yet. */
+  readonly open: number;
   close(): Promise<void>;
 }
 
@@ -126,8 +128,11 @@ export async function startRecorder(handler?: Handler): Promise<Recorder> {
       res.end(answer.body ?? 'ok');
     });
   });
-  server.on('connection', () => {
+  let open = 0;
+  server.on('connection', (socket) => {
     connections++;
+    open++;
+    socket.on('close', () => open--);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -137,6 +142,9 @@ export async function startRecorder(handler?: Handler): Promise<Recorder> {
     requests,
     get connections() {
       return connections;
+    },
+    get open() {
+      return open;
     },
     close() {
       closing ??= new Promise<void>((resolve) => {

@@ -51,9 +51,14 @@ describe('client.as({ orgId }): the same user in another org', () => {
       }),
     );
     const in43 = client.as({ orgId: 43 });
+    const in44 = client.as({ orgId: 44 });
+    // One client per org: another org is another client, with a token of its own.
+    expect(in44).not.toBe(in43);
+    expect(in44).not.toBe(client);
     expect(client.as({ orgId: 43 })).toBe(in43);
     expect(client.as({ orgId: '43' })).toBe(in43);
-    expect(in43.as({ orgId: 44 })).toBe(client.as({ orgId: 44 }));
+    expect(client.as({ orgId: 44 })).toBe(in44);
+    expect(in43.as({ orgId: 44 })).toBe(in44);
     expect(in43.as({ orgId: 43 })).toBe(in43);
     // Its own org is the client itself, with its token.
     expect(client.as({ orgId: 42 })).toBe(client);
@@ -175,6 +180,7 @@ describe('client.as({ impersonateUserId }): the API key acting as a user', () =>
     );
     const as7 = client.as({ impersonateUserId: 7 });
     expect(client.as({ impersonateUserId: '7' })).toBe(as7);
+    expect(client.as({ impersonateUserId: 9 })).not.toBe(as7);
     await as7.fetch('/data/object/1');
     await client.fetch('/data/object/1');
     expect(mock.requests.map((request) => request.impersonateUserId)).toEqual(['7', '8']);

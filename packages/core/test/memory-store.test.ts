@@ -82,6 +82,29 @@ describe('MemoryTokenStore shared by clients', () => {
     expect(mock.stats.loginAttempts).toBe(1);
   });
 
+  it('a token rejected here is not taken from the store again while the store still holds it', async () => {
+    const mock = await startMock();
+    const store = new MemoryTokenStore();
+    // An invalidate that has not landed yet (Redis is a round trip away) or was lost.
+    const lagging: TokenStore = {
+      get: (key) => store.get(key),
+      acquire: (key) => store.acquire(key),
+      commit: (lease, value) => store.commit(lease, value),
+      release: (lease, failure) => store.release(lease, failure),
+      invalidate: () => Promise.resolve(),
+      getFailure: (key) => store.getFailure(key),
+    };
+    const client = clientFor(mock, { store: lagging });
+    const old = await client.getToken();
+    mock.revokeTokens();
+
+    expect((await client.fetch('/data')).status).toBe(200);
+
+    expect(mock.stats.loginAttempts).toBe(2);
+    expect(await client.getToken()).not.toBe(old);
+    expect((await store.get('default'))?.token).not.toBe(old);
+  });
+
   it('a token one sharer saw rejected is replaced once for all sharers', async () => {
     const mock = await startMock();
     const store = new MemoryTokenStore();

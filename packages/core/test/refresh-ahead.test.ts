@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { LoginFailedError, sessionTokenAuth } from '../src/index.js';
+import { createTokenManager, LoginFailedError, sessionTokenAuth } from '../src/index.js';
 import {
   clientFor,
   collectEvents,
@@ -133,6 +133,34 @@ describe('reuse and refresh-ahead (guarantee 2)', () => {
     await capped.getToken();
     expect(ofType('refresh_ahead')).toHaveLength(1);
     await vi.waitFor(() => expect(mock.stats.successfulLogins).toBe(2));
+  });
+
+  it('each instance gives up random() × 10 % of its refresh window (per-instance jitter)', async () => {
+    // The 120 s window before the last usable moment, less random() × 10 % of it: the
+    // instance's background refresh starts exactly there, not a millisecond before.
+    for (const [random, window] of [
+      [0, 120_000],
+      [0.5, 114_000],
+      [0.999, 108_012],
+    ] as const) {
+      const clock = createClock();
+      const { onEvent, ofType } = collectEvents();
+      const manager = createTokenManager({
+        login: () => Promise.resolve({ token: 'tok' }),
+        now: clock.now,
+        random: () => random,
+        onEvent,
+      });
+      await manager.getToken();
+
+      clock.set(USE_UNTIL - window - 1);
+      manager.peekToken();
+      expect(ofType('refresh_ahead'), `random() = ${random}, before`).toHaveLength(0);
+      clock.set(USE_UNTIL - window);
+      manager.peekToken();
+      expect(ofType('refresh_ahead'), `random() = ${random}, at`).toHaveLength(1);
+      manager.close();
+    }
   });
 
   it('refreshAheadMs sets the window', async () => {

@@ -35,12 +35,22 @@ describe('startMockUpstream', () => {
     await expect(startMockUpstream({ tokenTtlMs: 0 })).rejects.toThrow(RangeError);
   });
 
-  it('close() ends even with an open keep-alive connection and a hanging login', async () => {
+  it('close() ends even with an open keep-alive connection and a hanging login, at once', async () => {
     const mock = await startMockUpstream();
+    const first = await login(mock);
+    expect(first.status).toBe(200);
+    await first.text(); // its connection stays open, idle, for the next request
     mock.setLoginResponse(() => 'hang');
     const pending = login(mock).catch((error: unknown) => error);
     await waitFor(() => mock.stats.inFlightLogins === 1);
-    await mock.close();
+
+    // Not the test's timeout: a close() that waits for its connections fails here.
+    const closed = await Promise.race([
+      mock.close().then(() => 'closed'),
+      new Promise((resolve) => setTimeout(() => resolve('still open after 2 s'), 2_000)),
+    ]);
+
+    expect(closed).toBe('closed');
     expect(await pending).toBeInstanceOf(Error);
     await mock.close(); // idempotent
   });

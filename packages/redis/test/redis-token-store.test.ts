@@ -318,6 +318,8 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missingRedis))(
         for (const value of [
           '',
           'nope',
+          '{not json',
+          '{"token":"tok"',
           '[]',
           '{"token":1}',
           JSON.stringify({ ...valid, token: 'a b' }),
