@@ -263,7 +263,7 @@ describe('createClientPool: bounds', () => {
     expect((await waiting).status).toBe(200);
   });
 
-  it('an evicted client is closed when its last call settles, not before: its background login ends then', async () => {
+  it('an evicted client is closed when its last answer is done, not before: its background login ends then', async () => {
     const api = await startRecorder();
     const clock = createClock();
     const { strategy, logins } = refreshNeverEnds();
@@ -275,7 +275,7 @@ describe('createClientPool: bounds', () => {
           ? { baseUrl: `${api.origin}/api`, auth: strategy }
           : { baseUrl: `${api.origin}/api`, auth: { apiKey: 'k' } },
     });
-    await pool.client('a').fetch('/first');
+    await (await pool.client('a').fetch('/first')).text();
     // Inside the token's refresh window (its last ~20 s): the next call starts a refresh.
     clock.advance(60_000 - 1_000 - 10_000);
     const body = deferred();
@@ -298,9 +298,13 @@ describe('createClientPool: bounds', () => {
     expect(pool.size).toBe(1);
     expect(logins[1]!.aborted).toBe(false);
     body.resolve();
-    expect((await slow).status).toBe(200);
-
-    expect(logins[1]!.aborted).toBe(true);
+    const answer = await slow;
+    expect(answer.status).toBe(200);
+    // The answer is not read yet: the client is still open.
+    await pause(20);
+    expect(logins[1]!.aborted).toBe(false);
+    await answer.text();
+    await vi.waitFor(() => expect(logins[1]!.aborted).toBe(true));
     expect(logins[1]!.reason).toBeInstanceOf(ClientClosedError);
   });
 
@@ -340,19 +344,19 @@ describe('createClientPool: bounds', () => {
       const [sweeper] = setInterval.mock.results.map((result) => result.value as NodeJS.Timeout);
       expect(sweeper?.hasRef()).toBe(false);
 
-      await pool.client('a').fetch('/first');
+      await (await pool.client('a').fetch('/first')).text();
       clock.advance(49_000); // inside the token's refresh window: a refresh starts
-      await pool.client('a').fetch('/second');
+      await (await pool.client('a').fetch('/second')).text();
       expect(logins).toHaveLength(2);
 
       clock.advance(999);
       vi.advanceTimersByTime(1_000);
       expect(pool.size).toBe(1);
       expect(logins[1]!.aborted).toBe(false);
-      clock.advance(1); // no call for 1 s: the sweeper closes the client, ending its refresh
+      clock.advance(1); // no call for 1 s: the sweeper drops the client, which closes, ending its refresh
       vi.advanceTimersByTime(1_000);
       expect(pool.size).toBe(0);
-      expect(logins[1]!.aborted).toBe(true);
+      await vi.waitFor(() => expect(logins[1]!.aborted).toBe(true));
     } finally {
       setInterval.mockRestore();
       vi.useRealTimers();
