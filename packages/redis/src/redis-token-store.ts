@@ -114,7 +114,7 @@ export class RedisTokenStore implements TokenStore {
     const reply = await this.#run(
       'commit',
       commitScript,
-      [keys.token, keys.lock, keys.fail],
+      [keys.token, keys.lock, keys.fail, keys.gen],
       [String(lease.generation), lease.id, this.#codec.encode(keys.token, stored), String(ttlMs)],
     );
     return toInteger(reply) === 1;

@@ -148,6 +148,55 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missingRedis))(
         expect(second.id).not.toBe(first.id);
       });
 
+      it('every key it writes expires: the counter with its lock, then with the token written under it', async () => {
+        const { store, keys } = storeOn(library, { lockTtlMs: 2_000 });
+        const lease = await leaseOf(store);
+        const counterTtl = await raw.pttl(keys.gen);
+        expect(counterTtl).toBeGreaterThan(1_500);
+        expect(counterTtl).toBeLessThanOrEqual(2_000);
+
+        await store.commit(lease, token(60_000));
+        for (const name of [keys.token, keys.gen]) {
+          const ttl = await raw.pttl(name);
+          expect(ttl).toBeGreaterThan(58_000);
+          expect(ttl).toBeLessThanOrEqual(60_000);
+        }
+
+        // The next lease keeps the counter for the stored token's life, not just its lock's.
+        await store.release(await leaseOf(store), {
+          code: 'E_INVALID_CREDENTIALS',
+          until: Date.now() + 1_000,
+        });
+        expect(await raw.pttl(keys.gen)).toBeGreaterThan(58_000);
+        expect(await raw.pttl(keys.fail)).toBeGreaterThan(0);
+        expect(await raw.pttl(keys.fail)).toBeLessThanOrEqual(1_000);
+        expect(await raw.exists(keys.lock)).toBe(0);
+      });
+
+      it('gives a counter left without a TTL (by an earlier version) one at the next lease and commit', async () => {
+        const { store, keys } = storeOn(library, { lockTtlMs: 2_000 });
+        await raw.set(keys.gen, '41');
+        const lease = await leaseOf(store);
+        expect(lease.generation).toBe(42);
+        expect(await raw.pttl(keys.gen)).toBeGreaterThan(0);
+        await raw.persist(keys.gen);
+        await store.commit(lease, token(60_000));
+        expect(await raw.pttl(keys.gen)).toBeGreaterThan(58_000);
+      });
+
+      it('refuses a stale leader’s late write after its counter and lock have both expired', async () => {
+        const { store, keys } = storeOn(library, { lockTtlMs: 100 });
+        const stale = await leaseOf(store);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        expect(await raw.exists(keys.gen, keys.lock)).toBe(0); // the counter starts over
+        const fresh = await leaseOf(store);
+        expect(fresh.generation).toBeGreaterThan(stale.generation);
+        expect(await store.commit(fresh, token(60_000, 'fresh-token'))).toBe(true);
+
+        expect(await store.commit(stale, token(60_000, 'stale-token'))).toBe(false);
+        expect(await store.get(key)).toMatchObject({ token: 'fresh-token' });
+      });
+
       it('gives a dead holder’s lock to another once it expires', async () => {
         const { store } = storeOn(library, { lockTtlMs: 100 });
         const dead = await leaseOf(store);
