@@ -31,6 +31,33 @@ type NodeRedisEval = (
   options: { keys: string[]; arguments: string[] },
 ) => Promise<unknown>;
 
+type NodeRedisClusterSend = (
+  firstKey: string | undefined,
+  isReadonly: boolean | undefined,
+  args: string[],
+) => Promise<unknown>;
+
+/**
+ * A node-redis cluster (v4 or v5: `sendCommand(firstKey, isReadonly, args)`, no `isReady`)
+ * is sent `EVAL` routed by its first key. node-redis v4's cluster `eval()` routes by no key
+ * at all (its key finder is handed the script instead of the options): each script went to
+ * a random node, came back MOVED, and cost a slot map read, and some failed after their
+ * redirections ran out.
+ */
+function clusterSend(redis: object): ScriptRunner['eval'] | undefined {
+  const cluster = redis as { isReady?: unknown; sendCommand?: unknown; getSlotMaster?: unknown };
+  if (
+    typeof cluster.isReady === 'boolean' ||
+    typeof cluster.sendCommand !== 'function' ||
+    typeof cluster.getSlotMaster !== 'function'
+  ) {
+    return undefined;
+  }
+  const send = cluster.sendCommand as NodeRedisClusterSend;
+  return (script, keys, args) =>
+    send.call(redis, keys[0], false, ['EVAL', script, String(keys.length), ...keys, ...args]);
+}
+
 /** Wraps an ioredis or node-redis client, or returns `undefined` for anything else. */
 export function scriptRunnerFor(redis: unknown): ScriptRunner | undefined {
   if (typeof redis !== 'object' || redis === null) return undefined;
@@ -47,8 +74,9 @@ export function scriptRunnerFor(redis: unknown): ScriptRunner | undefined {
         if (ready) return undefined;
         return nodeRedis.isOpen ? 'connecting' : 'closed';
       },
-      (script, keys, args) =>
-        evaluate.call(redis, script, { keys: [...keys], arguments: [...args] }),
+      clusterSend(redis) ??
+        ((script, keys, args) =>
+          evaluate.call(redis, script, { keys: [...keys], arguments: [...args] })),
     );
   }
 
