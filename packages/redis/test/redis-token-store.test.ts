@@ -647,6 +647,30 @@ describe('RedisTokenStore options', () => {
     expect(inspect(store, { depth: 5 })).not.toContain('eval');
   });
 
+  it('asks a Cluster client whose scripts stall to read its slot map again, at most once a second, and only while it is connected', async () => {
+    let refreshes = 0;
+    const cluster = {
+      status: 'ready',
+      eval: () => new Promise(() => {}), // a frozen master: no answer, ever
+      refreshSlotsCache: () => refreshes++,
+    };
+    const store = new RedisTokenStore({ redis: cluster, commandTimeoutMs: 5 });
+    for (let i = 0; i < 5; i++) {
+      await expect(store.get(key)).rejects.toThrow('redis get timed out after 5 ms');
+    }
+    expect(refreshes).toBe(1);
+
+    const failing = { ...cluster, eval: () => Promise.reject(new Error('Connection is closed.')) };
+    await expect(new RedisTokenStore({ redis: failing }).get(key)).rejects.toThrow('closed');
+    expect(refreshes).toBe(2);
+
+    const reconnecting = { ...cluster, status: 'reconnecting' };
+    await expect(new RedisTokenStore({ redis: reconnecting }).get(key)).rejects.toThrow(
+      'not connected (reconnecting)',
+    );
+    expect(refreshes).toBe(2);
+  });
+
   it('accepts a node-redis client shape and an ioredis one, nothing else', () => {
     const nodeShaped = { isOpen: true, isReady: true, eval: () => Promise.resolve(null) };
     expect(() => new RedisTokenStore({ redis: nodeShaped })).not.toThrow();
