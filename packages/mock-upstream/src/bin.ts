@@ -16,8 +16,22 @@ async function main(): Promise<void> {
     return;
   }
 
-  const mock = await startMockUpstream({ port: options.port, host: options.host });
+  const mock = await startMockUpstream({
+    port: options.port,
+    host: options.host,
+    tokenTtlMs: options.tokenTtlMs,
+    announceTtl: options.announceTtl,
+  });
   process.stdout.write(formatBanner(mock.baseUrl));
+  const revoke = (why: string) => {
+    mock.revokeTokens();
+    process.stdout.write(`tokenfetch-mock: revoked every token (${why})\n`);
+  };
+  const revoker =
+    options.revokeEveryMs === undefined
+      ? undefined
+      : setInterval(() => revoke(`every ${options.revokeEveryMs} ms`), options.revokeEveryMs);
+  process.on('SIGUSR2', () => revoke('SIGUSR2'));
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -26,6 +40,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
+    clearInterval(revoker);
     mock.close().then(
       () => process.stdout.write(`tokenfetch-mock: stopped (${signal})\n`),
       (error: unknown) => {
