@@ -32,6 +32,8 @@ async function setup({ baseUrl, email, password, orgId, redis: target, prefix })
     onEvent: (event) => events.push({ ...event, at: Date.now() }),
   });
   current = { redis, client, events };
+  // Warm: the run starts from a fleet that shares a token, not from a cold start.
+  await client.getToken().catch(() => {});
   return { pid: process.pid };
 }
 

@@ -12,6 +12,7 @@ import {
   type RedisProcess,
 } from '../../packages/redis/test/helpers/redis-process.js';
 import { sampleMachineLoad, type MachineLoad } from '../lib/cpu-sampler.js';
+import { cpuMicros } from '../lib/proc.js';
 import {
   calmAgainAt,
   heldUntil,
@@ -72,7 +73,7 @@ function plan(quick: boolean): Plan {
     instances,
     lifetimeMs: 6_000,
     lifetimes: 7,
-    intervalMs: 100,
+    intervalMs: 250,
     revokeAtMs: 12_000,
     failAtMs: 15_000,
     outageMs: 12_000,
@@ -153,6 +154,8 @@ interface RunResult {
   promotedAt: number | undefined;
   evals: number;
   load: MachineLoad;
+  /** CPU the instances, the mock and Redis used, in cores (their CPU time over the run's). */
+  fleetCores: number;
 }
 
 async function runOnce(
@@ -183,6 +186,20 @@ async function runOnce(
     for (const node of servers.nodes()) await call(node.port, ['CONFIG', 'RESETSTAT']);
     const durationMs = p.lifetimes * p.lifetimeMs;
     const startAt = Date.now() + 1_000;
+    const pids = () => [
+      ...fleet.map((instance) => instance.pid),
+      mock.pid,
+      ...servers.nodes().map((node) => node.pid),
+    ];
+    const cpuOf = (list: number[]) =>
+      list.reduce((sum, pid) => {
+        try {
+          return sum + cpuMicros(pid);
+        } catch {
+          return sum; // a process that has gone
+        }
+      }, 0);
+    const cpuStart = cpuOf(pids());
     const sampler = sampleMachineLoad();
     const running = Promise.all(
       fleet.map((instance) => instance.run({ startAt, durationMs, intervalMs: p.intervalMs })),
@@ -221,6 +238,8 @@ async function runOnce(
     }
     const runs = await running;
     const load = sampler.stop();
+    // A restarted Redis counts from zero: its CPU before the kill is lost (a few ms).
+    const fleetCores = (cpuOf(pids()) - cpuStart) / 1e3 / (Date.now() - startAt);
     let evals = 0;
     for (const node of servers.nodes()) {
       // A killed node's counts died with it (one restarted counts from zero again): add
@@ -241,6 +260,7 @@ async function runOnce(
       promotedAt,
       evals,
       load,
+      fleetCores,
     };
   } finally {
     await Promise.all(fleet.map((instance) => instance.teardown().catch(() => undefined)));
@@ -283,12 +303,16 @@ function figures(result: RunResult, p: Plan) {
   const failedWhileDegraded = failures.filter((f) => f.at >= failAt && f.at < failEnd).length;
   const getToken = runs.flatMap((run) => run.getTokenMs);
   const fetch = runs.flatMap((run) => run.fetchMs);
-  const loopP99 = runs.map((run) => run.loopDelayMs.p99);
   const laggards = runs.filter((run) => run.loopDelayMs.max >= 250).length;
-  // Starved: the machine was saturated most of the run, or more than 5 % of the instances
-  // had their event loop held up past the store's 250 ms command timeout (their own Redis
-  // commands would time out whatever Redis did).
-  const starved = result.load.saturated >= 0.5 || laggards > runs.length * 0.05;
+  // Starved: more than 5 % of the instances had their event loop held up past the store's
+  // 250 ms command timeout (their own Redis commands would time out whatever Redis did), or
+  // the median instance's loop was late by 100 ms at its 99th percentile. A busy machine
+  // alone is reported, not disqualifying: what counts is whether the fleet was held up.
+  const loopP99 = percentile(
+    runs.map((run) => run.loopDelayMs.p99),
+    50,
+  );
+  const starved = laggards > runs.length * 0.05 || loopP99 >= 100;
   const storeErrors = runs.flatMap((run) => run.events).filter((e) => e.type === 'store_error');
   return {
     perLifetime,
@@ -306,7 +330,7 @@ function figures(result: RunResult, p: Plan) {
     evalsPerCall: result.evals / calls,
     getTokenP99: percentile(getToken, 99),
     fetchP99: percentile(fetch, 99),
-    loopP99: percentile(loopP99, 50),
+    loopP99,
     loopWorst: Math.max(...runs.map((run) => run.loopDelayMs.max)),
     laggards,
     starved,
@@ -348,7 +372,7 @@ export const fleetScale: Scenario = {
           `${count(f.failed)} of ${count(f.calls)}${f.failed > 0 ? ` (${formatReasons(f.reasons)}; ${f.failedAfterRevocation} after the revocation, ${f.failedWhileDegraded} while degraded)` : ''}`,
           fixed(f.evalsPerCall, 3),
           `${fixed(f.getTokenP99, 1)} / ${fixed(f.fetchP99, 1)}`,
-          `${fixed(result.load.mean * 100, 0)} % (${fixed(result.load.saturated * 100, 0)} % ≥ 95)`,
+          `${fixed(result.load.mean * 100, 0)} % (${fixed(result.load.saturated * 100, 0)} % ≥ 95); the fleet's ${fixed(result.fleetCores, 2)} cores`,
           `${fixed(f.loopP99, 0)} / ${fixed(f.loopWorst, 0)} (${f.laggards})`,
         ]);
         const counted = f.starved ? undefined : true;
@@ -390,7 +414,7 @@ export const fleetScale: Scenario = {
         'failed calls',
         'EVAL per call',
         'p99 getToken / fetch, ms',
-        'machine CPU',
+        'machine CPU (samples ≥ 95 % busy); CPU of the instances, mock and Redis',
         'event-loop delay p99 (median instance) / worst max, ms (instances ≥ 250 ms)',
       ],
       rows,
@@ -398,7 +422,7 @@ export const fleetScale: Scenario = {
         `The upstream is \`${['tokenfetch-mock', '--port 0', ...mockArgs].join(' ')}\`; the revocation is its SIGUSR2. Each instance is apps/fleet-instance.mjs: \`new Redis(url)\` or \`new Cluster(rootNodes)\` with ioredis' defaults and \`new RedisTokenStore({ redis, prefix })\` with the store's, as the Redis README sets them up.`,
         `"While degraded": from the failure until it ended (the thaw, the restart of an empty Redis, or, for a killed Cluster master, the replica's promotion; cluster-node-timeout ${p.nodeTimeoutMs} ms). "Without a valid token": instances whose token's last usable moment fell before the failure ended; the others' logins in that time are "extra".`,
         '"Back to calm": from when the failure ended until every window of one lifetime had no more logins than the calm maximum (negative: before it ended, e.g. a Cluster client that followed the promotion while the old master was still frozen).',
-        "Starved (not counted): the machine was at least 95 % busy in half the samples, or more than 5 % of the instances had their event loop held up 250 ms or more (the store's command timeout: their own Redis commands would time out whatever Redis did).",
+        "Starved (not counted against a target): more than 5 % of the instances had their event loop held up 250 ms or more at least once (the store's command timeout: their own Redis commands would time out whatever Redis did), or the median instance's was 100 ms late at its 99th percentile. The machine's CPU is shown beside it: on a machine shared with other work it may be saturated while the fleet itself (its CPU is the last figure there) is not held up.",
       ],
     };
     return [table];
