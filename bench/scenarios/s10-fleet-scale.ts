@@ -37,6 +37,9 @@ import type { Table } from '../lib/table.js';
  * again. Standalone Redis (a private redis-server) and a Cluster of 3 masters + 3 replicas.
  */
 
+type Topology = 'standalone' | 'cluster';
+type Failure = 'freeze' | 'kill';
+
 interface Plan {
   instances: number;
   lifetimeMs: number;
@@ -45,10 +48,11 @@ interface Plan {
   intervalMs: number;
   revokeAtMs: number;
   failAtMs: number;
+  /** How long a frozen master stays frozen, or a killed standalone Redis down, by default. */
   outageMs: number;
   /** cluster-node-timeout of the Cluster's nodes. */
   nodeTimeoutMs: number;
-  runs: Array<{ topology: 'standalone' | 'cluster'; failure: 'freeze' | 'kill' }>;
+  runs: Array<{ topology: Topology; failure: Failure; outageMs?: number }>;
 }
 
 function plan(quick: boolean): Plan {
@@ -79,6 +83,8 @@ function plan(quick: boolean): Plan {
     outageMs: 12_000,
     nodeTimeoutMs: 2_000,
     runs: [
+      // A stall shorter than what is left of most tokens' life: only refreshes meet it.
+      { topology: 'standalone', failure: 'freeze', outageMs: 2_000 },
       { topology: 'standalone', failure: 'freeze' },
       { topology: 'standalone', failure: 'kill' },
       { topology: 'cluster', failure: 'freeze' },
@@ -98,7 +104,7 @@ interface Servers {
   stop(): Promise<void>;
 }
 
-async function startServers(topology: 'standalone' | 'cluster', nodeTimeoutMs: number) {
+async function startServers(topology: Topology, nodeTimeoutMs: number) {
   if (topology === 'cluster') {
     const cluster: RedisCluster = await startRedisCluster({ nodeTimeoutMs });
     const servers: Servers = {
@@ -161,12 +167,13 @@ interface RunResult {
 async function runOnce(
   fleet: FleetInstance[],
   p: Plan,
-  topology: 'standalone' | 'cluster',
-  failure: 'freeze' | 'kill',
+  topology: Topology,
+  failure: Failure,
+  outageMs: number,
   mockArgs: string[],
   log: ScenarioContext['log'],
 ): Promise<RunResult> {
-  const label = `${topology}, master ${failure === 'freeze' ? `frozen ${p.outageMs / 1000} s` : 'killed'}`;
+  const label = `${topology}, master ${failure === 'freeze' ? `frozen ${outageMs / 1000} s` : 'killed'}`;
   const servers = await startServers(topology, p.nodeTimeoutMs);
   const mock = await startMockCli(mockArgs);
   const prefix = `bench-fleet-${process.pid}-${Date.now()}`;
@@ -217,7 +224,7 @@ async function runOnce(
     let promotedAt: number | undefined;
     if (failure === 'freeze') {
       master.freeze();
-      await sleep(p.outageMs);
+      await sleep(outageMs);
       master.thaw();
       failEnd = Date.now();
       log(`${label}: frozen ${failAt - startAt}–${failEnd - startAt} ms`);
@@ -230,7 +237,7 @@ async function runOnce(
           `${label}: killed at ${failAt - startAt} ms, replica promoted at ${failEnd - startAt} ms`,
         );
       } else {
-        await sleep(p.outageMs);
+        await sleep(outageMs);
         await master.restart();
         failEnd = Date.now();
         log(`${label}: down ${failAt - startAt}–${failEnd - startAt} ms, back empty`);
@@ -350,8 +357,8 @@ export const fleetScale: Scenario = {
     log(`${p.instances} instances up in ${fixed((performance.now() - t0) / 1000, 1)} s`);
     const rows: string[][] = [];
     try {
-      for (const { topology, failure } of p.runs) {
-        const result = await runOnce(fleet, p, topology, failure, mockArgs, log);
+      for (const { topology, failure, outageMs = p.outageMs } of p.runs) {
+        const result = await runOnce(fleet, p, topology, failure, outageMs, mockArgs, log);
         const f = figures(result, p);
         const mark = f.starved ? ' (STARVED: not counted)' : '';
         log(

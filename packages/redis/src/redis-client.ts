@@ -33,7 +33,7 @@ export interface ScriptRunner {
 }
 
 /** How often a stalled Cluster client is asked to read the slot map again, at most. */
-export const slotRefreshIntervalMs = 1_000;
+const slotRefreshIntervalMs = 1_000;
 
 type IoRedisEval = (script: string, numKeys: number, ...keysAndArgs: string[]) => Promise<unknown>;
 type NodeRedisEval = (
