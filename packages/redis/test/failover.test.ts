@@ -1,5 +1,5 @@
 import { RedisTokenStore } from '@tokenfetch/redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { clusterClient, sentinelClient, type ClusterLibrary } from './helpers/clients.js';
 import { assertAvailable, hasRedisServer, redisGate, uniquePrefix } from './helpers/redis.js';
 import { startRedisCluster, type RedisCluster } from './helpers/redis-cluster.js';
@@ -75,26 +75,23 @@ async function seed(store: RedisTokenStore, key: string): Promise<void> {
   await store.commit(lease, { token: 'seeded', issuedAt, expiresAt: issuedAt + 600_000 });
 }
 
+// Each case has a Cluster or a Sentinel group of its own, and they run at the same time:
+// what they wait on is the servers' failure detection, not the CPU.
 describe.runIf(redisGate('the Redis failover tests', hasRedisServer, missing))(
   'a failover, followed by the store within 5 s of the promotion',
   { timeout: 60_000 },
   () => {
-    describe('Redis Cluster (3 masters, 3 replicas, cluster-node-timeout 1 s)', () => {
-      let cluster: RedisCluster;
-      beforeAll(async () => {
+    const clusterCases: Array<[ClusterLibrary, Failure]> = [
+      ['ioredis Cluster', 'frozen'],
+      ['ioredis Cluster', 'killed'],
+      ['node-redis createCluster', 'frozen'],
+      ['node-redis createCluster', 'killed'],
+    ];
+    it.concurrent.for(clusterCases)(
+      'Redis Cluster (3 masters, 3 replicas, cluster-node-timeout 1 s), %s with its defaults, a %s master',
+      async ([library, failure], { expect }) => {
         assertAvailable(hasRedisServer, missing);
-        cluster = await startRedisCluster({ nodeTimeoutMs: 1_000 });
-      }, 60_000);
-      afterEach(() => cluster?.heal());
-      afterAll(() => cluster?.stop());
-
-      const cases: Array<[ClusterLibrary, Failure]> = [
-        ['ioredis Cluster', 'frozen'],
-        ['ioredis Cluster', 'killed'],
-        ['node-redis createCluster', 'frozen'],
-        ['node-redis createCluster', 'killed'],
-      ];
-      it.each(cases)('%s, its defaults, a %s master', async (library, failure) => {
+        const cluster: RedisCluster = await startRedisCluster({ nodeTimeoutMs: 1_000 });
         const { redis, close } = await clusterClient(library, cluster);
         try {
           const prefix = uniquePrefix('failover');
@@ -114,43 +111,36 @@ describe.runIf(redisGate('the Redis failover tests', hasRedisServer, missing))(
           expect(followed.afterMs).toBeLessThanOrEqual(followWithinMs);
         } finally {
           close();
+          await cluster.stop();
         }
-      });
-    });
+      },
+    );
 
-    describe('Redis Sentinel (a master, 2 replicas, 3 sentinels, down-after 1 s)', () => {
-      let group: RedisSentinelGroup | undefined;
-      afterEach(async () => {
-        await group?.stop();
-        group = undefined;
-      });
+    it.concurrent.for(['frozen', 'killed'] as const)(
+      'Redis Sentinel (a master, 2 replicas, 3 sentinels, down-after 1 s), ioredis with failoverDetector, a %s master',
+      async (failure, { expect }) => {
+        assertAvailable(hasRedisServer, missing);
+        const group: RedisSentinelGroup = await startRedisSentinel();
+        const { redis, close } = await sentinelClient(group);
+        try {
+          const store = new RedisTokenStore({ redis, prefix: uniquePrefix('sentinel') });
+          await seed(store, 'key');
+          const master = await group.currentMaster();
 
-      it.each(['frozen', 'killed'] as const)(
-        'ioredis with Sentinels and failoverDetector, a %s master',
-        async (failure) => {
-          assertAvailable(hasRedisServer, missing);
-          group = await startRedisSentinel();
-          const { redis, close } = await sentinelClient(group);
-          try {
-            const store = new RedisTokenStore({ redis, prefix: uniquePrefix('sentinel') });
-            await seed(store, 'key');
-            const master = await group.currentMaster();
+          const followed = await followFailover(store, 'key', master, failure, () =>
+            group.waitForPromotion(master),
+          );
 
-            const sentinels = group;
-            const followed = await followFailover(store, 'key', master, failure, () =>
-              sentinels.waitForPromotion(master),
-            );
-
-            console.info(
-              `[failover] ioredis Sentinel, ${failure} master: reads succeed again ${followed.afterMs} ms after the promotion (${followed.failedReads} failed reads after it)`,
-            );
-            expect(followed.afterMs).toBeDefined();
-            expect(followed.afterMs).toBeLessThanOrEqual(followWithinMs);
-          } finally {
-            close();
-          }
-        },
-      );
-    });
+          console.info(
+            `[failover] ioredis Sentinel, ${failure} master: reads succeed again ${followed.afterMs} ms after the promotion (${followed.failedReads} failed reads after it)`,
+          );
+          expect(followed.afterMs).toBeDefined();
+          expect(followed.afterMs).toBeLessThanOrEqual(followWithinMs);
+        } finally {
+          close();
+          await group.stop();
+        }
+      },
+    );
   },
 );
