@@ -151,14 +151,19 @@ export interface RedisProcess {
 }
 
 const running = new Set<ChildProcess>();
+const directories = new Set<string>();
 let exitHook = false;
 
-/** No server outlives the process that started it, even when a test run is cut short. */
+/**
+ * No server outlives the process that started it, nor does its directory, even when a
+ * test run is cut short.
+ */
 function installExitHook(): void {
   if (exitHook) return;
   exitHook = true;
   process.once('exit', () => {
     for (const child of running) child.kill('SIGKILL');
+    for (const path of directories) rmSync(path, { recursive: true, force: true });
   });
 }
 
@@ -262,6 +267,14 @@ export async function startRedisProcess(options: {
 
 /** A temporary directory for a group of servers, and how to remove it. */
 export function temporaryDirectory(label: string): { path: string; remove(): void } {
+  installExitHook();
   const path = mkdtempSync(join(tmpdir(), `tokenfetch-${label}-`));
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+  directories.add(path);
+  return {
+    path,
+    remove() {
+      directories.delete(path);
+      rmSync(path, { recursive: true, force: true });
+    },
+  };
 }
