@@ -45,8 +45,9 @@ export interface NodeChild {
 let nextId = 1;
 
 /**
- * Starts `file` (TypeScript, run by tsx) in a Node child pinned to `cpus`, with an IPC
- * channel, and waits for its `{ type: 'ready' }` message (at most `timeoutMs`).
+ * Starts `file` (TypeScript, run by tsx; a `.mjs` file runs as it is) in a Node child pinned
+ * to `cpus`, with an IPC channel, and waits for its `{ type: 'ready' }` message (at most
+ * `timeoutMs`).
  */
 export async function startNode(
   file: URL,
@@ -54,7 +55,8 @@ export async function startNode(
   timeoutMs = 20_000,
 ): Promise<NodeChild> {
   installExitHook();
-  const args = [...(options.nodeArgs ?? []), '--import', 'tsx', fileURLToPath(file)];
+  const loader = file.pathname.endsWith('.mjs') ? [] : ['--import', 'tsx'];
+  const args = [...(options.nodeArgs ?? []), ...loader, fileURLToPath(file)];
   const pinned = canPin && options.cpus !== undefined;
   const child = pinned
     ? spawn('taskset', ['-c', options.cpus!, process.execPath, ...args], {

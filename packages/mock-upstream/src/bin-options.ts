@@ -11,6 +11,12 @@ export interface BinOptions {
    * its command line, a script's arguments included (nodejs/node#54232).
    */
   writeEnv: string | undefined;
+  /** `--token-ttl-ms`: the life of an issued token. */
+  tokenTtlMs?: number;
+  /** `--announce-ttl`: logins answer `expiresIn` too. */
+  announceTtl: boolean;
+  /** `--revoke-every-ms`: every token issued so far is revoked this often. */
+  revokeEveryMs?: number;
 }
 
 /** Port used when neither `--port` nor `PORT` is given. */
@@ -18,17 +24,23 @@ export const defaultBinPort = 4010;
 
 /** `tokenfetch-mock --help`. */
 export const usage = `Usage: tokenfetch-mock [--port N] [--host HOST] [--write-env PATH]
+                       [--token-ttl-ms MS] [--announce-ttl] [--revoke-every-ms MS]
 
 Starts a mock of Resolver Core's REST API (session tokens and API keys) for local
 development and tests.
 
 Options:
-  --port N, -p N    port to listen on (default: $PORT, else ${defaultBinPort}; 0 = any free port)
-  --host HOST       interface to listen on (default: 127.0.0.1)
-  --write-env PATH  write the API_* variables of the demo user to PATH (mode 0600), for
-                    \`node --env-file=PATH app.js\`; rewrites a file it wrote before, and
-                    refuses any other
-  --help, -h        show this help
+  --port N, -p N         port to listen on (default: $PORT, else ${defaultBinPort}; 0 = any free port)
+  --host HOST            interface to listen on (default: 127.0.0.1)
+  --write-env PATH       write the API_* variables of the demo user to PATH (mode 0600), for
+                         \`node --env-file=PATH app.js\`; rewrites a file it wrote before, and
+                         refuses any other
+  --token-ttl-ms MS      life of an issued session token (default: 900000, 15 minutes)
+  --announce-ttl         logins answer { token, expiresIn } (whole seconds), not { token }
+  --revoke-every-ms MS   revoke every token issued so far this often (their calls get 403)
+  --help, -h             show this help
+
+Signals: SIGUSR2 revokes every token issued so far, now.
 `;
 
 /** Parses the command line and environment; throws an Error with a user-facing message. */
@@ -41,6 +53,7 @@ export function parseBinArgs(
     host: '127.0.0.1',
     help: false,
     writeEnv: undefined,
+    announceTtl: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
@@ -54,6 +67,9 @@ export function parseBinArgs(
     else if (name === '--port' || name === '-p') options.port = parsePort(value(), name);
     else if (name === '--host') options.host = value();
     else if (name === '--write-env') options.writeEnv = value();
+    else if (name === '--token-ttl-ms') options.tokenTtlMs = parseMs(value(), name);
+    else if (name === '--announce-ttl') options.announceTtl = true;
+    else if (name === '--revoke-every-ms') options.revokeEveryMs = parseMs(value(), name);
     else throw new Error(`unknown argument: ${arg}`);
   }
   return options;
@@ -70,6 +86,16 @@ function parsePort(text: string, source: string): number {
     throw new Error(`${source} must be a port number from 0 to 65535, got ${JSON.stringify(text)}`);
   }
   return port;
+}
+
+function parseMs(text: string, source: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(ms) || ms < 1 || ms > 2 ** 31 - 1) {
+    throw new Error(
+      `${source} must be a whole number of milliseconds from 1, got ${JSON.stringify(text)}`,
+    );
+  }
+  return ms;
 }
 
 /**

@@ -17,7 +17,12 @@ async function main(): Promise<void> {
     return;
   }
 
-  const mock = await startMockUpstream({ port: options.port, host: options.host });
+  const mock = await startMockUpstream({
+    port: options.port,
+    host: options.host,
+    tokenTtlMs: options.tokenTtlMs,
+    announceTtl: options.announceTtl,
+  });
   if (options.writeEnv !== undefined) {
     try {
       await writeEnvFile(options.writeEnv, mock.baseUrl);
@@ -29,6 +34,15 @@ async function main(): Promise<void> {
     }
   }
   process.stdout.write(formatBanner(mock.baseUrl, options.writeEnv));
+  const revoke = (why: string) => {
+    mock.revokeTokens();
+    process.stdout.write(`tokenfetch-mock: revoked every token (${why})\n`);
+  };
+  const revoker =
+    options.revokeEveryMs === undefined
+      ? undefined
+      : setInterval(() => revoke(`every ${options.revokeEveryMs} ms`), options.revokeEveryMs);
+  process.on('SIGUSR2', () => revoke('SIGUSR2'));
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -37,6 +51,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
+    clearInterval(revoker);
     mock.close().then(
       () => process.stdout.write(`tokenfetch-mock: stopped (${signal})\n`),
       (error: unknown) => {

@@ -9,6 +9,7 @@ describe('tokenfetch-mock arguments', () => {
       host: '127.0.0.1',
       help: false,
       writeEnv: undefined,
+      announceTtl: false,
     });
     expect(defaultBinPort).toBe(4010);
   });
@@ -21,6 +22,16 @@ describe('tokenfetch-mock arguments', () => {
       port: 7000,
       host: '0.0.0.0',
     });
+  });
+
+  it('takes a token lifetime, whether logins announce it, and how often to revoke every token', () => {
+    expect(
+      parseBinArgs(['--token-ttl-ms', '6000', '--announce-ttl', '--revoke-every-ms=20000'], {}),
+    ).toMatchObject({ tokenTtlMs: 6000, announceTtl: true, revokeEveryMs: 20_000 });
+    for (const bad of ['0', '-5', '1.5', '6s', '']) {
+      expect(() => parseBinArgs(['--token-ttl-ms', bad], {})).toThrow(/--token-ttl-ms/);
+    }
+    expect(() => parseBinArgs(['--revoke-every-ms'], {})).toThrow(/needs a value/);
   });
 
   it('rejects bad ports and unknown arguments', () => {

@@ -23,13 +23,49 @@ export type RedisClientLike = IoRedisLike | NodeRedisLike;
 export interface ScriptRunner {
   /** Runs `script`; throws at once when the connection is not ready (no offline queue). */
   eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+  /**
+   * A script sent through `eval` got no answer in time, or failed: a Cluster client may be
+   * talking to a master that is frozen or gone while a replica has taken over. A connected
+   * Cluster client is asked to read the slot map again (at most once a second); other
+   * clients are left alone.
+   */
+  stalled(): void;
 }
+
+/** How often a stalled Cluster client is asked to read the slot map again, at most. */
+const slotRefreshIntervalMs = 1_000;
 
 type IoRedisEval = (script: string, numKeys: number, ...keysAndArgs: string[]) => Promise<unknown>;
 type NodeRedisEval = (
   script: string,
   options: { keys: string[]; arguments: string[] },
 ) => Promise<unknown>;
+type NodeRedisClusterSend = (
+  firstKey: string | undefined,
+  isReadonly: boolean | undefined,
+  args: string[],
+) => Promise<unknown>;
+
+/**
+ * A node-redis cluster (v4 or v5: `sendCommand(firstKey, isReadonly, args)`, no `isReady`)
+ * is sent `EVAL` routed by its first key. node-redis v4's cluster `eval()` routes by no key
+ * at all (its key finder is handed the script instead of the options): each script went to
+ * a random node, came back MOVED, and cost a slot map read, and some failed after their
+ * redirections ran out.
+ */
+function clusterSend(redis: object): ScriptRunner['eval'] | undefined {
+  const cluster = redis as { isReady?: unknown; sendCommand?: unknown; getSlotMaster?: unknown };
+  if (
+    typeof cluster.isReady === 'boolean' ||
+    typeof cluster.sendCommand !== 'function' ||
+    typeof cluster.getSlotMaster !== 'function'
+  ) {
+    return undefined;
+  }
+  const send = cluster.sendCommand as NodeRedisClusterSend;
+  return (script, keys, args) =>
+    send.call(redis, keys[0], false, ['EVAL', script, String(keys.length), ...keys, ...args]);
+}
 
 /** Wraps an ioredis or node-redis client, or returns `undefined` for anything else. */
 export function scriptRunnerFor(redis: unknown): ScriptRunner | undefined {
@@ -41,14 +77,16 @@ export function scriptRunnerFor(redis: unknown): ScriptRunner | undefined {
     const nodeRedis = redis as NodeRedisLike;
     const evaluate = client.eval as NodeRedisEval;
     return guarded(
+      rediscoveryOf(redis),
       () => {
         // A cluster client has no `isReady`; `isOpen` is the best it says.
         const ready = typeof nodeRedis.isReady === 'boolean' ? nodeRedis.isReady : nodeRedis.isOpen;
         if (ready) return undefined;
         return nodeRedis.isOpen ? 'connecting' : 'closed';
       },
-      (script, keys, args) =>
-        evaluate.call(redis, script, { keys: [...keys], arguments: [...args] }),
+      clusterSend(redis) ??
+        ((script, keys, args) =>
+          evaluate.call(redis, script, { keys: [...keys], arguments: [...args] })),
     );
   }
 
@@ -56,6 +94,7 @@ export function scriptRunnerFor(redis: unknown): ScriptRunner | undefined {
     const ioRedis = redis as IoRedisLike;
     const evaluate = client.eval as IoRedisEval;
     return guarded(
+      slotRefreshOf(redis),
       () => {
         const status = ioRedis.status;
         if (status === 'ready') return undefined;
@@ -70,15 +109,112 @@ export function scriptRunnerFor(redis: unknown): ScriptRunner | undefined {
   return undefined;
 }
 
-/** A runner that sends only while `notReady()` says nothing (its answer: why not). */
-function guarded(notReady: () => string | undefined, send: ScriptRunner['eval']): ScriptRunner {
+/**
+ * A runner that sends only while `notReady()` says nothing (its answer: why not), and
+ * that asks a Cluster client to `refresh` its slot map when a script stalls.
+ */
+function guarded(
+  refresh: (() => void) | undefined,
+  notReady: () => string | undefined,
+  send: ScriptRunner['eval'],
+): ScriptRunner {
+  let refreshedAt = Number.NEGATIVE_INFINITY;
   return {
     eval(script, keys, args) {
       const status = notReady();
       if (status !== undefined) return Promise.reject(notConnected(status));
       return send(script, keys, args);
     },
+    stalled() {
+      // A client that is not connected was sent nothing, and reconnects on its own.
+      if (refresh === undefined || notReady() !== undefined) return;
+      const now = performance.now();
+      if (now - refreshedAt < slotRefreshIntervalMs) return;
+      refreshedAt = now;
+      try {
+        refresh();
+      } catch {
+        // A client that cannot refresh now is asked again at the next stall.
+      }
+    },
   };
+}
+
+/**
+ * An ioredis `Cluster` reads its slot map again with `refreshSlotsCache()` (its own
+ * `slotsRefreshTimeout` bounds each node it asks). Without that, a Cluster whose
+ * `slotsRefreshInterval` is unset (ioredis 5's default) keeps sending to a frozen master
+ * until it answers again.
+ */
+function slotRefreshOf(redis: object): (() => void) | undefined {
+  const cluster = redis as { refreshSlotsCache?: unknown };
+  if (typeof cluster.refreshSlotsCache !== 'function') return undefined;
+  return () => (cluster.refreshSlotsCache as () => void).call(redis);
+}
+
+interface NodeRedisClusterLike {
+  masters?: unknown;
+  _slots?: { rediscover?: unknown };
+}
+
+interface NodeRedisNodeClient {
+  isReady?: boolean;
+  ping(): Promise<unknown>;
+}
+
+/**
+ * A node-redis v5 cluster reads its slot map only when a node answers MOVED or ASK: one that
+ * is frozen or dead never does, so without help it never follows a failover (node-redis
+ * issue 2806). Its slot map is read again (`_slots.rediscover`, public in its types) from
+ * the first master that answers a PING: never from a frozen one, whose answer would never
+ * come and would hold every later rediscovery behind it. node-redis v4 keeps its slot map
+ * private; nothing is done there.
+ */
+function rediscoveryOf(redis: object): (() => void) | undefined {
+  const cluster = redis as NodeRedisClusterLike;
+  const slots = cluster._slots;
+  if (typeof slots?.rediscover !== 'function' || !Array.isArray(cluster.masters)) return undefined;
+  const rediscover = slots.rediscover as (startWith: unknown) => Promise<unknown>;
+  return () => {
+    const clients = (cluster.masters as Array<{ client?: NodeRedisNodeClient }>)
+      .map((master) => master.client)
+      .filter((client) => client?.isReady === true && typeof client.ping === 'function');
+    firstToAnswer(clients as NodeRedisNodeClient[], pingTimeoutMs)
+      .then((client) => (client === undefined ? undefined : rediscover.call(slots, client)))
+      .catch(() => {});
+  };
+}
+
+const pingTimeoutMs = 500;
+
+/** The first client whose PING answers within `timeoutMs`, or undefined. */
+function firstToAnswer(
+  clients: readonly NodeRedisNodeClient[],
+  timeoutMs: number,
+): Promise<NodeRedisNodeClient | undefined> {
+  if (clients.length === 0) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    let pending = clients.length;
+    const timer = setTimeout(() => resolve(undefined), timeoutMs);
+    timer.unref();
+    const done = (client: NodeRedisNodeClient | undefined) => {
+      if (client !== undefined) {
+        clearTimeout(timer);
+        resolve(client);
+      } else if (--pending === 0) {
+        clearTimeout(timer);
+        resolve(undefined);
+      }
+    };
+    for (const client of clients) {
+      Promise.resolve()
+        .then(() => client.ping())
+        .then(
+          () => done(client),
+          () => done(undefined),
+        );
+    }
+  });
 }
 
 function connectLazily(redis: IoRedisLike): void {

@@ -114,7 +114,7 @@ export class RedisTokenStore implements TokenStore {
     const reply = await this.#run(
       'commit',
       commitScript,
-      [keys.token, keys.lock, keys.fail],
+      [keys.token, keys.lock, keys.fail, keys.gen],
       [String(lease.generation), lease.id, this.#codec.encode(keys.token, stored), String(ttlMs)],
     );
     return toInteger(reply) === 1;
@@ -183,6 +183,8 @@ export class RedisTokenStore implements TokenStore {
         setImmediate(() =>
           settle(() => {
             if (onLate !== undefined) sent.then(onLate, () => {});
+            // A Cluster client may be sending to a master that a replica has replaced.
+            this.#redis.stalled();
             reject(new Error(`redis ${operation} timed out after ${this.#timeoutMs} ms`));
           }),
         );
@@ -191,7 +193,10 @@ export class RedisTokenStore implements TokenStore {
       sent.then(
         (reply) => settle(() => resolve(reply)),
         (error: unknown) =>
-          settle(() => reject(new Error(`redis ${operation} failed: ${describe(error, args)}`))),
+          settle(() => {
+            this.#redis.stalled();
+            reject(new Error(`redis ${operation} failed: ${describe(error, args)}`));
+          }),
       );
     });
   }

@@ -5,6 +5,13 @@
 // (possibly encrypted) token. Invalidation removes only `v`, so `g` keeps refusing a stale
 // leader's late write until the old token's own expiry.
 //
+// Every key expires: the token with the token, the lock after `lockTtlMs`, a shared failure
+// with its cooldown, and the generation counter with the longer of the lock it was issued
+// under and the token committed under it. A counter that expired starts over from the Redis
+// clock (see `acquireScript`), so a generation issued after it is still newer than any
+// issued before: fencing does not need the counter to live for ever, only a Redis clock
+// that does not go back and fewer than one login per millisecond.
+//
 // Any key may hold what no store wrote: a value someone edited, a key of another type, a
 // key without the TTL every store write sets. A script reads such a value as absent and
 // deletes or overwrites it, and never fails because of it: a script that failed after
@@ -90,8 +97,10 @@ return { code, redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]) }
  * Everything is read, and bad values cleared, before `SET NX`: from there on nothing can
  * fail. The generation is the counter's plus one, lifted above the stored token's, in
  * case the counter was evicted, and to the Redis clock when the counter starts over
- * (first use, a Redis that restarted empty, a counter that held garbage): instances still
- * remember generations from before, and a new token must be newer than all of them.
+ * (first use, a counter that expired, a Redis that restarted empty, a counter that held
+ * garbage): instances still remember generations from before, and a new token must be
+ * newer than all of them. The counter lives as long as the lock, or the stored token if
+ * that lives longer; the commit extends it to the new token's life.
  */
 export const acquireScript = `${helpers}
 local code = failure(KEYS[4])
@@ -108,15 +117,18 @@ if next == 1 then
   if clock > floor then floor = clock end
 end
 if next < floor then next = floor end
-redis.call('SET', KEYS[2], string.format('%d', next))
+local keep = math.max(tonumber(ARGV[2]), redis.call('PTTL', KEYS[3]))
+redis.call('SET', KEYS[2], string.format('%d', next), 'PX', keep)
 return next
 `;
 
 /**
- * KEYS: token, lock, fail. ARGV: generation, lease id, value, token ttl (ms).
+ * KEYS: token, lock, fail, gen. ARGV: generation, lease id, value, token ttl (ms).
  * → 1 when written, 0 when the store already holds this or a newer generation.
  * The lock is released either way, if this lease still holds it. A token key that is not
- * a hash, or whose generation is not one, is replaced.
+ * a hash, or whose generation is not one, is replaced. A written token's counter lives at
+ * least as long as the token (a counter without a TTL, left by an earlier version, gets
+ * one).
  */
 export const commitScript = `${helpers}
 local accepted = 0
@@ -126,6 +138,10 @@ if (generation(read('HGET', KEYS[1], 'g')) or 0) < tonumber(ARGV[1]) then
   redis.call('HSET', KEYS[1], 'g', ARGV[1], 'v', ARGV[3])
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
   redis.call('DEL', KEYS[3])
+  local left = redis.call('PTTL', KEYS[4])
+  if left == -1 or (left >= 0 and left < tonumber(ARGV[4])) then
+    redis.call('PEXPIRE', KEYS[4], ARGV[4])
+  end
   accepted = 1
 end
 unlock(KEYS[2], ARGV[2])

@@ -1,9 +1,11 @@
-import { Redis } from 'ioredis';
-import { Redis as RedisV6 } from 'ioredis-v6';
-import { createClient } from 'redis';
-import { createClient as createClientV4 } from 'redis-v4';
-import { createClient as createClientV6 } from 'redis-v6';
 import type { RedisClientLike } from '@tokenfetch/redis';
+import { Cluster, Redis } from 'ioredis';
+import { Redis as RedisV6 } from 'ioredis-v6';
+import { createClient, createCluster } from 'redis';
+import { createClient as createClientV4, createCluster as createClusterV4 } from 'redis-v4';
+import { createClient as createClientV6 } from 'redis-v6';
+import type { RedisCluster } from './redis-cluster.js';
+import type { RedisSentinelGroup } from './redis-sentinel.js';
 
 /**
  * The client libraries the store is tested on: the peer range's majors (`ioredis` and
@@ -71,4 +73,56 @@ export function unconnected(
 async function settle(connecting: Promise<unknown>, wait: boolean): Promise<void> {
   if (wait) await connecting;
   else connecting.catch(() => {});
+}
+
+/** The Cluster clients the store is tested on. */
+export const clusterLibraries = [
+  'ioredis Cluster',
+  'node-redis createCluster',
+  'node-redis v4 createCluster',
+] as const;
+export type ClusterLibrary = (typeof clusterLibraries)[number];
+
+/**
+ * A connected Cluster client of `library`, made as the README's "Running a fleet" section
+ * makes it (its defaults), and how to drop it.
+ */
+export async function clusterClient(
+  library: ClusterLibrary,
+  cluster: Pick<RedisCluster, 'rootNodes'>,
+): Promise<{ redis: RedisClientLike; close(): void }> {
+  if (library === 'ioredis Cluster') {
+    const redis = new Cluster([...cluster.rootNodes]);
+    redis.on('error', () => {});
+    await new Promise((resolve) => redis.once('ready', resolve));
+    return { redis, close: () => redis.disconnect() };
+  }
+  const rootNodes = cluster.rootNodes.map(({ host, port }) => ({ url: `redis://${host}:${port}` }));
+  if (library === 'node-redis createCluster') {
+    const redis = createCluster({ rootNodes });
+    redis.on('error', () => {});
+    await redis.connect();
+    return { redis, close: () => redis.destroy() };
+  }
+  const redis = createClusterV4({ rootNodes });
+  redis.on('error', () => {});
+  await redis.connect();
+  return { redis, close: () => void redis.disconnect().catch(() => {}) };
+}
+
+/**
+ * A connected ioredis client of a Sentinel group, made as the README makes it:
+ * `failoverDetector` on, so that it leaves a frozen master as soon as the sentinels switch.
+ */
+export async function sentinelClient(
+  group: Pick<RedisSentinelGroup, 'sentinelAddresses' | 'name'>,
+): Promise<{ redis: Redis; close(): void }> {
+  const redis = new Redis({
+    sentinels: [...group.sentinelAddresses],
+    name: group.name,
+    failoverDetector: true,
+  });
+  redis.on('error', () => {});
+  await new Promise((resolve) => redis.once('ready', resolve));
+  return { redis, close: () => redis.disconnect() };
 }
