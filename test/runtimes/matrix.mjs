@@ -6,8 +6,9 @@
 //   node test/runtimes/matrix.mjs [target-prefix…]      every target when none is named
 //   MATRIX_JOBS=3                                       targets run at once (default 3)
 //
-// Targets (`bun`, `deno`, `workerd-node20@2025-04-01`, …; a prefix picks several):
-// - bun, deno: the one on PATH, else the npm registry's (`npx bun@1`, `npx deno@2`);
+// Targets (`bun`, `deno-2.0.0`, `workerd-node20@2025-04-01`, …; a prefix picks several):
+// - bun, deno: the one on PATH, else the npm registry's newest (`npx bun@1`, `npx deno@2`);
+//   bun-1.1.4, deno-2.0.0: the oldest that hold every check (see `processRuntimes`);
 // - workerd-node20: miniflare 4.20260426.0 and its workerd 1.20260426.1, the newest that
 //   install on Node 20 (what `wrangler dev` of wrangler 4.86.0, the newest on Node 20, runs);
 // - workerd-current: workerd 1.20261117.1, the one of wrangler 4.164.0 (the current wrangler,
@@ -71,10 +72,22 @@ const knownFailing = {
 };
 
 /**
+ * Bun and Deno: the newest (the one on PATH, else the registry's newest 1.x and 2.x), and
+ * the oldest that hold every check: Bun 1.1.4, the first with `AbortSignal.any` (core needs
+ * it), and Deno 2.0.0, whose timers are numbers without `unref()` (up to Deno 2.7).
+ */
+const processRuntimes = [
+  { name: 'bun', runtime: 'bun', npx: 'bun@1', onPath: true },
+  { name: 'deno', runtime: 'deno', npx: 'deno@2', onPath: true },
+  { name: 'bun-1.1.4', runtime: 'bun', npx: 'bun@1.1.4' },
+  { name: 'deno-2.0.0', runtime: 'deno', npx: 'deno@2.0.0' },
+];
+
+/**
  * What a downstream hang-up does to the upstream call on each runtime, as the Hono README
  * states it: `aborts` (within 2 s) or `continues` (still open 2 s later).
  */
-const hangUp = { bun: 'aborts', deno: 'aborts', workerd: 'continues' };
+const hangUp = { bun: 'aborts', deno: 'aborts', 'deno-2.0.0': 'continues', workerd: 'continues' };
 
 const workerdLines = [
   { name: 'workerd-node20', miniflare: 'miniflare', node: process.execPath },
@@ -100,8 +113,9 @@ try {
   // Everything that blocks (finding binaries, their versions) is done here, before any
   // target runs: a blocked event loop would stall every check in flight.
   const targets = [];
-  if (wants('bun')) targets.push(processTarget('bun'));
-  if (wants('deno')) targets.push(processTarget('deno'));
+  for (const spec of processRuntimes) {
+    if (wants(spec.name)) targets.push(processTarget(spec));
+  }
   // `workerd-node20@2026` names a line and some of its dates.
   const lines = workerdLines.filter(
     (line) => wants(line.name) || wanted.some((prefix) => prefix.startsWith(`${line.name}@`)),
@@ -127,8 +141,8 @@ report();
 // Targets: a label, and how to start instances of the app (each `{ url, stop }`).
 
 /** Bun or Deno: each instance is a process serving test/runtimes/app/serve.ts. */
-function processTarget(runtime) {
-  const bin = binary(runtime);
+function processTarget({ name, runtime, npx, onPath }) {
+  const bin = binary(runtime, npx, onPath);
   const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
   // Bun reads the repository's tsconfig, whose `paths` point at the packages' sources:
   // an empty one instead, so that Bun, like Deno, runs the built packages.
@@ -137,29 +151,28 @@ function processTarget(runtime) {
   const args =
     runtime === 'bun'
       ? [`--tsconfig-override=${tsconfig}`, 'serve.ts']
-      : // --sloppy-imports: the sources import `./x.js` for `./x.ts`, as tsc wants.
-        [
-          'run',
-          '--sloppy-imports',
-          '--allow-net',
-          '--allow-env',
-          '--allow-read',
+      : // Sloppy imports: the sources import `./x.js` for `./x.ts`, as tsc wants (Deno 2.0
+        // knows the flag by its unstable name only; later ones by both).
+        ['run', '--unstable-sloppy-imports', '--allow-net', '--allow-env', '--allow-read'].concat(
           '--allow-sys',
-        ].concat('serve.ts');
+          'serve.ts',
+        );
   return {
-    name: runtime,
+    name,
     label: version.startsWith(runtime) ? version.split(' (')[0] : `${runtime} ${version}`,
-    hangUp: hangUp[runtime],
-    shared: 'RedisTokenStore (ioredis) across two processes',
+    hangUp: hangUp[name] ?? hangUp[runtime],
+    shared: 'RedisTokenStore across two processes (ioredis, node-redis)',
     start: (instances) => {
       const prefix = `tokenfetch-matrix-${process.pid}-${Date.now()}`;
       return Promise.all(
-        instances.map(({ env, shared }) =>
-          startProcess(bin, args, {
+        // One instance talks to Redis through ioredis, the other through node-redis.
+        instances.map(({ env, shared }, index) => {
+          const client = index === 0 ? 'ioredis' : 'node-redis';
+          return startProcess(bin, args, {
             ...env,
-            ...(shared ? { TOKEN_STORE: 'redis', REDIS_PREFIX: prefix } : {}),
-          }),
-        ),
+            ...(shared ? { TOKEN_STORE: 'redis', REDIS_PREFIX: prefix, REDIS_CLIENT: client } : {}),
+          });
+        }),
       );
     },
   };
@@ -420,29 +433,39 @@ async function sharedChecks(target, hang) {
       ]),
     );
     const app = pair?.[0];
-    await check(
-      target,
-      'shared-cold',
-      `${burst} cold calls over two instances → 1 login`,
-      app,
-      async () => {
-        expectAll200(await callAll(pair, burst));
-        expectEqual(upstream.stats.successfulLogins, 1, 'logins');
-      },
+    // A failure says what each instance saw (a store error tells why they did not share).
+    const shared = (name, title, body) =>
+      check(target, name, title, app, () => explained(pair, body));
+    await shared('shared-cold', `${burst} cold calls over two instances → 1 login`, async () => {
+      expectAll200(await callAll(pair, burst));
+      expectEqual(upstream.stats.successfulLogins, 1, 'logins');
+    });
+    await shared('shared-revoke', 'revoked, over two instances → 1 re-login, 0 failed', () =>
+      revocation(upstream, pair),
     );
-    await check(
-      target,
-      'shared-revoke',
-      'revoked, over two instances → 1 re-login, 0 failed',
-      app,
-      () => revocation(upstream, pair),
-    );
-    await check(target, 'shared-refresh', shortTitle(' over two instances'), app, () =>
+    await shared('shared-refresh', shortTitle(' over two instances'), () =>
       shortTokens(upstream, pair),
     );
   } finally {
     for (const instance of pair ?? []) instance.stop();
     await upstream.close();
+  }
+}
+
+/** `body`, its error followed by the instances' events (a store error says why they did not share). */
+async function explained(apps, body) {
+  try {
+    return await body();
+  } catch (error) {
+    const events = await Promise.all(
+      apps.map((app) =>
+        fetch(`${app.url}/stats`)
+          .then((response) => response.json())
+          .then((stats) => JSON.stringify(stats.events))
+          .catch(() => '?'),
+      ),
+    );
+    throw new Error(`${error.message}; events by instance: ${events.join(', ')}`);
   }
 }
 
@@ -586,7 +609,9 @@ function record(target, name, title, error, detail, ms) {
 }
 
 function report() {
-  const columns = [...new Set(results.map((result) => result.name))];
+  const order = ['start', 'cold', 'fetch', 'revoke', 'refresh', 'hang-up', 'shared-start'];
+  order.push('shared-cold', 'shared-revoke', 'shared-refresh', 'below-floor');
+  const columns = order.filter((name) => results.some((result) => result.name === name));
   const rows = [...new Set(results.map((result) => result.target.label))].sort();
   const width = Math.max(...rows.map((row) => row.length));
   const pad = (text, column) => text.padEnd(Math.max(column.length, 5));
@@ -659,19 +684,18 @@ async function startHangServer() {
 }
 
 /**
- * The runtime's own binary: the one on PATH, else npx's copy from the npm registry (asked
- * for its path, so that the server is the child killed at the end, not npx).
+ * The runtime's own binary: the one on PATH if `onPath`, else npx's copy from the npm
+ * registry (asked for its path, so that the server is the child killed at the end, not npx).
  */
-function binary(name) {
-  const onPath = spawnSync(name, ['--version'], { encoding: 'utf8' });
-  if (onPath.status === 0) return name;
-  const npx =
-    name === 'bun'
-      ? ['bun@1', '-e', 'console.log(process.execPath)']
-      : ['deno@2', 'eval', 'console.log(Deno.execPath())'];
-  const viaNpx = spawnSync('npx', ['--yes', ...npx], { encoding: 'utf8' });
-  if (viaNpx.status !== 0) throw new Error(`no ${name} on PATH, and npx: ${viaNpx.stderr}`);
-  return viaNpx.stdout.trim();
+function binary(runtime, npx, onPath) {
+  if (onPath && spawnSync(runtime, ['--version']).status === 0) return runtime;
+  const printPath =
+    runtime === 'bun'
+      ? ['-e', 'console.log(process.execPath)']
+      : ['eval', 'console.log(Deno.execPath())'];
+  const found = spawnSync('npx', ['--yes', npx, ...printPath], { encoding: 'utf8' });
+  if (found.status !== 0) throw new Error(`no ${runtime} from npx ${npx}: ${found.stderr}`);
+  return found.stdout.trim();
 }
 
 /** The first line of a process's stderr that names an error. */
