@@ -20,7 +20,8 @@
 // Every target runs the checks below against mock upstreams of its own, and prints a line
 // per check; the table at the end is what the Hono README's runtime table states. A failed
 // check fails the run, unless `knownFailing` lists it: then it is reported with its error
-// and does not fail the run; if it passes, the run fails, so that the mark is removed.
+// and does not fail the run. A listed check that passes is reported as FIXED, without
+// failing the run (some of them fail by a race, and may pass once): remove its mark.
 /* global AbortSignal */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -56,7 +57,7 @@ const callTimeoutMs = 15_000;
 
 /**
  * Checks that fail today, with the issue that fixes them: `<target prefix>:<check>`. Each
- * is reported with its error; the run fails only if one of them passes.
+ * is reported with its error, and does not fail the run.
  */
 const knownFailing = {
   // workerd 1.20260426.1 refuses `new AbortController()` at global scope (createTokenManager);
@@ -599,7 +600,7 @@ function record(target, name, title, error, detail, ms) {
   const message = error instanceof Error ? error.message : error && String(error);
   results.push({ target, name, status, message, known });
   const notes = {
-    FIXED: ` — marked known-failing (${known}) but passes: remove the mark`,
+    FIXED: ` — marked known failing until ${known}, but passes: remove the mark once it always does`,
     known: ` — known failing until ${known}: ${message}`,
     FAIL: `: ${message}`,
     ok: detail ? ` (${detail})` : '',
@@ -623,12 +624,14 @@ function report() {
     });
     console.log(`${row.padEnd(width)}  ${cells.join(' ')}`);
   }
-  const failed = results.filter((result) => result.status === 'FAIL' || result.status === 'FIXED');
+  const failed = results.filter((result) => result.status === 'FAIL');
   const known = results.filter((result) => result.status === 'known');
+  const fixed = results.filter((result) => result.status === 'FIXED');
   const seconds = Math.round((Date.now() - started) / 1000);
   const stalled = Math.round(stall.max / 1e6);
   console.log(
     `\n${results.length} checks in ${seconds} s: ${failed.length} failed, ${known.length} known failing` +
+      `, ${fixed.length} marked known failing but passing` +
       ` (the harness's event loop stalled ${stalled} ms at most)`,
   );
   process.exitCode = failed.length > 0 ? 1 : 0;
