@@ -9,7 +9,7 @@
  * `memory-store.ts`) and the login answer's reader (`parse-login-response.ts`) live here
  * too. The engine imports nothing from the auth strategies or the client above it.
  */
-import { detach, KeepAlive, type AbortLike } from '../shared/abort.js';
+import { AbortGroup, detach, KeepAlive, type AbortLike } from '../shared/abort.js';
 import { defaults } from '../shared/defaults.js';
 import { ClientClosedError, LoginFailedError } from '../shared/errors.js';
 import { createEmitter, type TokenFetchListener } from '../shared/events.js';
@@ -112,7 +112,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     emit: createEmitter(options.onEvent),
     now,
     random,
-    life: new AbortController(),
+    life: new AbortGroup(),
     current: undefined,
     rejectedGeneration: 0,
     closed: false,
