@@ -60,14 +60,15 @@ const callTimeoutMs = 15_000;
  * is reported with its error, and does not fail the run.
  */
 const knownFailing = {
-  // Below compatibility date 2025-05-05 workerd has no FinalizationRegistry (transport.ts).
-  'workerd-node20@2025-04-01': 'issue 23',
-  'workerd-current@2025-04-01': 'issue 23',
   // The background refresh belongs to the request that started it: once that request has
   // ended before the refresh did, every call that joins it fails ("This promise was created
   // by a request that has since ended") or waits for ever.
+  'workerd-node20@2025-04-01:refresh': 'issue 23',
+  'workerd-node20@2025-04-01:shared-refresh': 'issue 23',
   'workerd-node20@2026-04-26:refresh': 'issue 23',
   'workerd-node20@2026-04-26:shared-refresh': 'issue 23',
+  'workerd-current@2025-04-01:refresh': 'issue 23',
+  'workerd-current@2025-04-01:shared-refresh': 'issue 23',
   'workerd-current@2026-11-17:refresh': 'issue 23',
   'workerd-current@2026-11-17:shared-refresh': 'issue 23',
 };
