@@ -59,19 +59,7 @@ const callTimeoutMs = 15_000;
  * Checks that fail today, with the issue that fixes them: `<target prefix>:<check>`. Each
  * is reported with its error, and does not fail the run.
  */
-const knownFailing = {
-  // The background refresh belongs to the request that started it: once that request has
-  // ended before the refresh did, every call that joins it fails ("This promise was created
-  // by a request that has since ended") or waits for ever.
-  'workerd-node20@2025-04-01:refresh': 'issue 23',
-  'workerd-node20@2025-04-01:shared-refresh': 'issue 23',
-  'workerd-node20@2026-04-26:refresh': 'issue 23',
-  'workerd-node20@2026-04-26:shared-refresh': 'issue 23',
-  'workerd-current@2025-04-01:refresh': 'issue 23',
-  'workerd-current@2025-04-01:shared-refresh': 'issue 23',
-  'workerd-current@2026-11-17:refresh': 'issue 23',
-  'workerd-current@2026-11-17:shared-refresh': 'issue 23',
-};
+const knownFailing = {};
 
 /**
  * Bun and Deno: the newest (the one on PATH, else the registry's newest 1.x and 2.x), and

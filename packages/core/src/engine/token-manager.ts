@@ -9,6 +9,7 @@
  * `memory-store.ts`) and the login answer's reader (`parse-login-response.ts`) live here
  * too. The engine imports nothing from the auth strategies or the client above it.
  */
+import { keepAlive } from '#platform';
 import { AbortGroup, detach, KeepAlive, type AbortLike } from '../shared/abort.js';
 import { defaults } from '../shared/defaults.js';
 import { ClientClosedError, LoginFailedError } from '../shared/errors.js';
@@ -152,9 +153,13 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     // Whatever the outcome (a new token, another instance holding the login lock, a
     // failure), the next attempt waits: calls in the window must not each poll the store.
     nextBackgroundAt = now() + backgroundRetryMs;
-    obtain(true).catch(() => {
-      // Reported as a login_failed event; the current token stays in use.
-    });
+    // On workerd the refresh belongs to the request that starts it: that request is kept
+    // alive until it settles, or the refresh would be cancelled with it.
+    keepAlive(
+      obtain(true).catch(() => {
+        // Reported as a login_failed event; the current token stays in use.
+      }),
+    );
   }
 
   /** The single flight: one login (or store read) at a time, which every caller joins. */
