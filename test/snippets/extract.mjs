@@ -193,6 +193,8 @@ export function importedPackages(code) {
   for (const [, , specifier] of code.matchAll(pattern)) {
     if (specifier.startsWith('.') || specifier.startsWith('/')) continue;
     if (specifier.startsWith('node:') || builtinModules.includes(specifier)) continue;
+    // workerd's own modules (cloudflare:workers, cloudflare:sockets): no package to install.
+    if (specifier.startsWith('cloudflare:')) continue;
     packages.add(packageName(specifier));
   }
   return packages;

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { ConfigError, type ConfigIssue } from '@tokenfetch/core';
 import { scriptRunnerFor, type RedisClientLike, type ScriptRunner } from './redis-client.js';

@@ -1,6 +1,8 @@
+import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
+import { setImmediate } from 'node:timers';
 import type { SharedFailure, StoredToken, TokenLease, TokenStore } from '@tokenfetch/core';
-import { scrubSecrets } from '@tokenfetch/core/adapter';
+import { scrubSecrets, unrefTimer } from '@tokenfetch/core/adapter';
 import { parseJsonObject } from './json-object.js';
 import { parseOptions, type RedisTokenStoreOptions } from './options.js';
 import type { ScriptRunner } from './redis-client.js';
@@ -189,7 +191,8 @@ export class RedisTokenStore implements TokenStore {
           }),
         );
       }, this.#timeoutMs);
-      timer.unref();
+      // Deno up to 2.7 (and Workers) give timers as numbers, without `unref()`.
+      unrefTimer(timer);
       sent.then(
         (reply) => settle(() => resolve(reply)),
         (error: unknown) =>

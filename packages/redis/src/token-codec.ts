@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { createCipheriv, createDecipheriv, randomBytes, type KeyObject } from 'node:crypto';
 import type { StoredToken } from '@tokenfetch/core';
 import { parseJsonObject } from './json-object.js';

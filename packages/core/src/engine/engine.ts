@@ -1,4 +1,4 @@
-import type { KeepAlive } from '../shared/abort.js';
+import type { AbortGroup, KeepAlive } from '../shared/abort.js';
 import { LoginFailedError, TokenFetchError } from '../shared/errors.js';
 import type { TokenFetchEvent } from '../shared/events.js';
 import type { Cooldown } from './cooldown.js';
@@ -25,8 +25,13 @@ export interface Engine {
   readonly emit: (event: TokenFetchEvent) => void;
   readonly now: () => number;
   readonly random: () => number;
-  /** Aborted by `close()`: ends every wait and login of the engine. */
-  readonly life: AbortController;
+  /**
+   * Aborted by `close()`: ends every wait and login of the engine. Plain JavaScript, not an
+   * AbortController: on workerd an AbortSignal belongs to the request that made it (none
+   * may be made at global scope, where an app makes its middleware), and the engine serves
+   * every request of the isolate.
+   */
+  readonly life: AbortGroup;
   /** The token calls are sent with, while it lasts. */
   current: Held | undefined;
   /** Stored tokens of this generation or older were rejected by the upstream. */

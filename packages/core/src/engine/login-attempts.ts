@@ -18,7 +18,7 @@ export async function loginWithRetries(engine: Engine, attempt: Attempt): Promis
   const budget = new AbortController();
   const deadline = now() + loginTimeoutMs;
   const onClose = () => budget.abort(new ClientClosedError());
-  engine.life.signal.addEventListener('abort', onClose, { once: true });
+  engine.life.addEventListener('abort', onClose);
   const timer = setTimeout(
     () =>
       budget.abort(
@@ -67,7 +67,7 @@ export async function loginWithRetries(engine: Engine, attempt: Attempt): Promis
     }
   } finally {
     clearTimeout(timer);
-    engine.life.signal.removeEventListener('abort', onClose);
+    engine.life.removeEventListener('abort', onClose);
   }
 }
 

@@ -58,7 +58,7 @@ export async function obtainThroughStore(engine: Engine, attempt: Attempt): Prom
       reportStoreError(engine, 'lock_wait', 'gave up waiting for another holder of the login lock');
       return loginAlone(engine, attempt);
     }
-    await sleep(75 + engine.random() * 50, engine.life.signal, attempt.alive);
+    await sleep(75 + engine.random() * 50, engine.life, attempt.alive);
   }
 }
 

@@ -9,7 +9,8 @@
  * `memory-store.ts`) and the login answer's reader (`parse-login-response.ts`) live here
  * too. The engine imports nothing from the auth strategies or the client above it.
  */
-import { detach, KeepAlive, type AbortLike } from '../shared/abort.js';
+import { keepAlive } from '#platform';
+import { AbortGroup, detach, KeepAlive, type AbortLike } from '../shared/abort.js';
 import { defaults } from '../shared/defaults.js';
 import { ClientClosedError, LoginFailedError } from '../shared/errors.js';
 import { createEmitter, type TokenFetchListener } from '../shared/events.js';
@@ -112,7 +113,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     emit: createEmitter(options.onEvent),
     now,
     random,
-    life: new AbortController(),
+    life: new AbortGroup(),
     current: undefined,
     rejectedGeneration: 0,
     closed: false,
@@ -152,9 +153,13 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     // Whatever the outcome (a new token, another instance holding the login lock, a
     // failure), the next attempt waits: calls in the window must not each poll the store.
     nextBackgroundAt = now() + backgroundRetryMs;
-    obtain(true).catch(() => {
-      // Reported as a login_failed event; the current token stays in use.
-    });
+    // On workerd the refresh belongs to the request that starts it: that request is kept
+    // alive until it settles, or the refresh would be cancelled with it.
+    keepAlive(
+      obtain(true).catch(() => {
+        // Reported as a login_failed event; the current token stays in use.
+      }),
+    );
   }
 
   /** The single flight: one login (or store read) at a time, which every caller joins. */

@@ -254,7 +254,7 @@ export class KeepAlive {
  * Waits `ms`; rejects with the abort reason when `signal` aborts. The timer holds the
  * process open only as `keepAlive` says: only a wait that a caller awaits may.
  */
-export function sleep(ms: number, signal: AbortSignal, keepAlive: KeepAlive): Promise<void> {
+export function sleep(ms: number, signal: AbortLike, keepAlive: KeepAlive): Promise<void> {
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise((resolve, reject) => {
     const onAbort = () => {

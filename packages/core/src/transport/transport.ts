@@ -119,13 +119,23 @@ export function createFetchTransport(fetchImpl: typeof fetch, timeoutMs: number)
   };
 }
 
-/** Settles a call whose answer was let go unread, once that answer is collected. */
-const unread = new FinalizationRegistry<{ call: CallController; done: (() => void) | undefined }>(
-  ({ call, done }) => {
-    settle(call);
-    done?.();
-  },
-);
+/**
+ * Settles a call whose answer was let go unread, once that answer is collected. Workers
+ * have FinalizationRegistry from compatibility date 2025-05-05 on; without one, an answer
+ * let go unread keeps its listeners until the client is closed.
+ */
+interface Unread {
+  call: CallController;
+  done: (() => void) | undefined;
+}
+type Registry = Pick<FinalizationRegistry<Unread>, 'register' | 'unregister'>;
+const unread: Registry =
+  typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry<Unread>(({ call, done }) => {
+        settle(call);
+        done?.();
+      })
+    : { register: () => {}, unregister: () => false };
 
 /**
  * `response`, its body read through a stream that fails with the call's abort reason when

@@ -1,0 +1,21 @@
+// `#platform` on Cloudflare's workerd: the web build, and a way to keep the request that
+// starts a background refresh alive until the refresh settles. workerd ties every I/O to
+// the request that started it and cancels what is left when that request ends: a refresh
+// started by a call that got its token at once would be cancelled with that call's
+// request, and every later call that joins it would fail ("This promise was created by a
+// request that has since ended") or wait for ever.
+export * from './web.js';
+
+// Loaded once, at start-up. Under the `workerd` condition outside workerd (a bundler's
+// test on Node) there is no such module, and nothing to keep alive.
+const workers: { waitUntil(promise: Promise<unknown>): void } | undefined =
+  await import('cloudflare:workers').catch(() => undefined);
+
+/** Keeps the current request alive until `work` settles (outside a request: nothing). */
+export function keepAlive(work: Promise<unknown>): void {
+  try {
+    workers?.waitUntil(work);
+  } catch {
+    // Not inside a request: nothing to keep alive.
+  }
+}
