@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { Agent, type Dispatcher } from 'undici';
 import { proxyFromEnv as undiciProxyFromEnv } from '../env-proxy.js';
 import type { ConfigIssue } from '../errors.js';
+import { withTestDoubles } from '../test-doubles.js';
 import type { ClientTransport } from '../transport.js';
 import { createUndiciTransport } from '../undici-transport.js';
 import { UpstreamResponse } from '../upstream-response.js';
@@ -12,12 +13,15 @@ import { UpstreamResponse } from '../upstream-response.js';
 /** How calls are sent when no `fetch` is given: undici here, the runtime's `fetch` on the web build. */
 export const defaultTransport: 'undici' | 'fetch' = 'undici';
 
-/** The transport of a client with no `fetch` of its own. */
+/**
+ * The transport of a client with no `fetch` of its own: undici's dispatcher, or
+ * `globalThis.fetch` while a test's HTTP mock (msw, nock, undici's MockAgent) is installed.
+ */
 export function createDefaultTransport(
   timeoutMs: number,
   dispatcher: Dispatcher | undefined,
 ): ClientTransport {
-  return createUndiciTransport({ timeoutMs, dispatcher });
+  return withTestDoubles(createUndiciTransport({ timeoutMs, dispatcher }), timeoutMs);
 }
 
 /** Why a `dispatcher` cannot be used here, or `undefined` when it can. */
