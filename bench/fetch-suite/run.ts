@@ -2,7 +2,7 @@
  * undici's own fetch tests, run with Node's `fetch` and with tokenfetch's `client.fetch`.
  *
  *   pnpm --filter ./bench run fetch-suite -- --undici=/path/to/undici [--mode=node,tokenfetch]
- *     [--files=redirect,abort] [--test-timeout=20] [--timeout=120] [--jobs=2]
+ *     [--files=redirect,abort] [--test-timeout=20] [--timeout=120] [--jobs=2] [--json=FILE]
  *
  * Needs a local checkout of undici (a v7.x tag; `git archive v7.29.0 | tar -x -C DIR`):
  * nothing of it is copied here. Each `test/fetch/*.js` runs once per mode in its own Node
