@@ -173,7 +173,10 @@ function runFile(mode: Mode, file: string): Promise<FileRun> {
 
 function lastLine(text: string): string {
   const lines = text.trim().split('\n');
-  return (lines.find((line) => /Error/.test(line)) ?? lines.at(-1) ?? '').slice(0, 200);
+  // The thrown error's own line (`Error: Cannot find module …`), not the source line above it.
+  const thrown =
+    lines.find((line) => /^\w*Error: /.test(line)) ?? lines.find((line) => /Error/.test(line));
+  return (thrown ?? lines.at(-1) ?? '').slice(0, 200);
 }
 
 // --- one row per test that calls fetch
