@@ -3,7 +3,8 @@
  * table per scenario and a summary. `--scenario=1,2` (or BENCH_SCENARIOS=1,2) runs a
  * subset, `--quick` a short smoke run; only a full run writes RESULTS.md.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { sectionEnd, sectionStart } from './fetch-suite/section.js';
 import { describeMachine, loadAverage } from './lib/machine.js';
 import type { Scenario, Verdict } from './lib/scenario.js';
 import { markdownTable, type Table } from './lib/table.js';
@@ -119,7 +120,17 @@ const report = [
   ...tables.flatMap((table) => [markdownTable(table), '']),
 ].join('\n');
 const file = new URL(full ? './RESULTS.md' : './RESULTS.partial.md', import.meta.url);
-writeFileSync(file, report);
+writeFileSync(file, report + keptFetchSuiteSection());
 console.log(`written to ${file.pathname}`);
 // A scenario that could not run (not one that missed a target) fails the run: CI runs some.
 process.exit(failedScenarios === 0 ? 0 : 1);
+
+/** The fetch-suite's section of RESULTS.md (its own script writes it), carried over as it is. */
+function keptFetchSuiteSection(): string {
+  const previous = new URL('./RESULTS.md', import.meta.url);
+  if (!existsSync(previous)) return '';
+  const text = readFileSync(previous, 'utf8');
+  const start = text.indexOf(sectionStart);
+  const end = text.indexOf(sectionEnd);
+  return start === -1 || end === -1 ? '' : `\n${text.slice(start, end + sectionEnd.length)}\n`;
+}

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { Agent, type Dispatcher } from 'undici';
 import { proxyFromEnv as undiciProxyFromEnv } from '../transport/env-proxy.js';
 import type { ConfigIssue } from '../shared/errors.js';
+import { withTestDoubles } from '../transport/test-doubles.js';
 import type { ClientTransport } from '../transport/transport.js';
 import { createUndiciTransport } from '../transport/undici-transport.js';
 import { UpstreamResponse } from '../transport/upstream-response.js';
@@ -17,12 +18,15 @@ import { UpstreamResponse } from '../transport/upstream-response.js';
 /** How calls are sent when no `fetch` is given: undici here, the runtime's `fetch` on the web build. */
 export const defaultTransport: 'undici' | 'fetch' = 'undici';
 
-/** The transport of a client with no `fetch` of its own. */
+/**
+ * The transport of a client with no `fetch` of its own: undici's dispatcher, or
+ * `globalThis.fetch` while a test's HTTP mock (msw, nock, undici's MockAgent) is installed.
+ */
 export function createDefaultTransport(
   timeoutMs: number,
   dispatcher: Dispatcher | undefined,
 ): ClientTransport {
-  return createUndiciTransport({ timeoutMs, dispatcher });
+  return withTestDoubles(createUndiciTransport({ timeoutMs, dispatcher }), timeoutMs);
 }
 
 /** Why a `dispatcher` cannot be used here, or `undefined` when it can. */

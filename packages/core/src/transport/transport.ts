@@ -188,7 +188,12 @@ function followBody(
             // A BYOB read waiting for this pull is answered with done only so.
             stream.byobRequest?.respond(0);
           } else {
-            stream.enqueue(chunk.value);
+            // A byte stream takes the chunk's ArrayBuffer over (detaches it): a view on a
+            // larger one, such as Node's Buffer pool that nock's answers come from, is copied.
+            const bytes = chunk.value;
+            stream.enqueue(
+              bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes),
+            );
           }
         } catch (error) {
           end();
