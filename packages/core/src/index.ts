@@ -49,6 +49,7 @@ export type {
   RefreshAheadEvent,
   StoreErrorEvent,
   TokenFetchEvent,
+  CloseEvent,
   TokenFetchListener,
 } from './shared/events.js';
 export { MemoryTokenStore } from './engine/memory-store.js';

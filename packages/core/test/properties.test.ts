@@ -536,11 +536,12 @@ function sameResult(a: Waiter, b: Waiter): boolean {
 
 /**
  * A case fast-check found in about one run of this test in twenty (its seed is random, so
- * the machine's load had no part in it): login #3 answers a 40 ms token after 30 ms, an unusable answer remembered for 1 s,
- * and the two calls around the stale invalidation of tok-1 then fail at once, each with its
- * own LoginFailedError. Checked first on every run.
+ * the machine's load had no part in it): login #3 answers a 40 ms token after 30 ms. That
+ * answer is late, not unusable (issue 22): the calls waiting for it get it, nothing is
+ * remembered, and the two calls around the stale invalidation of tok-1 then share login #4.
+ * Checked first on every run.
  */
-const unusableAnswerRemembered: [fc.Scheduler, Action[], Outcome[], number, number, number] = [
+const lateAnswerUsed: [fc.Scheduler, Action[], Outcome[], number, number, number] = [
   fc.schedulerFor()`
     -> [task${1}] sequence::{"kind":"get"} resolved
     -> [task${2}] sequence::{"kind":"get"} resolved
@@ -555,7 +556,8 @@ const unusableAnswerRemembered: [fc.Scheduler, Action[], Outcome[], number, numb
     -> [task${12}] sequence::{"kind":"get"} resolved
     -> [task${13}] sequence::{"kind":"advance","ms":30} resolved
     -> [task${11}] promise::login #3: ok resolved
-    -> [task${14}] sequence::{"kind":"invalidate-stale","pick":0} resolved`,
+    -> [task${14}] sequence::{"kind":"invalidate-stale","pick":0} resolved
+    -> [task${15}] promise::login #4: ok resolved`,
   [
     { kind: 'get' },
     { kind: 'get' },
@@ -594,7 +596,10 @@ describe('the token manager under random interleavings (fc.scheduler)', () => {
           let time = 1_700_000_000_000;
           const now = () => time;
           const problems: string[] = [];
-          const issued = new Map<string, { seq: number; expiresAt: number; lifetime: number }>();
+          const issued = new Map<
+            string,
+            { seq: number; expiresAt: number; lifetime: number; answeredAt: number }
+          >();
           const invalidatedAt = new Map<string, number>();
           let logins = 0;
           let inFlight = 0;
@@ -622,6 +627,7 @@ describe('the token manager under random interleavings (fc.scheduler)', () => {
                 seq,
                 expiresAt: sentAt + outcome.lifetimeMs,
                 lifetime: outcome.lifetimeMs,
+                answeredAt: time,
               });
               return { token, expiresInMs: outcome.lifetimeMs };
             });
@@ -654,7 +660,11 @@ describe('the token manager under random interleavings (fc.scheduler)', () => {
                   return;
                 }
                 const margin = Math.min(1_000, info.lifetime / 4);
-                if (time >= info.expiresAt - margin) {
+                // A token whose own login answered after its last usable moment (late: the
+                // clock ran on while it was in flight) goes to the calls waiting for it
+                // (issue 22); any other is never handed out that close to its expiry.
+                const late = info.answeredAt >= info.expiresAt - margin;
+                if (time >= info.expiresAt - margin && !late) {
                   problems.push(
                     `returned ${token} at ${time - info.expiresAt} ms from its expiry (lifetime ${info.lifetime})`,
                   );
@@ -753,7 +763,7 @@ describe('the token manager under random interleavings (fc.scheduler)', () => {
           ).toBe(true);
         },
       ),
-      { ...runs, examples: [unusableAnswerRemembered] },
+      { ...runs, examples: [lateAnswerUsed] },
     );
   });
 });

@@ -17,6 +17,7 @@ import type {
   LoginRetryEvent,
   TokenFetchEvent,
 } from '@tokenfetch/core';
+import { clientInstance } from '@tokenfetch/core/adapter';
 import {
   attributeNames as names,
   instrumentationScope,
@@ -50,12 +51,15 @@ interface Instruments {
 }
 
 /**
- * The current token of each client, for the `tokenfetch.token.remaining` gauge: one entry
- * per set of credentials, kept (like the SDK keeps their series) for the process's life.
+ * The current token of each set of credentials, for the `tokenfetch.token.remaining`
+ * gauge: one entry per `clientId`, while a client of it is open (the clients of one
+ * `clientId`, told apart by core's `clientInstance`; a pool's tenant dropped and made again
+ * has two for a moment). The last one's `close` drops the series.
  */
 interface HeldToken {
   expiresAt: number;
   attributes: Attributes;
+  clients: Set<number>;
 }
 
 /** The retries of the login in flight of one client, until its span is made. */
@@ -186,7 +190,14 @@ export function openTelemetry(
         const source = { [names.source]: event.source };
         tools.logins.add(1, source);
         tools.loginDuration.record(event.durationMs / 1000, source);
-        tokens.set(key, { expiresAt: event.expiresAt, attributes: clientAttributes(event) });
+        const clients = tokens.get(key)?.clients ?? new Set<number>();
+        const instance = instanceOf(event);
+        if (instance !== undefined) clients.add(instance);
+        tokens.set(key, {
+          expiresAt: event.expiresAt,
+          attributes: clientAttributes(event),
+          clients,
+        });
         span(tools.tracer, event, { ...loginAttributes(event), ...source }, key);
         return;
       }
@@ -214,10 +225,24 @@ export function openTelemetry(
         // Not the message: a store's own error text is not ours to vouch for.
         tools.storeErrors.add(1, { [names.storeOperation]: event.operation });
         return;
+      case 'close': {
+        const held = tokens.get(key);
+        const instance = instanceOf(event);
+        if (held === undefined || instance === undefined) return;
+        held.clients.delete(instance);
+        if (held.clients.size === 0) tokens.delete(key);
+        return;
+      }
       case 'refresh_ahead':
         return;
     }
   };
+}
+
+/** Which client object an event comes from (core numbers them), if it says. */
+function instanceOf(event: TokenFetchEvent): number | undefined {
+  const value = (event as { [clientInstance]?: unknown })[clientInstance];
+  return typeof value === 'number' ? value : undefined;
 }
 
 function loginAttributes(event: LoginEvent | LoginFailedEvent): Attributes {

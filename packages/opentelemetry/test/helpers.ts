@@ -1,5 +1,6 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import {
+  AggregationTemporality,
   MeterProvider,
   MetricReader,
   type DataPoint,
@@ -75,12 +76,18 @@ export interface Telemetry {
 }
 
 /** A tracer provider with an in-memory exporter and a meter provider the test collects. */
-export function startTelemetry(): Telemetry {
+/**
+ * A tracer and a meter provider that keep what they get. `temporality`: the reader's, for
+ * every instrument (cumulative, the SDK's default, unless told).
+ */
+export function startTelemetry(
+  temporality: AggregationTemporality = AggregationTemporality.CUMULATIVE,
+): Telemetry {
   const exporter = new InMemorySpanExporter();
   const tracerProvider = new BasicTracerProvider({
     spanProcessors: [new SimpleSpanProcessor(exporter)],
   });
-  const reader = new CollectingReader();
+  const reader = new CollectingReader({ aggregationTemporalitySelector: () => temporality });
   const meterProvider = new MeterProvider({ readers: [reader] });
   onCleanup(async () => {
     await tracerProvider.shutdown();

@@ -1,7 +1,9 @@
 import { context, metrics, SpanStatusCode, trace } from '@opentelemetry/api';
+import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import type { Histogram } from '@opentelemetry/sdk-metrics';
 import {
+  createClientPool,
   createTokenManager,
   MemoryTokenStore,
   sessionTokenAuth,
@@ -247,6 +249,37 @@ describe('openTelemetry()', () => {
       expect(point.attributes['server.address']).toBe('127.0.0.1');
       expect(point.attributes['tokenfetch.client.id']).toMatch(/^[0-9a-f]{16}$/);
     }
+  });
+
+  it('the gauge keeps a series per client still open: a pool’s dropped clients and closed ones let theirs go', async () => {
+    // A delta reader shows what is observed at each collection. (A cumulative one, the SDK's
+    // default, repeats every attribute set it has ever exported: see the README.)
+    const telemetry = startTelemetry(AggregationTemporality.DELTA);
+    const onEvent = openTelemetry(telemetry);
+    const orgs = Array.from({ length: 20 }, (_, i) => i + 1);
+    const mock = await startMock({ users: [{ ...DEMO_USER, orgs }] });
+    const pool = createClientPool({
+      onEvent,
+      maxClients: 3,
+      resolve: (tenant) => ({
+        baseUrl: mock.baseUrl,
+        auth: { email: DEMO_USER.email, password: DEMO_USER.password, orgId: Number(tenant) },
+      }),
+    });
+    onCleanup(() => pool.close());
+    const series = async () =>
+      ((await telemetry.metrics()).get('tokenfetch.token.remaining')?.points ?? []).length;
+
+    let most = 0;
+    for (const org of orgs) {
+      await (await pool.client(String(org)).fetch('/data')).text();
+      most = Math.max(most, await series());
+    }
+    expect(most).toBeGreaterThan(0);
+    // Dropped clients close once drained (the next turn): their series go.
+    await vi.waitFor(async () => expect(await series()).toBeLessThanOrEqual(3));
+    await pool.close();
+    expect(await series()).toBe(0);
   });
 
   it('the gauge goes to 0 once the token has expired, or when a login fails with no token left', async () => {

@@ -16,7 +16,7 @@ import { createTokenManager, type TokenManager } from '../engine/token-manager.j
 import { createUrlScope } from '../guards/resolve-url.js';
 import { type AbortGroup } from '../shared/abort.js';
 import { ClientClosedError, ConfigError, InvalidCredentialsError } from '../shared/errors.js';
-import { createEmitter, type TokenFetchEvent } from '../shared/events.js';
+import { clientInstance, createEmitter, type TokenFetchEvent } from '../shared/events.js';
 import { createFetchTransport } from '../transport/transport.js';
 import { fetchDefaultHeaders, isRequest } from './call.js';
 import { clientAs, closeFamily, forget, type Family } from './family.js';
@@ -32,6 +32,8 @@ import type { ApiClient, ResponseSchema } from './types.js';
 export type { ApiClient, ApiFetch, ResponseSchema } from './types.js';
 
 const inspect = Symbol.for('nodejs.util.inspect.custom');
+/** Numbers the clients of this process, for `clientInstance`. */
+let instances = 0;
 
 /**
  * Creates the authenticated fetch. Options are validated here, once; a problem throws one
@@ -116,7 +118,12 @@ function buildClient(family: Family, strategy: AuthStrategy | undefined): ApiCli
   // events); events are rare, never on the hot path.
   const origin = { serverAddress: scope.base.hostname, clientId: id.slice(0, 16) };
   const report = createEmitter(resolved.onEvent);
-  const emit = (event: TokenFetchEvent) => report({ ...event, ...origin });
+  const instance = ++instances;
+  const emit = (event: TokenFetchEvent) => {
+    const sent = { ...event, ...origin };
+    Object.defineProperty(sent, clientInstance, { value: instance });
+    report(sent);
+  };
   const manager = auth.kind === 'session' ? createEngine(family, auth, emit) : undefined;
   const drain = strategy === undefined ? family.drain : new Drain(family.drain);
   const pipeline = new CallPipeline({
@@ -168,7 +175,10 @@ function buildClient(family: Family, strategy: AuthStrategy | undefined): ApiCli
     close() {
       if (closing !== undefined) return closing;
       pipeline.closed = true;
-      manager?.close();
+      if (manager !== undefined) {
+        manager.close();
+        emit({ type: 'close' });
+      }
       // A client made by as() shares the transport: it ends only its own token.
       if (strategy !== undefined) {
         forget(family, client);

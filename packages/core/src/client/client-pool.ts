@@ -10,6 +10,8 @@ import {
 } from '../shared/errors.js';
 import { createLazyClient } from './lazy-client.js';
 import { parseOptions, type ApiClientOptions } from './options.js';
+import { createCachingStore } from '../engine/caching-store.js';
+import { MemoryTokenStore } from '../engine/memory-store.js';
 
 /**
  * What `resolve(tenant)` returns: the tenant's options, merged over the pool's shared ones
@@ -69,6 +71,8 @@ interface Entry {
 
 /** How often, at most, idle clients are looked for when no call comes. */
 const sweepEveryMs = 60_000;
+/** Tokens of dropped clients a pool on a shared store remembers (about 1 KB each). */
+const rememberedTokens = 10_000;
 
 /**
  * A pool of clients, one per tenant (a customer, an org, a user), built from `resolve` at
@@ -90,15 +94,30 @@ export function createClientPool(options: ClientPoolOptions): ClientPool {
   const resolveTimeoutMs = shared.loginTimeoutMs ?? defaults.loginTimeoutMs;
   const agent =
     shared.fetch === undefined && shared.dispatcher === undefined ? sharedDispatcher() : undefined;
-  const common: Partial<ApiClientOptions> =
-    agent === undefined ? shared : { ...shared, dispatcher: agent };
+  // One store for every tenant (keys are bound to each tenant's secret): a tenant's client
+  // made again after it was dropped finds its token there, in memory, or in front of a
+  // shared store (Redis) without a round trip.
+  const store =
+    shared.store === undefined
+      ? new MemoryTokenStore({ now })
+      : createCachingStore(shared.store, { maxEntries: rememberedTokens, now });
+  const common: Partial<ApiClientOptions> = {
+    ...shared,
+    store,
+    ...(agent === undefined ? {} : { dispatcher: agent }),
+  };
   // Least recently used first: a use moves the tenant to the end.
   const entries = new Map<string, Entry>();
   let closed = false;
-  const sweeper = setInterval(sweepIdle, Math.min(idleTimeoutMs, sweepEveryMs));
-  unrefTimer(sweeper);
+  // Started at the first tenant's call, not here: a pool made at module scope does nothing
+  // that a runtime forbids there (Workers allow no timer at global scope).
+  let sweeper: ReturnType<typeof setInterval> | undefined;
 
   function entryOf(tenant: string): Entry {
+    if (sweeper === undefined) {
+      sweeper = setInterval(sweepIdle, Math.min(idleTimeoutMs, sweepEveryMs));
+      unrefTimer(sweeper);
+    }
     let entry = entries.get(tenant);
     if (entry !== undefined) {
       entries.delete(tenant);

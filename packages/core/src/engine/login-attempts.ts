@@ -32,7 +32,7 @@ export async function loginWithRetries(engine: Engine, attempt: Attempt): Promis
       const sentAt = now();
       try {
         const result = await detach(engine.login({ signal: budget.signal }), budget.signal);
-        const obtained = acceptLogin(result, sentAt, engine.ttlMs, now());
+        const obtained = acceptLogin(result, sentAt, engine.ttlMs);
         engine.cooldown.succeeded();
         engine.emit({
           type: 'login',

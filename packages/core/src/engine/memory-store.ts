@@ -1,14 +1,20 @@
 import { defaults } from '../shared/defaults.js';
 import type { SharedFailure, StoredToken, TokenLease, TokenStore } from './token-store.js';
 
+/** How many acquisitions pass between two sweeps of expired entries. */
+const pruneEvery = 1_000;
+
 interface Lock {
   id: string;
   until: number;
 }
 
 /**
- * A `TokenStore` in this process's memory. Each client has its own by default; pass one
- * instance to several clients of the same credentials so they share one token.
+ * A `TokenStore` in this process's memory. Each client has its own by default (a pool has
+ * one for all its tenants); pass one instance to several clients so that those with the
+ * same credentials share one token (keys are bound to the secret: others never do). What
+ * has expired is dropped as the store is used, so many sets of credentials coming and going
+ * do not grow it.
  */
 export class MemoryTokenStore implements TokenStore {
   readonly lockTtlMs: number;
@@ -18,6 +24,8 @@ export class MemoryTokenStore implements TokenStore {
   readonly #generations = new Map<string, number>();
   readonly #now: () => number;
   #nextLease = 0;
+  /** Writes since expired entries were last dropped. */
+  #writes = 0;
 
   constructor(options: { lockTtlMs?: number; now?: () => number } = {}) {
     this.lockTtlMs = options.lockTtlMs ?? defaults.lockTtlMs;
@@ -30,6 +38,7 @@ export class MemoryTokenStore implements TokenStore {
 
   acquire(key: string): Promise<TokenLease | undefined> {
     const now = this.#now();
+    this.#pruneNow(now);
     const held = this.#locks.get(key);
     if (held !== undefined && held.until > now) return Promise.resolve(undefined);
     const id = String(++this.#nextLease);
@@ -69,5 +78,25 @@ export class MemoryTokenStore implements TokenStore {
 
   #unlock(lease: TokenLease): void {
     if (this.#locks.get(lease.key)?.id === lease.id) this.#locks.delete(lease.key);
+  }
+
+  /**
+   * Every so many writes, drops expired tokens, locks and failures, and the generation of a
+   * key left with none of them (no lease of it can be live then: a login ends before its
+   * lock expires).
+   */
+  #pruneNow(now: number): void {
+    if (++this.#writes < pruneEvery) return;
+    this.#writes = 0;
+    for (const [key, token] of this.#tokens) if (token.expiresAt <= now) this.#tokens.delete(key);
+    for (const [key, lock] of this.#locks) if (lock.until <= now) this.#locks.delete(key);
+    for (const [key, failure] of this.#failures) {
+      if (failure.until <= now) this.#failures.delete(key);
+    }
+    for (const key of this.#generations.keys()) {
+      if (!this.#tokens.has(key) && !this.#locks.has(key) && !this.#failures.has(key)) {
+        this.#generations.delete(key);
+      }
+    }
   }
 }

@@ -10,13 +10,20 @@ import type { SharedFailure, StoredToken, TokenLease } from './token-store.js';
 const storeDown: unique symbol = Symbol('store down');
 /** How long past `loginTimeoutMs` another holder of the login lock is waited for. */
 const lockWaitMarginMs = 2_000;
+/**
+ * With the store down, an instance that needs a token waits up to this long (at random)
+ * before logging in on its own: a fleet whose shared token ran out together does not log
+ * in in the same millisecond.
+ */
+const aloneJitterMs = 500;
 
 /**
  * How instances sharing a store agree on one login (DESIGN "One token for the fleet"): take
  * a stored token if there is a usable one; honour a shared failure; else take the login
  * lock and log in under it, or wait for the holder's token. A store that fails or is slow
- * is reported (`store_error`) and the instance logs in on its own: a cache outage never
- * fails a call.
+ * is reported (`store_error`), and a cache outage never fails a call: a background refresh
+ * keeps the current token while it has time left (`whileStoreDown`), and an instance that
+ * needs a token logs in on its own, after a little jitter.
  */
 export async function obtainThroughStore(engine: Engine, attempt: Attempt): Promise<Held> {
   const { store, now } = engine;
@@ -29,7 +36,7 @@ export async function obtainThroughStore(engine: Engine, attempt: Attempt): Prom
       'get',
       `no store key: ${error instanceof Error ? error.message : String(error)}`,
     );
-    return loginAlone(engine, attempt);
+    return whileStoreDown(engine, attempt);
   }
   // A live holder's login ends within loginTimeoutMs; past that (plus a margin) it is
   // presumed dead, and this instance logs in on its own rather than let its calls wait
@@ -38,7 +45,7 @@ export async function obtainThroughStore(engine: Engine, attempt: Attempt): Prom
   for (;;) {
     if (engine.closed) throw new ClientClosedError();
     const stored = await storeCall(engine, 'get', () => store.get(key));
-    if (stored === storeDown) return loginAlone(engine, attempt);
+    if (stored === storeDown) return whileStoreDown(engine, attempt);
     const adopted = adopt(engine, stored, attempt);
     if (adopted !== undefined) return adopted;
 
@@ -48,7 +55,7 @@ export async function obtainThroughStore(engine: Engine, attempt: Attempt): Prom
     }
 
     const lease = await storeCall(engine, 'acquire', () => store.acquire(key));
-    if (lease === storeDown) return loginAlone(engine, attempt);
+    if (lease === storeDown) return whileStoreDown(engine, attempt);
     if (lease !== undefined) return loginUnderLease(engine, lease, attempt);
 
     // Another holder is logging in. A background refresh leaves it to them.
@@ -116,6 +123,24 @@ async function loginUnderLease(engine: Engine, lease: TokenLease, attempt: Attem
     engine.refreshAheadMs,
     engine.jitter,
   );
+}
+
+/**
+ * The store did not answer. A background refresh of a token with time left keeps it: no
+ * login now, the next try in a few seconds (the fleet does not log in because Redis
+ * stalled). In the last half of the refresh window, or with no usable token, the instance
+ * logs in on its own; one that must (no usable token) waits a random moment first, so that
+ * instances whose shared token ran out together spread their logins.
+ */
+async function whileStoreDown(engine: Engine, attempt: Attempt): Promise<Held> {
+  const held = engine.current;
+  const now = engine.now();
+  if (attempt.background && held !== undefined) {
+    if (now < held.useUntil - (held.useUntil - held.refreshAt) / 2) return held;
+    return loginAlone(engine, attempt);
+  }
+  await sleep(engine.random() * aloneJitterMs, engine.life, attempt.alive);
+  return loginAlone(engine, attempt);
 }
 
 /** Logs in without the store (it is down, or its lock is stuck). */

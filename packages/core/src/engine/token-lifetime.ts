@@ -47,15 +47,16 @@ export function lastUsableMoment(issuedAt: number, expiresAt: number): number {
 
 /**
  * A login's result as a token the engine can hold, or a `LoginFailedError` (not retried)
- * when it has none that may be sent. Its expiry is the smallest of `ttlMs` from when the
- * login was sent, the lifetime or expiry the answer announced, and a JWT's `exp`.
+ * when the answer is unusable in itself: no printable token, or one that had expired
+ * before the login was even sent (by the upstream's own `expiresAt` or a JWT's `exp`). Its
+ * expiry is the smallest of `ttlMs` from when the login was sent, the lifetime or expiry
+ * the answer announced, and a JWT's `exp`.
+ *
+ * A token that is merely late (its answer came in after its last usable moment, because
+ * this process was too slow to read it) is accepted: the calls already waiting for it use
+ * it, and the next call logs in again. It is not a failure, and nothing is remembered.
  */
-export function acceptLogin(
-  result: LoginResult,
-  sentAt: number,
-  ttlMs: number,
-  now: number,
-): Obtained {
+export function acceptLogin(result: LoginResult, sentAt: number, ttlMs: number): Obtained {
   const token = result?.token;
   if (typeof token !== 'string' || !safeToken.test(token)) {
     throw new LoginFailedError(
@@ -68,9 +69,8 @@ export function acceptLogin(
   const exp = jwtExpiry(token);
   if (exp !== undefined) candidates.push(exp);
   const expiresAt = Math.min(...candidates);
-  // Judged like a held token: one inside its last second (or quarter of life) is not sent.
-  if (expiresAt <= now || now >= lastUsableMoment(sentAt, expiresAt)) {
-    throw new LoginFailedError('login answered a token that has expired or is about to');
+  if (expiresAt <= sentAt) {
+    throw new LoginFailedError('login answered a token that had already expired');
   }
   return { token, issuedAt: sentAt, expiresAt };
 }

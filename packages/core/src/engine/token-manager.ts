@@ -9,7 +9,7 @@
  * `memory-store.ts`) and the login answer's reader (`parse-login-response.ts`) live here
  * too. The engine imports nothing from the auth strategies or the client above it.
  */
-import { keepAlive } from '#platform';
+import { keepAlive, workBelongsToRequest } from '#platform';
 import { AbortGroup, detach, KeepAlive, type AbortLike } from '../shared/abort.js';
 import { defaults } from '../shared/defaults.js';
 import { ClientClosedError, LoginFailedError } from '../shared/errors.js';
@@ -94,6 +94,8 @@ export interface TokenManager {
 }
 
 const backgroundRetryMs = 2_000;
+/** How long past `loginTimeoutMs` a login in flight is waited for before it is left behind. */
+const staleMs = 5_000;
 
 /** Creates the token engine on its own, for custom login flows. */
 export function createTokenManager(options: TokenManagerOptions): TokenManager {
@@ -120,9 +122,10 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   };
   const { cooldown, emit } = engine;
 
-  // The login (or store read) in flight, and whether it holds the process open: once
-  // anyone awaits it.
+  // The login (or store read) in flight, when it began, and whether it holds the process
+  // open: once anyone awaits it.
   let inflight: Promise<Held> | undefined;
+  let inflightStartedAt = 0;
   let inflightAlive: KeepAlive | undefined;
   let nextBackgroundAt = 0;
 
@@ -153,17 +156,26 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     // Whatever the outcome (a new token, another instance holding the login lock, a
     // failure), the next attempt waits: calls in the window must not each poll the store.
     nextBackgroundAt = now() + backgroundRetryMs;
-    // On workerd the refresh belongs to the request that starts it: that request is kept
-    // alive until it settles, or the refresh would be cancelled with it.
-    keepAlive(
-      obtain(true).catch(() => {
-        // Reported as a login_failed event; the current token stays in use.
-      }),
-    );
+    obtain(true).catch(() => {
+      // Reported as a login_failed event; the current token stays in use.
+    });
   }
 
-  /** The single flight: one login (or store read) at a time, which every caller joins. */
+  /**
+   * The single flight: one login (or store read) at a time, which every caller joins. On a
+   * runtime where work belongs to a request (Workers), one that has run past its own timeout
+   * and a margin without settling is left behind: it died with the request that started
+   * it, and a later caller starts again rather than wait on it for ever. (Elsewhere a
+   * login's own timeout always ends it.)
+   */
   function obtain(background: boolean): Promise<Held> {
+    if (
+      workBelongsToRequest &&
+      inflight !== undefined &&
+      now() - inflightStartedAt > engine.loginTimeoutMs + staleMs
+    ) {
+      inflight = undefined;
+    }
     if (inflight !== undefined) {
       // A caller joining a background refresh (its token past its last usable moment)
       // awaits it now: its backoff must not let a script exit mid-await.
@@ -176,7 +188,8 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     const promise = obtainThroughStore(engine, attempt).then(
       (held) => {
         if (engine.closed) throw new ClientClosedError();
-        engine.current = held;
+        // One left behind (stale) does not replace what a later one got.
+        if (inflight === promise || engine.current === undefined) engine.current = held;
         return held;
       },
       (error: unknown) => {
@@ -197,10 +210,14 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       },
     );
     inflight = promise;
+    inflightStartedAt = attempt.startedAt;
     const clear = () => {
       if (inflight === promise) inflight = undefined;
     };
     promise.then(clear, clear);
+    // On Workers a login belongs to the request that starts it: that request is kept alive
+    // until it settles, or it would be cancelled with that request (and its joiners with it).
+    keepAlive(promise.catch(() => {}));
     return promise;
   }
 

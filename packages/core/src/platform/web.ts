@@ -60,3 +60,9 @@ export function sha256Hex(text: string): string {
 
 /** Work that outlives the call that started it needs nothing to keep it alive here. */
 export function keepAlive(_work: Promise<unknown>): void {}
+
+/**
+ * Whether work (a login, its timers) belongs to the request that started it and may die
+ * with it, never settling: not on Bun, Deno or browsers (workerd.ts says otherwise).
+ */
+export const workBelongsToRequest: boolean = false;

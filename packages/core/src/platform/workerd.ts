@@ -4,7 +4,16 @@
 // started by a call that got its token at once would be cancelled with that call's
 // request, and every later call that joins it would fail ("This promise was created by a
 // request that has since ended") or wait for ever.
-export * from './web.js';
+export {
+  createDefaultTransport,
+  defaultTransport,
+  discardResponse,
+  dispatcherUnsupported,
+  markRedirected,
+  proxyFromEnv,
+  sha256Hex,
+  sharedDispatcher,
+} from './web.js';
 
 // Loaded once, at start-up. Under the `workerd` condition outside workerd (a bundler's
 // test on Node) there is no such module, and nothing to keep alive.
@@ -19,3 +28,10 @@ export function keepAlive(work: Promise<unknown>): void {
     // Not inside a request: nothing to keep alive.
   }
 }
+
+/**
+ * On workerd, work belongs to the request that started it: a login whose request was
+ * cancelled before `waitUntil` could keep it (or whose timers died with it) may never
+ * settle, and the engine leaves it behind once it is overdue.
+ */
+export const workBelongsToRequest = true;

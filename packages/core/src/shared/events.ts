@@ -80,6 +80,15 @@ export interface StoreErrorEvent extends EventOrigin {
   message: string;
 }
 
+/**
+ * A client with a token was closed: by `close()`, or by the pool (or `as()`) that dropped
+ * it, once its calls were done. It reports nothing more: a listener keeping something per
+ * client (a gauge's series) lets it go.
+ */
+export interface CloseEvent extends EventOrigin {
+  type: 'close';
+}
+
 /** What `onEvent` receives: plain objects, never a secret. */
 export type TokenFetchEvent =
   | LoginEvent
@@ -87,7 +96,16 @@ export type TokenFetchEvent =
   | LoginFailedEvent
   | RefreshAheadEvent
   | ReauthEvent
-  | StoreErrorEvent;
+  | StoreErrorEvent
+  | CloseEvent;
+
+/**
+ * Tells client objects apart where `clientId` cannot: two clients of the same credentials
+ * in one process (a pool's tenant dropped and made again) share a `clientId`. Each event of
+ * a client made by `createApiClient` carries a number here (not enumerable: it is for
+ * listeners of tokenfetch's own packages, such as `@tokenfetch/opentelemetry`).
+ */
+export const clientInstance: unique symbol = Symbol.for('tokenfetch.clientInstance') as never;
 
 /**
  * A listener of `onEvent`. What it returns is ignored; it may be async (a rejection is

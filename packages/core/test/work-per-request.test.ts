@@ -1,0 +1,39 @@
+// Issue 23, item 1: on a runtime where work belongs to a request (Cloudflare's workerd:
+// platform/workerd.ts), a login left behind by a request that ended, its timers dead with
+// it, is started again by a later call instead of being waited on for ever. The Node build
+// is made to say what workerd's does; the real thing runs on workerd in the runtime matrix
+// (test/runtimes/matrix.mjs).
+import { describe, expect, it, vi } from 'vitest';
+import type * as platform from '#platform';
+import { createTokenManager } from '../src/index.js';
+import { createClock } from './helpers.js';
+
+vi.mock('#platform', async (load) => ({
+  ...(await load<typeof platform>()),
+  workBelongsToRequest: true,
+}));
+
+describe('a login left behind (issue 23, item 1)', () => {
+  it('one that never settles (its request ended, its timers with it) is started again by a later call', async () => {
+    const clock = createClock();
+    const started: string[] = [];
+    const manager = createTokenManager({
+      now: clock.now,
+      loginTimeoutMs: 1_000,
+      login: () => {
+        started.push(`login ${started.length + 1}`);
+        // The first login hangs for ever, as a Workers request cancelled under it would.
+        return started.length === 1 ? new Promise(() => {}) : Promise.resolve({ token: 'fresh' });
+      },
+    });
+    void manager.getToken().catch(() => {});
+    await vi.waitFor(() => expect(started).toHaveLength(1));
+    clock.advance(1_000); // within its own timeout and margin: joined, not restarted
+    void manager.getToken().catch(() => {});
+    expect(started).toHaveLength(1);
+    clock.advance(5_001); // past them: left behind
+    expect(await manager.getToken()).toBe('fresh');
+    expect(started).toHaveLength(2);
+    manager.close();
+  });
+});
