@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { constants } from 'node:fs';
-import { link, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import type { SharedFailure, StoredToken, TokenLease, TokenStore } from '@tokenfetch/core';
+import { defaults, type SharedFailure, type StoredToken, type TokenStore } from '@tokenfetch/core';
+import { isObject, parseJson, readOwnFile } from './own-file.js';
 import type { PasswordSeal, Sealed } from './password-seal.js';
 
 /** Options of `createFileTokenStore`. */
@@ -22,7 +22,7 @@ export interface FileTokenStoreOptions {
   /**
    * A login lock whose holder died is taken over after this long (at once when its process
    * is known to be gone). Longer than a login.
-   * @default 30_000
+   * @default 30_000 (core's `defaults.lockTtlMs`)
    */
   lockTtlMs?: number | undefined;
   /** The clock. @default Date.now */
@@ -31,10 +31,17 @@ export interface FileTokenStoreOptions {
   uid?: number | undefined;
 }
 
-/** The file, as JSON. Generations are in clear; the rest is sealed under the password. */
-interface CacheRecord {
-  version: 1;
-  /** Core's store key, as a check: a record of another key is a miss. */
+/**
+ * The file, as JSON: the entries of the store keys (one per password) of one configuration,
+ * least recently written first.
+ */
+interface CacheFile {
+  version: 2;
+  entries: CacheEntry[];
+}
+
+/** What one store key holds. Generations are in clear; the rest is sealed under the password. */
+interface CacheEntry {
   key: string;
   token?: Sealed & { generation: number };
   failure?: Sealed;
@@ -47,7 +54,9 @@ interface LockRecord {
   until: number;
 }
 
-const maxFileBytes = 64 * 1024;
+/** How many store keys a file keeps: the least recently written goes first. */
+export const maxCacheEntries = 8;
+const maxFileBytes = 256 * 1024;
 const safeToken = /^[\x21-\x7E]+$/;
 const refusalCodes = new Set<SharedFailure['code']>(['E_INVALID_CREDENTIALS', 'E_NO_ACTIVE_ORG']);
 
@@ -57,16 +66,21 @@ const refusalCodes = new Set<SharedFailure['code']>(['E_INVALID_CREDENTIALS', 'E
  * logs in through a lock file. Core's token manager decides what is fresh, when to log in
  * and what to invalidate; this only keeps the data.
  *
- * Writes go to a temporary file (mode 0600) renamed over the cache file, so a reader sees
- * the old file or the new one, never half of either. A file that is not a regular file
- * owned by this user, that others may read, or that does not parse is ignored (a miss) with
- * one warning; the next login replaces it.
+ * Core's store key is bound to the password, so the commands of one configuration with
+ * different passwords have different keys: the file keeps an entry per key (at most
+ * `maxCacheEntries`), and what one key writes never touches another key's entry.
+ *
+ * Every write is made under the login lock, to a temporary file (mode 0600) renamed over the
+ * cache file, so a reader sees the old file or the new one, never half of either, and no
+ * write is lost to another. A file that is not a regular file owned by this user, that others
+ * may read, or that does not parse is ignored (a miss) with one warning; the next login
+ * replaces it. A file of the previous version is a miss, without a warning.
  */
 export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore {
-  const { file, seal, warn } = options;
+  const { file, seal } = options;
   const lockFile = `${file}.lock`;
   const now = options.now ?? Date.now;
-  const lockTtlMs = options.lockTtlMs ?? 30_000;
+  const lockTtlMs = options.lockTtlMs ?? defaults.lockTtlMs;
   const uid = options.uid ?? process.getuid?.();
   const warned = new Set<string>();
   let lastGeneration = 0;
@@ -80,55 +94,42 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
     return run;
   }
 
-  function ignore(reason: string): undefined {
+  function ignore(reason: string): CacheEntry[] {
     if (!warned.has(reason)) {
       warned.add(reason);
-      warn(`ignored the token cache file ${file}: ${reason}`);
+      options.warn(`ignored the token cache file ${file}: ${reason}`);
     }
-    return undefined;
+    return [];
   }
 
-  /** The record, or `undefined` when there is none or it may not be trusted. */
-  async function readRecord(): Promise<CacheRecord | undefined> {
-    let text: string;
-    try {
-      // O_NOFOLLOW: a symbolic link is not followed to wherever it points.
-      const handle = await open(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
-      try {
-        const info = await handle.stat();
-        if (!info.isFile()) return ignore('not a regular file');
-        if (uid !== undefined && info.uid !== uid) {
-          return ignore(`owned by uid ${info.uid}, not by this user (uid ${uid})`);
-        }
-        // Mode bits mean nothing on Windows (no uid there either).
-        if (uid !== undefined && (info.mode & 0o077) !== 0) {
-          return ignore(`others may read or write it (mode ${(info.mode & 0o777).toString(8)})`);
-        }
-        if (info.size > maxFileBytes) return ignore('too large to be a tokenfetch cache file');
-        text = await handle.readFile('utf8');
-      } finally {
-        await handle.close();
-      }
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (code === 'ENOENT') return undefined;
-      if (code === 'ELOOP') return ignore('a symbolic link');
-      return ignore(`unreadable (${typeof code === 'string' ? code : 'error'})`);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // Never the parser's message: it quotes the file's content.
-      return ignore('not a tokenfetch cache file (not JSON)');
-    }
-    return isCacheRecord(parsed) ? parsed : ignore('not a tokenfetch cache file (unknown shape)');
+  /** The entries, or none when there is no file or it may not be trusted. */
+  async function readEntries(): Promise<CacheEntry[]> {
+    const found = await readOwnFile(file, uid, maxFileBytes);
+    if (found === undefined) return [];
+    if ('refused' in found) return ignore(found.refused);
+    const parsed = parseJson(found.text);
+    if (parsed === undefined) return ignore('not a tokenfetch cache file (not JSON)');
+    if (isCacheFile(parsed)) return parsed.entries;
+    // Written by the version before: its keys are not the store keys of now.
+    if (isVersion1Record(parsed)) return [];
+    return ignore('not a tokenfetch cache file (unknown shape)');
   }
 
-  async function writeRecord(record: CacheRecord): Promise<void> {
+  /** Writes `entries`, the most recently written last; the file goes when there are none. */
+  async function writeEntries(entries: CacheEntry[]): Promise<void> {
+    if (entries.length === 0) {
+      await rm(file, { force: true });
+      return;
+    }
+    let kept = entries.slice(-maxCacheEntries);
+    let text = `${JSON.stringify({ version: 2, entries: kept } satisfies CacheFile)}\n`;
+    while (Buffer.byteLength(text) > maxFileBytes && kept.length > 1) {
+      kept = kept.slice(1);
+      text = `${JSON.stringify({ version: 2, entries: kept } satisfies CacheFile)}\n`;
+    }
     const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     try {
-      await writeFile(temporary, `${JSON.stringify(record)}\n`, { mode: 0o600, flag: 'wx' });
+      await writeFile(temporary, text, { mode: 0o600, flag: 'wx' });
       await rename(temporary, file);
     } catch (error) {
       await rm(temporary, { force: true });
@@ -158,18 +159,54 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
     return lock.until <= now() || (lock.host === hostname() && !isAlive(lock.pid));
   }
 
-  async function unlock(lease: TokenLease): Promise<void> {
+  /** Takes the lock: its id, or `undefined` while another holder has it. */
+  async function takeLock(): Promise<string | undefined> {
+    const lock: LockRecord = {
+      id: randomUUID(),
+      pid: process.pid,
+      host: hostname(),
+      until: now() + lockTtlMs,
+    };
+    // Written whole under another name, then linked in place: link() fails if the lock
+    // exists, so taking it is atomic and nobody ever reads a half-written lock.
+    const temporary = `${lockFile}.${lock.id}.tmp`;
+    await writeFile(temporary, JSON.stringify(lock), { mode: 0o600, flag: 'wx' });
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          await link(temporary, lockFile);
+          return lock.id;
+        } catch (error) {
+          if ((error as { code?: unknown }).code !== 'EEXIST') throw error;
+        }
+        // Two commands that both find a dead holder's lock may both take it over: then
+        // both log in, and the generation check keeps the newer token.
+        if (!(await lockIsStale())) return undefined;
+        await rm(lockFile, { force: true });
+      }
+      return undefined;
+    } finally {
+      await rm(temporary, { force: true });
+    }
+  }
+
+  async function unlock(id: string): Promise<void> {
     const lock = await readLock();
-    if (typeof lock === 'object' && lock.id === lease.id) await rm(lockFile, { force: true });
+    if (typeof lock === 'object' && lock.id === id) await rm(lockFile, { force: true });
+  }
+
+  /** `entries` with `entry` in place of its key's, as the most recently written. */
+  function put(entries: CacheEntry[], entry: CacheEntry): CacheEntry[] {
+    return [...entries.filter((other) => other.key !== entry.key), entry];
   }
 
   return {
     get: (key) =>
       serial(async () => {
-        const record = await readRecord();
-        if (record?.key !== key || record.token === undefined) return undefined;
-        const { generation } = record.token;
-        const text = await seal.open(record.token, context('token', key, generation));
+        const entry = (await readEntries()).find((found) => found.key === key);
+        if (entry?.token === undefined) return undefined;
+        const { generation } = entry.token;
+        const text = await seal.open(entry.token, context('token', key, generation));
         const token = text === undefined ? undefined : parseToken(text);
         if (token === undefined) return undefined;
         const lifetime = token.expiresAt - token.issuedAt;
@@ -179,45 +216,20 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
 
     acquire: (key) =>
       serial(async () => {
-        const record = await readRecord();
-        const stored = record?.key === key ? (record.token?.generation ?? 0) : 0;
+        const entry = (await readEntries()).find((found) => found.key === key);
         // Increasing across commands (the clock) and within one (the counter).
-        const generation = Math.max(now(), stored + 1, lastGeneration + 1);
-        const lock: LockRecord = {
-          id: randomUUID(),
-          pid: process.pid,
-          host: hostname(),
-          until: now() + lockTtlMs,
-        };
-        // Written whole under another name, then linked in place: link() fails if the lock
-        // exists, so taking it is atomic and nobody ever reads a half-written lock.
-        const temporary = `${lockFile}.${lock.id}.tmp`;
-        await writeFile(temporary, JSON.stringify(lock), { mode: 0o600, flag: 'wx' });
-        try {
-          for (let attempt = 0; attempt < 2; attempt++) {
-            try {
-              await link(temporary, lockFile);
-              lastGeneration = generation;
-              return { key, generation, id: lock.id };
-            } catch (error) {
-              if ((error as { code?: unknown }).code !== 'EEXIST') throw error;
-            }
-            // Two commands that both find a dead holder's lock may both take it over: then
-            // both log in, and the generation check keeps the newer token.
-            if (!(await lockIsStale())) return undefined;
-            await rm(lockFile, { force: true });
-          }
-          return undefined;
-        } finally {
-          await rm(temporary, { force: true });
-        }
+        const generation = Math.max(now(), (entry?.token?.generation ?? 0) + 1, lastGeneration + 1);
+        const id = await takeLock();
+        if (id === undefined) return undefined;
+        lastGeneration = generation;
+        return { key, generation, id };
       }),
 
     commit: (lease, token) =>
       serial(async () => {
         try {
-          const record = await readRecord();
-          const current = record?.key === lease.key ? record.token?.generation : undefined;
+          const entries = await readEntries();
+          const current = entries.find((found) => found.key === lease.key)?.token?.generation;
           if (current !== undefined && current >= lease.generation) return false;
           const { generation } = lease;
           const text = JSON.stringify({
@@ -227,10 +239,10 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
           });
           const sealed = await seal.seal(text, context('token', lease.key, generation));
           // A login that worked ends any shared refusal.
-          await writeRecord({ version: 1, key: lease.key, token: { ...sealed, generation } });
+          await writeEntries(put(entries, { key: lease.key, token: { ...sealed, generation } }));
           return true;
         } finally {
-          await unlock(lease);
+          await unlock(lease.id);
         }
       }),
 
@@ -238,37 +250,47 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
       serial(async () => {
         try {
           if (failure === undefined) return;
-          const record = await readRecord();
-          const kept = record?.key === lease.key ? record.token : undefined;
+          const entries = await readEntries();
+          const kept = entries.find((found) => found.key === lease.key)?.token;
           const text = JSON.stringify({ code: failure.code, until: failure.until });
           const sealed = await seal.seal(text, context('failure', lease.key, 0));
-          await writeRecord({
-            version: 1,
-            key: lease.key,
-            ...(kept === undefined ? {} : { token: kept }),
-            failure: sealed,
-          });
+          await writeEntries(
+            put(entries, {
+              key: lease.key,
+              ...(kept === undefined ? {} : { token: kept }),
+              failure: sealed,
+            }),
+          );
         } finally {
-          await unlock(lease);
+          await unlock(lease.id);
         }
       }),
 
     invalidate: (key, generation) =>
       serial(async () => {
-        const record = await readRecord();
-        if (record?.key !== key || record.token?.generation !== generation) return;
-        if (record.failure === undefined) {
-          await rm(file, { force: true });
-        } else {
-          await writeRecord({ version: 1, key, failure: record.failure });
+        // Written under the lock, as every write, so that it loses no other's write. While
+        // another command holds it, the dead token stays: whoever tries it next meets the
+        // same 401 and drops it then.
+        const id = await takeLock();
+        if (id === undefined) return;
+        try {
+          const entries = await readEntries();
+          const entry = entries.find((found) => found.key === key);
+          if (entry?.token?.generation !== generation) return;
+          const others = entries.filter((other) => other !== entry);
+          await writeEntries(
+            entry.failure === undefined ? others : put(others, { key, failure: entry.failure }),
+          );
+        } finally {
+          await unlock(id);
         }
       }),
 
     getFailure: (key) =>
       serial(async () => {
-        const record = await readRecord();
-        if (record?.key !== key || record.failure === undefined) return undefined;
-        const text = await seal.open(record.failure, context('failure', key, 0));
+        const entry = (await readEntries()).find((found) => found.key === key);
+        if (entry?.failure === undefined) return undefined;
+        const text = await seal.open(entry.failure, context('failure', key, 0));
         const failure = text === undefined ? undefined : parseFailure(text);
         return failure !== undefined && failure.until > now() ? failure : undefined;
       }),
@@ -290,8 +312,14 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+function isLockRecord(value: unknown): value is LockRecord {
+  return (
+    isObject(value) &&
+    typeof value.id === 'string' &&
+    Number.isSafeInteger(value.pid) &&
+    typeof value.host === 'string' &&
+    typeof value.until === 'number'
+  );
 }
 
 function isSealed(value: unknown): value is Sealed {
@@ -303,8 +331,8 @@ function isSealed(value: unknown): value is Sealed {
   );
 }
 
-function isCacheRecord(value: unknown): value is CacheRecord {
-  if (!isObject(value) || value.version !== 1 || typeof value.key !== 'string') return false;
+/** A key's token and failure, each optional. */
+function hasSealedParts(value: Record<string, unknown>): boolean {
   const { token, failure } = value;
   if (token !== undefined) {
     if (!isSealed(token) || !Number.isSafeInteger((token as { generation?: unknown }).generation)) {
@@ -314,22 +342,22 @@ function isCacheRecord(value: unknown): value is CacheRecord {
   return failure === undefined || isSealed(failure);
 }
 
-function isLockRecord(value: unknown): value is LockRecord {
-  return (
-    isObject(value) &&
-    typeof value.id === 'string' &&
-    Number.isSafeInteger(value.pid) &&
-    typeof value.host === 'string' &&
-    typeof value.until === 'number'
-  );
+function isCacheFile(value: unknown): value is CacheFile {
+  if (!isObject(value) || value.version !== 2 || !Array.isArray(value.entries)) return false;
+  const keys = new Set<unknown>();
+  for (const entry of value.entries as unknown[]) {
+    if (!isObject(entry) || typeof entry.key !== 'string' || keys.has(entry.key)) return false;
+    if (!hasSealedParts(entry)) return false;
+    keys.add(entry.key);
+  }
+  return true;
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+/** The one record of the version before (`{ version: 1, key, token?, failure? }`). */
+function isVersion1Record(value: unknown): boolean {
+  return (
+    isObject(value) && value.version === 1 && typeof value.key === 'string' && hasSealedParts(value)
+  );
 }
 
 function parseToken(text: string): Omit<StoredToken, 'generation'> | undefined {

@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_USER, startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
-import { createFileTokenStore } from '../src/file-token-store.js';
+import { createFileTokenStore, maxCacheEntries } from '../src/file-token-store.js';
 import { createPasswordSeal } from '../src/password-seal.js';
 import { tokenCacheFile } from '../src/token-cache.js';
 import { apiKeyEnv, assertBuilt, oneErrorLine, runCli, sessionEnv } from './helpers.js';
@@ -84,6 +84,27 @@ describe('the token cache', () => {
     expect(mock.stats.loginAttempts).toBe(3);
   });
 
+  it('keeps the entries of two passwords side by side: a token and a refusal', async () => {
+    const token = await printedToken(['token']);
+    const wrong = { API_PASSWORD: 'canary-Wrong-Pw-4' };
+    expect((await runCli(['token'], { env: { ...env, ...wrong } })).code).toBe(3);
+    const file = JSON.parse(await readFile(cacheFile(), 'utf8')) as {
+      version: number;
+      entries: { key: string; token?: object; failure?: object }[];
+    };
+    expect(file.version).toBe(2);
+    expect(file.entries).toHaveLength(2);
+    const [right, refused] = file.entries;
+    expect(right).toEqual({ key: expect.any(String), token: expect.any(Object) });
+    expect(refused).toEqual({ key: expect.any(String), failure: expect.any(Object) });
+    expect(right?.key).not.toBe(refused?.key);
+    // Each command finds its own: the token without a login, the refusal without an attempt.
+    mock.resetStats();
+    expect(await printedToken(['token'])).toBe(token);
+    expect((await runCli(['token'], { env: { ...env, ...wrong } })).code).toBe(3);
+    expect(mock.stats.loginAttempts).toBe(0);
+  });
+
   it('remembers a refused password for the cooldown, for that password only', async () => {
     const wrong = { API_PASSWORD: 'canary-Wrong-Pw-3' };
     for (let run = 0; run < 3; run++) {
@@ -123,7 +144,10 @@ describe('the token cache', () => {
     for (const result of results) expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(mock.stats.successfulLogins).toBe(1);
     expect(await readdir(directory())).toEqual([cacheFile().slice(directory().length + 1)]);
-    expect(JSON.parse(await readFile(cacheFile(), 'utf8'))).toMatchObject({ version: 1 });
+    expect(JSON.parse(await readFile(cacheFile(), 'utf8'))).toMatchObject({
+      version: 2,
+      entries: [{ key: expect.any(String) }],
+    });
     expect((await runCli(['token'], { env })).code).toBe(0);
     expect(mock.stats.successfulLogins).toBe(1);
   });
@@ -134,6 +158,10 @@ describe('the token cache', () => {
     for (const [content, reason] of [
       [`{"version":1,"key":"${canary}`, 'not JSON'],
       [JSON.stringify({ version: 1, token: canary }), 'unknown shape'],
+      [
+        JSON.stringify({ version: 2, entries: [{ key: 'k' }, { key: 'k', token: canary }] }),
+        'unknown shape',
+      ],
     ] as const) {
       await writeFile(cacheFile(), content, { mode: 0o600 });
       const logins = mock.stats.successfulLogins;
@@ -283,9 +311,12 @@ describe('the token cache', () => {
 /** Core's store key of the test configuration, as the cache file records it. */
 async function storeKeyOfMock(): Promise<string> {
   await printedToken(['token']);
-  const record = JSON.parse(await readFile(cacheFile(), 'utf8')) as { key: string };
+  const { entries } = JSON.parse(await readFile(cacheFile(), 'utf8')) as {
+    entries: { key: string }[];
+  };
   await rm(cacheFile());
-  return record.key;
+  if (entries.length !== 1 || entries[0] === undefined) throw new Error('not one entry');
+  return entries[0].key;
 }
 
 describe('the cache file store', () => {
@@ -350,6 +381,114 @@ describe('the cache file store', () => {
     expect(await store.commit(second, { ...token, token: 'newer' })).toBe(true);
     expect(await store.commit(first, token)).toBe(false);
     expect(await store.get(key)).toMatchObject({ token: 'newer', generation: second.generation });
+  });
+
+  /** A store of its own key and password on the same file. */
+  function keyStore(name: string, password = 'the password', warnings?: string[]) {
+    return {
+      key: name.padEnd(64, '0'),
+      store: createFileTokenStore({
+        file: join(cache, 'entry.json'),
+        seal: password === 'the password' ? sealed : createPasswordSeal(password),
+        warn: (message) => {
+          if (warnings === undefined) throw new Error(message);
+          warnings.push(message);
+        },
+      }),
+    };
+  }
+
+  async function commitTo(
+    { key, store }: ReturnType<typeof keyStore>,
+    token: string,
+  ): Promise<number> {
+    const lease = await store.acquire(key);
+    if (lease === undefined) throw new Error('no lease');
+    const now = Date.now();
+    expect(await store.commit(lease, { token, issuedAt: now, expiresAt: now + 900_000 })).toBe(
+      true,
+    );
+    return lease.generation;
+  }
+
+  async function fileEntries(): Promise<{ key: string }[]> {
+    const file = JSON.parse(await readFile(join(cache, 'entry.json'), 'utf8')) as {
+      version: number;
+      entries: { key: string }[];
+    };
+    expect(file.version).toBe(2);
+    return file.entries;
+  }
+
+  it("keeps each key's token and refusal beside the others': none writes over another's", async () => {
+    const right = keyStore('a1', 'right password');
+    const wrong = keyStore('b2', 'wrong password');
+    const generation = await commitTo(right, 'canary-Right-Token-1');
+    const lease = await wrong.store.acquire(wrong.key);
+    if (lease === undefined) throw new Error('no lease');
+    const refusal = { code: 'E_INVALID_CREDENTIALS', until: Date.now() + 30_000 } as const;
+    await wrong.store.release(lease, refusal);
+
+    expect(await right.store.get(right.key)).toMatchObject({ token: 'canary-Right-Token-1' });
+    expect(await right.store.getFailure(right.key)).toBeUndefined();
+    expect(await wrong.store.getFailure(wrong.key)).toEqual(refusal);
+    expect(await wrong.store.get(wrong.key)).toBeUndefined();
+    expect((await fileEntries()).map((entry) => entry.key)).toEqual([right.key, wrong.key]);
+
+    // Dropping one key's token leaves the other's refusal, and the other way round.
+    await right.store.invalidate(right.key, generation);
+    expect(await right.store.get(right.key)).toBeUndefined();
+    expect(await wrong.store.getFailure(wrong.key)).toEqual(refusal);
+    expect((await fileEntries()).map((entry) => entry.key)).toEqual([wrong.key]);
+    await commitTo(right, 'canary-Right-Token-2');
+    await commitTo(wrong, 'canary-Wrong-Token-3');
+    expect(await right.store.get(right.key)).toMatchObject({ token: 'canary-Right-Token-2' });
+    expect(await wrong.store.get(wrong.key)).toMatchObject({ token: 'canary-Wrong-Token-3' });
+    // A login that worked ended the refusal of its key.
+    expect(await wrong.store.getFailure(wrong.key)).toBeUndefined();
+  });
+
+  it(`keeps at most ${maxCacheEntries} keys, the least recently written dropped first`, async () => {
+    const stores = Array.from({ length: maxCacheEntries + 2 }, (_, index) => keyStore(`k${index}`));
+    const [first, second, third] = stores;
+    if (first === undefined || second === undefined || third === undefined) throw new Error();
+    for (const entry of stores.slice(0, maxCacheEntries)) await commitTo(entry, entry.key);
+    expect(await fileEntries()).toHaveLength(maxCacheEntries);
+    // Written again, the first key is the most recent: the second and third go instead.
+    await commitTo(first, 'again');
+    for (const entry of stores.slice(maxCacheEntries)) await commitTo(entry, entry.key);
+    expect((await fileEntries()).map((entry) => entry.key)).toEqual([
+      ...stores.slice(3, maxCacheEntries).map((entry) => entry.key),
+      first.key,
+      ...stores.slice(maxCacheEntries).map((entry) => entry.key),
+    ]);
+    expect(await second.store.get(second.key)).toBeUndefined();
+    expect(await third.store.get(third.key)).toBeUndefined();
+    expect(await first.store.get(first.key)).toMatchObject({ token: 'again' });
+    for (const entry of stores.slice(3)) {
+      expect(await entry.store.get(entry.key)).toMatchObject({ token: entry.key });
+    }
+  });
+
+  it('reads a file of the previous version as a quiet miss, and the next write replaces it', async () => {
+    // What the version before wrote: one record, sealed under the same password.
+    const generation = Date.now();
+    const now = Date.now();
+    const text = JSON.stringify({ token: 'canary-V1-Token', issuedAt: now, expiresAt: now + 9e5 });
+    const token = await sealed.seal(text, `tokenfetch-cache-v1|token|${key}|${generation}`);
+    await writeFile(
+      join(cache, 'entry.json'),
+      JSON.stringify({ version: 1, key, token: { ...token, generation } }),
+      { mode: 0o600 },
+    );
+    const warnings: string[] = [];
+    const store = fileStore({ warnings });
+    expect(await store.get(key)).toBeUndefined();
+    expect(await store.getFailure(key)).toBeUndefined();
+    await stored('canary-V2-Token');
+    expect(await store.get(key)).toMatchObject({ token: 'canary-V2-Token' });
+    expect((await fileEntries()).map((entry) => entry.key)).toEqual([key]);
+    expect(warnings).toEqual([]);
   });
 
   it('gives the login lock to one holder; takes it over at once from a process that is gone', async () => {
