@@ -1,7 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { link, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { defaults, type SharedFailure, type StoredToken, type TokenStore } from '@tokenfetch/core';
+import { createLoginLock } from './login-lock.js';
 import { isObject, parseJson, readOwnFile } from './own-file.js';
 import type { PasswordSeal, Sealed } from './password-seal.js';
 
@@ -11,7 +11,7 @@ export interface FileTokenStoreOptions {
   file: string;
   /** The command's password: what another password sealed is a miss. */
   seal: PasswordSeal;
-  /** Told, in one line without any secret, about a cache file that is ignored. */
+  /** Told, in one line without any secret, about a cache or lock file that is ignored. */
   warn: (message: string) => void;
   /**
    * How long a stored token must still have to live to be handed out, given its lifetime;
@@ -20,11 +20,18 @@ export interface FileTokenStoreOptions {
    */
   minRemainingMs?: ((lifetimeMs: number) => number) | undefined;
   /**
-   * A login lock whose holder died is taken over after this long (at once when its process
-   * is known to be gone). Longer than a login.
+   * The longest a login lock is honoured, from when it was written: a lock that says it
+   * lasts longer, or was written in the future, is not honoured at all. The lock of a process
+   * known to be gone is taken over at once. Longer than a login.
    * @default 30_000 (core's `defaults.lockTtlMs`)
    */
   lockTtlMs?: number | undefined;
+  /**
+   * The longest this store waits, in all, for other holders of the login lock: once it has
+   * found the lock held for this long, it takes the lock over.
+   * @default 10_000 (core's `defaults.loginTimeoutMs`)
+   */
+  lockWaitMs?: number | undefined;
   /** The clock. @default Date.now */
   now?: (() => number) | undefined;
   /** The user whose files are trusted. @default process.getuid() (none on Windows) */
@@ -45,13 +52,6 @@ interface CacheEntry {
   key: string;
   token?: Sealed & { generation: number };
   failure?: Sealed;
-}
-
-interface LockRecord {
-  id: string;
-  pid: number;
-  host: string;
-  until: number;
 }
 
 /** How many store keys a file keeps: the least recently written goes first. */
@@ -78,12 +78,27 @@ const refusalCodes = new Set<SharedFailure['code']>(['E_INVALID_CREDENTIALS', 'E
  */
 export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore {
   const { file, seal } = options;
-  const lockFile = `${file}.lock`;
   const now = options.now ?? Date.now;
-  const lockTtlMs = options.lockTtlMs ?? defaults.lockTtlMs;
   const uid = options.uid ?? process.getuid?.();
+  const lockWaitMs = options.lockWaitMs ?? defaults.loginTimeoutMs;
   const warned = new Set<string>();
+  const warn = (message: string) => {
+    if (warned.has(message)) return;
+    warned.add(message);
+    options.warn(message);
+  };
+  const lock = createLoginLock({
+    file: `${file}.lock`,
+    ttlMs: options.lockTtlMs ?? defaults.lockTtlMs,
+    now,
+    uid,
+    warn,
+  });
   let lastGeneration = 0;
+  // The time spent waiting for other holders of the lock: stretches that ended, and the
+  // start of the current one.
+  let waitedMs = 0;
+  let waitingSince: number | undefined;
   // One operation at a time in this process: core fires `invalidate` without waiting, and
   // it must not interleave its read and write with a `commit`.
   let queue: Promise<unknown> = Promise.resolve();
@@ -94,11 +109,14 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
     return run;
   }
 
+  function endWait(): void {
+    if (waitingSince === undefined) return;
+    waitedMs += now() - waitingSince;
+    waitingSince = undefined;
+  }
+
   function ignore(reason: string): CacheEntry[] {
-    if (!warned.has(reason)) {
-      warned.add(reason);
-      options.warn(`ignored the token cache file ${file}: ${reason}`);
-    }
+    warn(`ignored the token cache file ${file}: ${reason}`);
     return [];
   }
 
@@ -137,64 +155,6 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
     }
   }
 
-  async function readLock(): Promise<LockRecord | 'unreadable' | undefined> {
-    try {
-      const parsed: unknown = JSON.parse(await readFile(lockFile, 'utf8'));
-      return isLockRecord(parsed) ? parsed : 'unreadable';
-    } catch (error) {
-      return (error as { code?: unknown }).code === 'ENOENT' ? undefined : 'unreadable';
-    }
-  }
-
-  async function lockIsStale(): Promise<boolean> {
-    const lock = await readLock();
-    if (lock === undefined) return true;
-    if (lock === 'unreadable') {
-      const modified = await stat(lockFile).then(
-        (info) => info.mtimeMs,
-        () => 0,
-      );
-      return modified + lockTtlMs <= now();
-    }
-    return lock.until <= now() || (lock.host === hostname() && !isAlive(lock.pid));
-  }
-
-  /** Takes the lock: its id, or `undefined` while another holder has it. */
-  async function takeLock(): Promise<string | undefined> {
-    const lock: LockRecord = {
-      id: randomUUID(),
-      pid: process.pid,
-      host: hostname(),
-      until: now() + lockTtlMs,
-    };
-    // Written whole under another name, then linked in place: link() fails if the lock
-    // exists, so taking it is atomic and nobody ever reads a half-written lock.
-    const temporary = `${lockFile}.${lock.id}.tmp`;
-    await writeFile(temporary, JSON.stringify(lock), { mode: 0o600, flag: 'wx' });
-    try {
-      for (let attempt = 0; attempt < 2; attempt++) {
-        try {
-          await link(temporary, lockFile);
-          return lock.id;
-        } catch (error) {
-          if ((error as { code?: unknown }).code !== 'EEXIST') throw error;
-        }
-        // Two commands that both find a dead holder's lock may both take it over: then
-        // both log in, and the generation check keeps the newer token.
-        if (!(await lockIsStale())) return undefined;
-        await rm(lockFile, { force: true });
-      }
-      return undefined;
-    } finally {
-      await rm(temporary, { force: true });
-    }
-  }
-
-  async function unlock(id: string): Promise<void> {
-    const lock = await readLock();
-    if (typeof lock === 'object' && lock.id === id) await rm(lockFile, { force: true });
-  }
-
   /** `entries` with `entry` in place of its key's, as the most recently written. */
   function put(entries: CacheEntry[], entry: CacheEntry): CacheEntry[] {
     return [...entries.filter((other) => other.key !== entry.key), entry];
@@ -211,6 +171,7 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
         if (token === undefined) return undefined;
         const lifetime = token.expiresAt - token.issuedAt;
         if (token.expiresAt - now() < (options.minRemainingMs?.(lifetime) ?? 0)) return undefined;
+        endWait();
         return { ...token, generation };
       }),
 
@@ -219,8 +180,13 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
         const entry = (await readEntries()).find((found) => found.key === key);
         // Increasing across commands (the clock) and within one (the counter).
         const generation = Math.max(now(), (entry?.token?.generation ?? 0) + 1, lastGeneration + 1);
-        const id = await takeLock();
-        if (id === undefined) return undefined;
+        const waited = waitedMs + (waitingSince === undefined ? 0 : now() - waitingSince);
+        const id = await lock.take(waitingSince !== undefined && waited >= lockWaitMs);
+        if (id === undefined) {
+          waitingSince ??= now();
+          return undefined;
+        }
+        endWait();
         lastGeneration = generation;
         return { key, generation, id };
       }),
@@ -242,7 +208,7 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
           await writeEntries(put(entries, { key: lease.key, token: { ...sealed, generation } }));
           return true;
         } finally {
-          await unlock(lease.id);
+          await lock.release(lease.id);
         }
       }),
 
@@ -262,7 +228,7 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
             }),
           );
         } finally {
-          await unlock(lease.id);
+          await lock.release(lease.id);
         }
       }),
 
@@ -271,7 +237,7 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
         // Written under the lock, as every write, so that it loses no other's write. While
         // another command holds it, the dead token stays: whoever tries it next meets the
         // same 401 and drops it then.
-        const id = await takeLock();
+        const id = await lock.take(false);
         if (id === undefined) return;
         try {
           const entries = await readEntries();
@@ -282,7 +248,7 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
             entry.failure === undefined ? others : put(others, { key, failure: entry.failure }),
           );
         } finally {
-          await unlock(id);
+          await lock.release(id);
         }
       }),
 
@@ -300,26 +266,6 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
 /** What a sealed section is bound to: moved to another section, key or generation, it does not open. */
 function context(section: 'token' | 'failure', key: string, generation: number): string {
   return `tokenfetch-cache-v1|${section}|${key}|${generation}`;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, under another user.
-    return (error as { code?: unknown }).code === 'EPERM';
-  }
-}
-
-function isLockRecord(value: unknown): value is LockRecord {
-  return (
-    isObject(value) &&
-    typeof value.id === 'string' &&
-    Number.isSafeInteger(value.pid) &&
-    typeof value.host === 'string' &&
-    typeof value.until === 'number'
-  );
 }
 
 function isSealed(value: unknown): value is Sealed {

@@ -4,12 +4,13 @@ import { open } from 'node:fs/promises';
 /** What `readOwnFile` found: the text, or why the file may not be trusted. */
 export type OwnFile = { text: string; modifiedAt: number } | { refused: string };
 
-// O_NOFOLLOW: a symbolic link is not followed to wherever it points.
-const openFlags = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
+// O_NOFOLLOW: a symbolic link is not followed to wherever it points. O_NONBLOCK: opening a
+// FIFO does not wait for a writer (for ever); it has no effect on a regular file.
+const openFlags = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
 /**
  * Reads a file of the token cache directory, trusting it only if it is a regular file (not
- * a symbolic link or a device) owned by `uid`, that nobody else may read or write,
+ * a symbolic link, a FIFO or a device) owned by `uid`, that nobody else may read or write,
  * of at most `maxBytes`. `undefined` when there is no file. The checks are made on the
  * opened file, so the file cannot be swapped between the check and the read.
  */
