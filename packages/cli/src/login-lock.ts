@@ -38,6 +38,11 @@ interface LockRecord {
 }
 
 const maxLockBytes = 4 * 1024;
+/**
+ * How far in the future a lock's write time may be and still be believed: the clocks of two
+ * hosts sharing a home differ by a few milliseconds, and a lock is read as soon as written.
+ */
+const clockSkewMs = 1_000;
 
 /**
  * The login lock beside a cache file. Nothing found in its place is taken on trust: a lock
@@ -45,7 +50,7 @@ const maxLockBytes = 4 * 1024;
  * planted by another user), is not honoured and is taken over, with one warning. Nor is a
  * lock that claims to last longer than `ttlMs` from its own write time, or whose write time
  * is in the future (a host with a skewed clock, a planted far `until`): however it was made,
- * no lock holds a command for longer than `ttlMs`.
+ * no lock holds a command for longer than `ttlMs` (and a second of clock skew).
  */
 export function createLoginLock(options: LoginLockOptions): LoginLock {
   const { file, ttlMs, now, uid, warn } = options;
@@ -74,7 +79,7 @@ export function createLoginLock(options: LoginLockOptions): LoginLock {
     if ('unreadable' in found) return found.unreadable <= time && time < found.unreadable + ttlMs;
     const { until, host, pid } = found.lock;
     const written = found.lock.written ?? until - ttlMs;
-    if (written > time || until - written > ttlMs || until <= time) return false;
+    if (written > time + clockSkewMs || until - written > ttlMs || until <= time) return false;
     return host !== hostname() || isAlive(pid);
   }
 

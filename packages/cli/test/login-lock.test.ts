@@ -89,13 +89,19 @@ describe('the login lock', () => {
     const ahead = store({ now: () => Date.now() + 3_600_000 });
     expect(await ahead.acquire(key)).toBeDefined();
     expect(await store().acquire(key)).toBeDefined();
+    // A few hundred milliseconds ahead is two hosts' clocks, not a lie.
+    await rm(lockFile());
+    const now = Date.now();
+    await plantLock({ written: now + 500, until: now + 30_500 });
+    expect(await store({ now: () => now }).acquire(key)).toBeUndefined();
   });
 
   it('holds a command back at most lockWaitMs in all, then is taken over', async () => {
+    // One clock for both: the holder's locks stay in their time throughout.
     let now = Date.now();
     const start = now;
     const waiter = store({ now: () => now, lockWaitMs: 10_000 });
-    const holder = store();
+    const holder = store({ now: () => now });
     const first = await holder.acquire(key);
     if (first === undefined) throw new Error('no lease');
     expect(await waiter.acquire(key)).toBeUndefined();
