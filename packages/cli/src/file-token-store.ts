@@ -3,7 +3,7 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import { defaults, type SharedFailure, type StoredToken, type TokenStore } from '@tokenfetch/core';
 import { createLoginLock } from './login-lock.js';
 import { isObject, parseJson, readOwnFile } from './own-file.js';
-import type { PasswordSeal, Sealed } from './password-seal.js';
+import { isSalt, type PasswordSeal, type SaltedKey, type Sealed } from './password-seal.js';
 
 /** Options of `createFileTokenStore`. */
 export interface FileTokenStoreOptions {
@@ -21,7 +21,7 @@ export interface FileTokenStoreOptions {
   minRemainingMs?: ((lifetimeMs: number) => number) | undefined;
   /**
    * The longest a login lock is honoured, from when it was written: a lock that says it
-   * lasts longer, or was written in the future, is not honoured at all. The lock of a process
+   * lasts longer, or was written more than a second in the future, is not honoured at all. The lock of a process
    * known to be gone is taken over at once. Longer than a login.
    * @default 30_000 (core's `defaults.lockTtlMs`)
    */
@@ -40,18 +40,35 @@ export interface FileTokenStoreOptions {
 
 /**
  * The file, as JSON: the entries of the store keys (one per password) of one configuration,
- * least recently written first.
+ * least recently written first. Each password keys its own entry with the file's salt.
  */
 interface CacheFile {
   version: 2;
+  /** The scrypt salt of every password's key in this file (base64). */
+  salt: string;
   entries: CacheEntry[];
 }
 
-/** What one store key holds. Generations are in clear; the rest is sealed under the password. */
+/**
+ * What one store key holds. Its id is the store key's name under the password's key (core's
+ * store key is not kept: it would let a guessed password be tested at PBKDF2's pace rather
+ * than scrypt's). Generations are in clear; the rest is sealed under the password's key.
+ */
 interface CacheEntry {
-  key: string;
+  id: string;
   token?: Sealed & { generation: number };
   failure?: Sealed;
+}
+
+/** Where a store key stands in the file, for this command's password. */
+interface Place {
+  salt: string;
+  sealing: SaltedKey;
+  /** The id of the key's entry. */
+  id: string;
+  /** All the entries of the file. */
+  entries: CacheEntry[];
+  entry: CacheEntry | undefined;
 }
 
 /** How many store keys a file keeps: the least recently written goes first. */
@@ -68,9 +85,11 @@ const refusalCodes = new Set<SharedFailure['code']>(['E_INVALID_CREDENTIALS', 'E
  *
  * Core's store key is bound to the password, so the commands of one configuration with
  * different passwords have different keys: the file keeps an entry per key (at most
- * `maxCacheEntries`), and what one key writes never touches another key's entry.
+ * `maxCacheEntries`), and what one key writes never touches another key's entry. An entry
+ * is found by a name that only its password gives (an HMAC under the password's scrypt
+ * key), and its token and refusal are sealed under that key.
  *
- * Every write is made under the login lock, to a temporary file (mode 0600) renamed over the
+ * Every write is made by the holder of the login lock, to a temporary file (mode 0600) renamed over the
  * cache file, so a reader sees the old file or the new one, never half of either, and no
  * write is lost to another. A file that is not a regular file owned by this user, that others
  * may read, or that does not parse is ignored (a miss) with one warning; the next login
@@ -115,35 +134,53 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
     waitingSince = undefined;
   }
 
-  function ignore(reason: string): CacheEntry[] {
+  function ignore(reason: string): undefined {
     warn(`ignored the token cache file ${file}: ${reason}`);
-    return [];
+    return undefined;
   }
 
-  /** The entries, or none when there is no file or it may not be trusted. */
-  async function readEntries(): Promise<CacheEntry[]> {
+  /** The file, or `undefined` when there is none or it may not be trusted. */
+  async function readCache(): Promise<CacheFile | undefined> {
     const found = await readOwnFile(file, uid, maxFileBytes);
-    if (found === undefined) return [];
+    if (found === undefined) return undefined;
     if ('refused' in found) return ignore(found.refused);
     const parsed = parseJson(found.text);
     if (parsed === undefined) return ignore('not a tokenfetch cache file (not JSON)');
-    if (isCacheFile(parsed)) return parsed.entries;
+    if (isCacheFile(parsed)) return parsed;
     // Written by the version before: its keys are not the store keys of now.
-    if (isVersion1Record(parsed)) return [];
+    if (isVersion1Record(parsed)) return undefined;
     return ignore('not a tokenfetch cache file (unknown shape)');
   }
 
+  /**
+   * Where `key` stands in the file. Without a file, `undefined`, unless `writing`: then a
+   * place in a new file, of a new salt.
+   */
+  async function place(key: string, writing: true): Promise<Place>;
+  async function place(key: string, writing: false): Promise<Place | undefined>;
+  async function place(key: string, writing: boolean): Promise<Place | undefined> {
+    const cache = await readCache();
+    if (cache === undefined && !writing) return undefined;
+    const salt = cache?.salt ?? seal.newSalt;
+    const sealing = await seal.withSalt(salt);
+    // Checked as the file was read, and the new salt is one.
+    if (sealing === undefined) throw new Error('the token cache salt is not one');
+    const id = sealing.name(key);
+    const entries = cache?.entries ?? [];
+    return { salt, sealing, id, entries, entry: entries.find((found) => found.id === id) };
+  }
+
   /** Writes `entries`, the most recently written last; the file goes when there are none. */
-  async function writeEntries(entries: CacheEntry[]): Promise<void> {
+  async function writeCache(salt: string, entries: CacheEntry[]): Promise<void> {
     if (entries.length === 0) {
       await rm(file, { force: true });
       return;
     }
     let kept = entries.slice(-maxCacheEntries);
-    let text = `${JSON.stringify({ version: 2, entries: kept } satisfies CacheFile)}\n`;
+    let text = `${JSON.stringify({ version: 2, salt, entries: kept } satisfies CacheFile)}\n`;
     while (Buffer.byteLength(text) > maxFileBytes && kept.length > 1) {
       kept = kept.slice(1);
-      text = `${JSON.stringify({ version: 2, entries: kept } satisfies CacheFile)}\n`;
+      text = `${JSON.stringify({ version: 2, salt, entries: kept } satisfies CacheFile)}\n`;
     }
     const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     try {
@@ -157,16 +194,17 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
 
   /** `entries` with `entry` in place of its key's, as the most recently written. */
   function put(entries: CacheEntry[], entry: CacheEntry): CacheEntry[] {
-    return [...entries.filter((other) => other.key !== entry.key), entry];
+    return [...entries.filter((other) => other.id !== entry.id), entry];
   }
 
   return {
     get: (key) =>
       serial(async () => {
-        const entry = (await readEntries()).find((found) => found.key === key);
-        if (entry?.token === undefined) return undefined;
-        const { generation } = entry.token;
-        const text = await seal.open(entry.token, context('token', key, generation));
+        const found = await place(key, false);
+        const sealed = found?.entry?.token;
+        if (found === undefined || sealed === undefined) return undefined;
+        const { generation } = sealed;
+        const text = found.sealing.open(sealed, context('token', key, generation));
         const token = text === undefined ? undefined : parseToken(text);
         if (token === undefined) return undefined;
         const lifetime = token.expiresAt - token.issuedAt;
@@ -177,9 +215,9 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
 
     acquire: (key) =>
       serial(async () => {
-        const entry = (await readEntries()).find((found) => found.key === key);
+        const stored = (await place(key, false))?.entry?.token?.generation ?? 0;
         // Increasing across commands (the clock) and within one (the counter).
-        const generation = Math.max(now(), (entry?.token?.generation ?? 0) + 1, lastGeneration + 1);
+        const generation = Math.max(now(), stored + 1, lastGeneration + 1);
         const waited = waitedMs + (waitingSince === undefined ? 0 : now() - waitingSince);
         const id = await lock.take(waitingSince !== undefined && waited >= lockWaitMs);
         if (id === undefined) {
@@ -194,8 +232,8 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
     commit: (lease, token) =>
       serial(async () => {
         try {
-          const entries = await readEntries();
-          const current = entries.find((found) => found.key === lease.key)?.token?.generation;
+          const found = await place(lease.key, true);
+          const current = found.entry?.token?.generation;
           if (current !== undefined && current >= lease.generation) return false;
           const { generation } = lease;
           const text = JSON.stringify({
@@ -203,9 +241,10 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
             issuedAt: token.issuedAt,
             expiresAt: token.expiresAt,
           });
-          const sealed = await seal.seal(text, context('token', lease.key, generation));
+          const sealed = found.sealing.seal(text, context('token', lease.key, generation));
           // A login that worked ends any shared refusal.
-          await writeEntries(put(entries, { key: lease.key, token: { ...sealed, generation } }));
+          const entry = { id: found.id, token: { ...sealed, generation } };
+          await writeCache(found.salt, put(found.entries, entry));
           return true;
         } finally {
           await lock.release(lease.id);
@@ -216,13 +255,14 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
       serial(async () => {
         try {
           if (failure === undefined) return;
-          const entries = await readEntries();
-          const kept = entries.find((found) => found.key === lease.key)?.token;
+          const found = await place(lease.key, true);
+          const kept = found.entry?.token;
           const text = JSON.stringify({ code: failure.code, until: failure.until });
-          const sealed = await seal.seal(text, context('failure', lease.key, 0));
-          await writeEntries(
-            put(entries, {
-              key: lease.key,
+          const sealed = found.sealing.seal(text, context('failure', lease.key, 0));
+          await writeCache(
+            found.salt,
+            put(found.entries, {
+              id: found.id,
               ...(kept === undefined ? {} : { token: kept }),
               failure: sealed,
             }),
@@ -240,12 +280,14 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
         const id = await lock.take(false);
         if (id === undefined) return;
         try {
-          const entries = await readEntries();
-          const entry = entries.find((found) => found.key === key);
-          if (entry?.token?.generation !== generation) return;
-          const others = entries.filter((other) => other !== entry);
-          await writeEntries(
-            entry.failure === undefined ? others : put(others, { key, failure: entry.failure }),
+          const found = await place(key, false);
+          const entry = found?.entry;
+          if (found === undefined || entry?.token?.generation !== generation) return;
+          const others = found.entries.filter((other) => other !== entry);
+          const { id, failure } = entry;
+          await writeCache(
+            found.salt,
+            failure === undefined ? others : put(others, { id, failure }),
           );
         } finally {
           await lock.release(id);
@@ -254,9 +296,10 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
 
     getFailure: (key) =>
       serial(async () => {
-        const entry = (await readEntries()).find((found) => found.key === key);
-        if (entry?.failure === undefined) return undefined;
-        const text = await seal.open(entry.failure, context('failure', key, 0));
+        const found = await place(key, false);
+        const sealed = found?.entry?.failure;
+        if (found === undefined || sealed === undefined) return undefined;
+        const text = found.sealing.open(sealed, context('failure', key, 0));
         const failure = text === undefined ? undefined : parseFailure(text);
         return failure !== undefined && failure.until > now() ? failure : undefined;
       }),
@@ -265,16 +308,11 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
 
 /** What a sealed section is bound to: moved to another section, key or generation, it does not open. */
 function context(section: 'token' | 'failure', key: string, generation: number): string {
-  return `tokenfetch-cache-v1|${section}|${key}|${generation}`;
+  return `tokenfetch-cache-v2|${section}|${key}|${generation}`;
 }
 
 function isSealed(value: unknown): value is Sealed {
-  return (
-    isObject(value) &&
-    typeof value.salt === 'string' &&
-    typeof value.iv === 'string' &&
-    typeof value.data === 'string'
-  );
+  return isObject(value) && typeof value.iv === 'string' && typeof value.data === 'string';
 }
 
 /** A key's token and failure, each optional. */
@@ -289,12 +327,13 @@ function hasSealedParts(value: Record<string, unknown>): boolean {
 }
 
 function isCacheFile(value: unknown): value is CacheFile {
-  if (!isObject(value) || value.version !== 2 || !Array.isArray(value.entries)) return false;
-  const keys = new Set<unknown>();
+  if (!isObject(value) || value.version !== 2 || !isSalt(value.salt)) return false;
+  if (!Array.isArray(value.entries)) return false;
+  const ids = new Set<unknown>();
   for (const entry of value.entries as unknown[]) {
-    if (!isObject(entry) || typeof entry.key !== 'string' || keys.has(entry.key)) return false;
+    if (!isObject(entry) || typeof entry.id !== 'string' || ids.has(entry.id)) return false;
     if (!hasSealedParts(entry)) return false;
-    keys.add(entry.key);
+    ids.add(entry.id);
   }
   return true;
 }

@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
+import { createCipheriv, randomBytes, scryptSync } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApiClient, loadOptionsFromEnv } from '@tokenfetch/core';
 import { DEMO_USER, startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
 import { createFileTokenStore, maxCacheEntries } from '../src/file-token-store.js';
-import { createPasswordSeal } from '../src/password-seal.js';
+import { createPasswordSeal, type PasswordSeal } from '../src/password-seal.js';
 import { tokenCacheFile } from '../src/token-cache.js';
 import { apiKeyEnv, assertBuilt, oneErrorLine, runCli, sessionEnv } from './helpers.js';
 
@@ -90,14 +92,14 @@ describe('the token cache', () => {
     expect((await runCli(['token'], { env: { ...env, ...wrong } })).code).toBe(3);
     const file = JSON.parse(await readFile(cacheFile(), 'utf8')) as {
       version: number;
-      entries: { key: string; token?: object; failure?: object }[];
+      entries: { id: string; token?: object; failure?: object }[];
     };
     expect(file.version).toBe(2);
     expect(file.entries).toHaveLength(2);
     const [right, refused] = file.entries;
-    expect(right).toEqual({ key: expect.any(String), token: expect.any(Object) });
-    expect(refused).toEqual({ key: expect.any(String), failure: expect.any(Object) });
-    expect(right?.key).not.toBe(refused?.key);
+    expect(right).toEqual({ id: expect.any(String), token: expect.any(Object) });
+    expect(refused).toEqual({ id: expect.any(String), failure: expect.any(Object) });
+    expect(right?.id).not.toBe(refused?.id);
     // Each command finds its own: the token without a login, the refusal without an attempt.
     mock.resetStats();
     expect(await printedToken(['token'])).toBe(token);
@@ -125,7 +127,8 @@ describe('the token cache', () => {
     expect(await readdir(directory())).toEqual([cacheFile().slice(directory().length + 1)]);
   });
 
-  it('keeps no email and no clear token in the file or its name', async () => {
+  it('keeps no email, no clear token and no store key in the file or its name', async () => {
+    const key = await storeKeyOfMock();
     const token = await printedToken(['token']);
     const [name = ''] = await readdir(directory());
     expect(name).toMatch(/^[0-9a-f]{40}\.json$/);
@@ -133,6 +136,8 @@ describe('the token cache', () => {
     expect(text).not.toContain(token);
     expect(text).not.toContain(DEMO_USER.email);
     expect(text).not.toContain(DEMO_USER.password);
+    // Core's store key would let a guessed password be tested at PBKDF2's pace.
+    expect(text).not.toContain(key);
   });
 
   it('lets concurrent commands make one login and leave a whole file', async () => {
@@ -146,7 +151,8 @@ describe('the token cache', () => {
     expect(await readdir(directory())).toEqual([cacheFile().slice(directory().length + 1)]);
     expect(JSON.parse(await readFile(cacheFile(), 'utf8'))).toMatchObject({
       version: 2,
-      entries: [{ key: expect.any(String) }],
+      salt: expect.any(String),
+      entries: [{ id: expect.any(String), token: expect.any(Object) }],
     });
     expect((await runCli(['token'], { env })).code).toBe(0);
     expect(mock.stats.successfulLogins).toBe(1);
@@ -159,7 +165,11 @@ describe('the token cache', () => {
       [`{"version":1,"key":"${canary}`, 'not JSON'],
       [JSON.stringify({ version: 1, token: canary }), 'unknown shape'],
       [
-        JSON.stringify({ version: 2, entries: [{ key: 'k' }, { key: 'k', token: canary }] }),
+        JSON.stringify({
+          version: 2,
+          salt: zeroSalt,
+          entries: [{ id: 'k' }, { id: 'k', token: canary }],
+        }),
         'unknown shape',
       ],
     ] as const) {
@@ -308,15 +318,52 @@ describe('the token cache', () => {
   });
 });
 
-/** Core's store key of the test configuration, as the cache file records it. */
+/**
+ * Core's store key of the test configuration: what a client configured as the CLI's asks
+ * its store for (it then logs in without the store).
+ */
 async function storeKeyOfMock(): Promise<string> {
-  await printedToken(['token']);
-  const { entries } = JSON.parse(await readFile(cacheFile(), 'utf8')) as {
-    entries: { key: string }[];
+  let asked: string | undefined;
+  const refuse = () => Promise.reject(new Error('recording only'));
+  const client = createApiClient({
+    ...loadOptionsFromEnv(sessionEnv(mock)),
+    store: {
+      get: (key) => {
+        asked = key;
+        return refuse();
+      },
+      acquire: refuse,
+      commit: refuse,
+      release: refuse,
+      invalidate: refuse,
+      getFailure: refuse,
+    },
+    onEvent: () => {},
+  });
+  try {
+    await client.getToken();
+  } finally {
+    await client.close();
+  }
+  if (asked === undefined) throw new Error('no store key');
+  return asked;
+}
+
+/** 16 zero bytes: a salt in the form the file keeps. */
+const zeroSalt = Buffer.alloc(16).toString('base64');
+
+/** What the version before sealed: AES-256-GCM under scrypt(password, a salt of its own). */
+function sealedByVersion1(password: string, text: string, context: string) {
+  const salt = randomBytes(16);
+  const key = scryptSync(password, salt, 32, { N: 2 ** 14, r: 8, p: 1 });
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(context));
+  const data = Buffer.concat([cipher.update(text, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  return {
+    salt: salt.toString('base64'),
+    iv: iv.toString('base64'),
+    data: data.toString('base64'),
   };
-  await rm(cacheFile());
-  if (entries.length !== 1 || entries[0] === undefined) throw new Error('not one entry');
-  return entries[0].key;
 }
 
 describe('the cache file store', () => {
@@ -384,18 +431,34 @@ describe('the cache file store', () => {
   });
 
   /** A store of its own key and password on the same file. */
-  function keyStore(name: string, password = 'the password', warnings?: string[]) {
+  function keyStore(name: string, password = 'the password') {
+    const seal = password === 'the password' ? sealed : createPasswordSeal(password);
     return {
       key: name.padEnd(64, '0'),
+      seal,
       store: createFileTokenStore({
         file: join(cache, 'entry.json'),
-        seal: password === 'the password' ? sealed : createPasswordSeal(password),
+        seal,
         warn: (message) => {
-          if (warnings === undefined) throw new Error(message);
-          warnings.push(message);
+          throw new Error(message);
         },
       }),
     };
+  }
+
+  /** The ids of the file's entries, in order, and those of `stores`' keys in that file. */
+  async function ids(
+    ...stores: { key: string; seal: PasswordSeal }[]
+  ): Promise<{ file: string[]; of: string[] }> {
+    const file = JSON.parse(await readFile(join(cache, 'entry.json'), 'utf8')) as {
+      version: number;
+      salt: string;
+      entries: { id: string }[];
+    };
+    expect(file.version).toBe(2);
+    const of: string[] = [];
+    for (const { key, seal } of stores) of.push((await seal.withSalt(file.salt))?.name(key) ?? '');
+    return { file: file.entries.map((entry) => entry.id), of };
   }
 
   async function commitTo(
@@ -411,15 +474,6 @@ describe('the cache file store', () => {
     return lease.generation;
   }
 
-  async function fileEntries(): Promise<{ key: string }[]> {
-    const file = JSON.parse(await readFile(join(cache, 'entry.json'), 'utf8')) as {
-      version: number;
-      entries: { key: string }[];
-    };
-    expect(file.version).toBe(2);
-    return file.entries;
-  }
-
   it("keeps each key's token and refusal beside the others': none writes over another's", async () => {
     const right = keyStore('a1', 'right password');
     const wrong = keyStore('b2', 'wrong password');
@@ -433,13 +487,16 @@ describe('the cache file store', () => {
     expect(await right.store.getFailure(right.key)).toBeUndefined();
     expect(await wrong.store.getFailure(wrong.key)).toEqual(refusal);
     expect(await wrong.store.get(wrong.key)).toBeUndefined();
-    expect((await fileEntries()).map((entry) => entry.key)).toEqual([right.key, wrong.key]);
+    const both = await ids(right, wrong);
+    expect(both.file).toEqual(both.of);
+    expect(new Set(both.of).size).toBe(2);
 
     // Dropping one key's token leaves the other's refusal, and the other way round.
     await right.store.invalidate(right.key, generation);
     expect(await right.store.get(right.key)).toBeUndefined();
     expect(await wrong.store.getFailure(wrong.key)).toEqual(refusal);
-    expect((await fileEntries()).map((entry) => entry.key)).toEqual([wrong.key]);
+    const one = await ids(wrong);
+    expect(one.file).toEqual(one.of);
     await commitTo(right, 'canary-Right-Token-2');
     await commitTo(wrong, 'canary-Wrong-Token-3');
     expect(await right.store.get(right.key)).toMatchObject({ token: 'canary-Right-Token-2' });
@@ -453,15 +510,16 @@ describe('the cache file store', () => {
     const [first, second, third] = stores;
     if (first === undefined || second === undefined || third === undefined) throw new Error();
     for (const entry of stores.slice(0, maxCacheEntries)) await commitTo(entry, entry.key);
-    expect(await fileEntries()).toHaveLength(maxCacheEntries);
+    expect((await ids()).file).toHaveLength(maxCacheEntries);
     // Written again, the first key is the most recent: the second and third go instead.
     await commitTo(first, 'again');
     for (const entry of stores.slice(maxCacheEntries)) await commitTo(entry, entry.key);
-    expect((await fileEntries()).map((entry) => entry.key)).toEqual([
-      ...stores.slice(3, maxCacheEntries).map((entry) => entry.key),
-      first.key,
-      ...stores.slice(maxCacheEntries).map((entry) => entry.key),
-    ]);
+    const kept = await ids(
+      ...stores.slice(3, maxCacheEntries),
+      first,
+      ...stores.slice(maxCacheEntries),
+    );
+    expect(kept.file).toEqual(kept.of);
     expect(await second.store.get(second.key)).toBeUndefined();
     expect(await third.store.get(third.key)).toBeUndefined();
     expect(await first.store.get(first.key)).toMatchObject({ token: 'again' });
@@ -475,7 +533,11 @@ describe('the cache file store', () => {
     const generation = Date.now();
     const now = Date.now();
     const text = JSON.stringify({ token: 'canary-V1-Token', issuedAt: now, expiresAt: now + 9e5 });
-    const token = await sealed.seal(text, `tokenfetch-cache-v1|token|${key}|${generation}`);
+    const token = sealedByVersion1(
+      'the password',
+      text,
+      `tokenfetch-cache-v1|token|${key}|${generation}`,
+    );
     await writeFile(
       join(cache, 'entry.json'),
       JSON.stringify({ version: 1, key, token: { ...token, generation } }),
@@ -487,7 +549,8 @@ describe('the cache file store', () => {
     expect(await store.getFailure(key)).toBeUndefined();
     await stored('canary-V2-Token');
     expect(await store.get(key)).toMatchObject({ token: 'canary-V2-Token' });
-    expect((await fileEntries()).map((entry) => entry.key)).toEqual([key]);
+    const replaced = await ids({ key, seal: sealed });
+    expect(replaced.file).toEqual(replaced.of);
     expect(warnings).toEqual([]);
   });
 
