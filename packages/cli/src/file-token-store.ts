@@ -147,7 +147,7 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
     const parsed = parseJson(found.text);
     if (parsed === undefined) return ignore('not a tokenfetch cache file (not JSON)');
     if (isCacheFile(parsed)) return parsed;
-    // Written by the version before: its keys are not the store keys of now.
+    // Written by the version before: a miss, without a warning; the next write replaces it.
     if (isVersion1Record(parsed)) return undefined;
     return ignore('not a tokenfetch cache file (unknown shape)');
   }
@@ -284,10 +284,10 @@ export function createFileTokenStore(options: FileTokenStoreOptions): TokenStore
           const entry = found?.entry;
           if (found === undefined || entry?.token?.generation !== generation) return;
           const others = found.entries.filter((other) => other !== entry);
-          const { id, failure } = entry;
+          const { failure } = entry;
           await writeCache(
             found.salt,
-            failure === undefined ? others : put(others, { id, failure }),
+            failure === undefined ? others : put(others, { id: entry.id, failure }),
           );
         } finally {
           await lock.release(id);

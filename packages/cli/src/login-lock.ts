@@ -76,7 +76,9 @@ export function createLoginLock(options: LoginLockOptions): LoginLock {
     const time = now();
     // A lock that does not parse was not written by tokenfetch, which links its locks in
     // whole: the file's own write time is all there is to go by.
-    if ('unreadable' in found) return found.unreadable <= time && time < found.unreadable + ttlMs;
+    if ('unreadable' in found) {
+      return found.unreadable <= time + clockSkewMs && time < found.unreadable + ttlMs;
+    }
     const { until, host, pid } = found.lock;
     const written = found.lock.written ?? until - ttlMs;
     if (written > time + clockSkewMs || until - written > ttlMs || until <= time) return false;
