@@ -44,7 +44,7 @@ ${environment}
 ${exitCodeHelp}
 
 Examples:
-  curl -H "$(tokenfetch token --header)" https://acme.resolver.com/api/user/users/me
+  tokenfetch token --header | curl -H @- https://acme.resolver.com/api/user/users/me
   tokenfetch request GET /user/users/me
 `;
 
@@ -58,7 +58,7 @@ shell history and process lists.
 
 Options:
   --json             print {"token": "…", "expiresAt": "<ISO date>"}
-  --header           print "Authorization: Bearer <token>", for curl -H
+  --header           print "Authorization: Bearer <token>", for curl -H @- (stdin)
 ${cache}
 ${connection}
 
@@ -68,7 +68,7 @@ ${exitCodeHelp}
 
 Examples:
   export TOKEN="$(tokenfetch token)"
-  curl -H "$(tokenfetch token --header)" "$API_BASE_URL/user/users/me"
+  tokenfetch token --header | curl -H @- "$API_BASE_URL/user/users/me"
   tokenfetch token --json --env-file .env
 `;
 

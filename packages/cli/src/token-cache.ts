@@ -82,6 +82,11 @@ export interface TokenCacheOptions {
   warn: (message: string) => void;
   /** See `FileTokenStoreOptions.minRemainingMs`. */
   minRemainingMs?: ((lifetimeMs: number) => number) | undefined;
+  /**
+   * The command's login timeout: it waits no longer than that, in all, for other commands'
+   * logins (a live one ends within it), then takes the lock over.
+   */
+  loginTimeoutMs?: number | undefined;
 }
 
 /**
@@ -100,6 +105,7 @@ export async function openTokenCache(options: TokenCacheOptions): Promise<TokenS
     seal: createPasswordSeal(session.password),
     warn,
     minRemainingMs: options.minRemainingMs,
+    lockWaitMs: options.loginTimeoutMs,
   });
 }
 

@@ -1,13 +1,24 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { PassThrough, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
+import { logoutHelp, requestHelp, tokenHelp, topHelp } from '../src/help.js';
 import { main } from '../src/index.js';
 import { apiKeyEnv, assertBuilt, closedPort, oneErrorLine, runCli, sessionEnv } from './helpers.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
+
+/** The Markdown files at or under `url`, outside node_modules and build output. */
+function markdownFiles(url: URL): URL[] {
+  if (url.pathname.endsWith('.md')) return [url];
+  return readdirSync(url, { withFileTypes: true }).flatMap((entry) => {
+    if (['node_modules', 'dist'].includes(entry.name) || entry.name.startsWith('.')) return [];
+    if (entry.isDirectory()) return markdownFiles(new URL(`${entry.name}/`, url));
+    return entry.name.endsWith('.md') ? [new URL(entry.name, url)] : [];
+  });
+}
 
 let mock: MockUpstream;
 beforeAll(async () => {
@@ -44,6 +55,34 @@ describe('tokenfetch help and usage', () => {
       expect(request.stdout).toContain('-d, --data');
     }
     expect(mock.stats.loginAttempts).toBe(0);
+  });
+
+  it('no help text and no document puts a token on a command line (ps shows it)', () => {
+    const root = new URL('../../../', import.meta.url);
+    const documents = ['README.md', 'docs/', 'packages/', 'examples/'].flatMap((top) =>
+      markdownFiles(new URL(top, root)),
+    );
+    expect(documents.length).toBeGreaterThan(10);
+    // A token handed to curl (or wget, httpie) as an argument: a $(tokenfetch token ...)
+    // inside its command, or the variable it was saved in.
+    const leak = /\b(?:curl|wget|http)\b[^|\n]*(?:\$\(\s*tokenfetch\s+token|Bearer \$)/;
+    const texts = [
+      ...[topHelp, tokenHelp, requestHelp, logoutHelp].map((text) => ({ name: 'help', text })),
+      ...documents.map((url) => ({
+        name: url.pathname,
+        // The commands a document shows: its code blocks.
+        text: [...readFileSync(url, 'utf8').matchAll(/```[^\n]*\n([\s\S]*?)```/g)]
+          .map((block) => block[1])
+          .join('\n'),
+      })),
+    ];
+    for (const { name, text } of texts) expect(leak.exec(text), name).toBeNull();
+    // What they teach instead: the header on curl's stdin.
+    const piped = 'tokenfetch token --header | curl -H @- ';
+    for (const text of [topHelp, tokenHelp, readFileSync(new URL('README.md', root), 'utf8')]) {
+      expect(text).toContain(piped);
+    }
+    expect(readFileSync(new URL('../README.md', import.meta.url), 'utf8')).toContain(piped);
   });
 
   it('--version prints the package version', async () => {

@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
+import { createCipheriv, randomBytes, scryptSync } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApiClient, loadOptionsFromEnv } from '@tokenfetch/core';
 import { DEMO_USER, startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
-import { createFileTokenStore } from '../src/file-token-store.js';
-import { createPasswordSeal } from '../src/password-seal.js';
+import { createFileTokenStore, maxCacheEntries } from '../src/file-token-store.js';
+import { createPasswordSeal, type PasswordSeal } from '../src/password-seal.js';
 import { tokenCacheFile } from '../src/token-cache.js';
 import { apiKeyEnv, assertBuilt, oneErrorLine, runCli, sessionEnv } from './helpers.js';
 
@@ -82,6 +84,22 @@ describe('the token cache', () => {
     // The right password still finds its token.
     expect(await printedToken(['token'])).toBe(cached);
     expect(mock.stats.loginAttempts).toBe(3);
+    // Side by side in the file: the right password's token, each wrong one's refusal.
+    const file = JSON.parse(await readFile(cacheFile(), 'utf8')) as {
+      version: number;
+      entries: { id: string }[];
+    };
+    expect(file.version).toBe(2);
+    expect(file.entries).toEqual([
+      { id: expect.any(String), token: expect.any(Object) },
+      { id: expect.any(String), failure: expect.any(Object) },
+      { id: expect.any(String), failure: expect.any(Object) },
+    ]);
+    expect(new Set(file.entries.map((entry) => entry.id)).size).toBe(3);
+    // And a wrong one still finds its refusal: no attempt.
+    const again = await runCli(['token'], { env: { ...env, API_PASSWORD: 'canary-Wrong-Pw-1' } });
+    expect(again.code).toBe(3);
+    expect(mock.stats.loginAttempts).toBe(3);
   });
 
   it('remembers a refused password for the cooldown, for that password only', async () => {
@@ -104,7 +122,8 @@ describe('the token cache', () => {
     expect(await readdir(directory())).toEqual([cacheFile().slice(directory().length + 1)]);
   });
 
-  it('keeps no email and no clear token in the file or its name', async () => {
+  it('keeps no email, no clear token and no store key in the file or its name', async () => {
+    const key = await storeKeyOfMock();
     const token = await printedToken(['token']);
     const [name = ''] = await readdir(directory());
     expect(name).toMatch(/^[0-9a-f]{40}\.json$/);
@@ -112,6 +131,8 @@ describe('the token cache', () => {
     expect(text).not.toContain(token);
     expect(text).not.toContain(DEMO_USER.email);
     expect(text).not.toContain(DEMO_USER.password);
+    // Core's store key would let a guessed password be tested at PBKDF2's pace.
+    expect(text).not.toContain(key);
   });
 
   it('lets concurrent commands make one login and leave a whole file', async () => {
@@ -123,7 +144,11 @@ describe('the token cache', () => {
     for (const result of results) expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(mock.stats.successfulLogins).toBe(1);
     expect(await readdir(directory())).toEqual([cacheFile().slice(directory().length + 1)]);
-    expect(JSON.parse(await readFile(cacheFile(), 'utf8'))).toMatchObject({ version: 1 });
+    expect(JSON.parse(await readFile(cacheFile(), 'utf8'))).toMatchObject({
+      version: 2,
+      salt: expect.any(String),
+      entries: [{ id: expect.any(String), token: expect.any(Object) }],
+    });
     expect((await runCli(['token'], { env })).code).toBe(0);
     expect(mock.stats.successfulLogins).toBe(1);
   });
@@ -134,6 +159,14 @@ describe('the token cache', () => {
     for (const [content, reason] of [
       [`{"version":1,"key":"${canary}`, 'not JSON'],
       [JSON.stringify({ version: 1, token: canary }), 'unknown shape'],
+      [
+        JSON.stringify({
+          version: 2,
+          salt: zeroSalt,
+          entries: [{ id: 'k' }, { id: 'k', token: canary }],
+        }),
+        'unknown shape',
+      ],
     ] as const) {
       await writeFile(cacheFile(), content, { mode: 0o600 });
       const logins = mock.stats.successfulLogins;
@@ -280,12 +313,52 @@ describe('the token cache', () => {
   });
 });
 
-/** Core's store key of the test configuration, as the cache file records it. */
+/**
+ * Core's store key of the test configuration: what a client configured as the CLI's asks
+ * its store for (it then logs in without the store).
+ */
 async function storeKeyOfMock(): Promise<string> {
-  await printedToken(['token']);
-  const record = JSON.parse(await readFile(cacheFile(), 'utf8')) as { key: string };
-  await rm(cacheFile());
-  return record.key;
+  let asked: string | undefined;
+  const refuse = () => Promise.reject(new Error('recording only'));
+  const client = createApiClient({
+    ...loadOptionsFromEnv(sessionEnv(mock)),
+    store: {
+      get: (key) => {
+        asked = key;
+        return refuse();
+      },
+      acquire: refuse,
+      commit: refuse,
+      release: refuse,
+      invalidate: refuse,
+      getFailure: refuse,
+    },
+    onEvent: () => {},
+  });
+  try {
+    await client.getToken();
+  } finally {
+    await client.close();
+  }
+  if (asked === undefined) throw new Error('no store key');
+  return asked;
+}
+
+/** 16 zero bytes: a salt in the form the file keeps. */
+const zeroSalt = Buffer.alloc(16).toString('base64');
+
+/** What the version before sealed: AES-256-GCM under scrypt(password, a salt of its own). */
+function sealedByVersion1(password: string, text: string, context: string) {
+  const salt = randomBytes(16);
+  const key = scryptSync(password, salt, 32, { N: 2 ** 14, r: 8, p: 1 });
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(context));
+  const data = Buffer.concat([cipher.update(text, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  return {
+    salt: salt.toString('base64'),
+    iv: iv.toString('base64'),
+    data: data.toString('base64'),
+  };
 }
 
 describe('the cache file store', () => {
@@ -350,6 +423,130 @@ describe('the cache file store', () => {
     expect(await store.commit(second, { ...token, token: 'newer' })).toBe(true);
     expect(await store.commit(first, token)).toBe(false);
     expect(await store.get(key)).toMatchObject({ token: 'newer', generation: second.generation });
+  });
+
+  /** A store of its own key and password on the same file. */
+  function keyStore(name: string, password = 'the password') {
+    const seal = password === 'the password' ? sealed : createPasswordSeal(password);
+    return {
+      key: name.padEnd(64, '0'),
+      seal,
+      store: createFileTokenStore({
+        file: join(cache, 'entry.json'),
+        seal,
+        warn: (message) => {
+          throw new Error(message);
+        },
+      }),
+    };
+  }
+
+  /** The ids of the file's entries, in order, and those of `stores`' keys in that file. */
+  async function ids(
+    ...stores: { key: string; seal: PasswordSeal }[]
+  ): Promise<{ file: string[]; of: string[] }> {
+    const file = JSON.parse(await readFile(join(cache, 'entry.json'), 'utf8')) as {
+      version: number;
+      salt: string;
+      entries: { id: string }[];
+    };
+    expect(file.version).toBe(2);
+    const of: string[] = [];
+    for (const { key, seal } of stores) of.push((await seal.withSalt(file.salt))?.name(key) ?? '');
+    return { file: file.entries.map((entry) => entry.id), of };
+  }
+
+  async function commitTo(
+    { key, store }: ReturnType<typeof keyStore>,
+    token: string,
+  ): Promise<number> {
+    const lease = await store.acquire(key);
+    if (lease === undefined) throw new Error('no lease');
+    const now = Date.now();
+    expect(await store.commit(lease, { token, issuedAt: now, expiresAt: now + 900_000 })).toBe(
+      true,
+    );
+    return lease.generation;
+  }
+
+  it("keeps each key's token and refusal beside the others': none writes over another's", async () => {
+    const right = keyStore('a1', 'right password');
+    const wrong = keyStore('b2', 'wrong password');
+    const generation = await commitTo(right, 'canary-Right-Token-1');
+    const lease = await wrong.store.acquire(wrong.key);
+    if (lease === undefined) throw new Error('no lease');
+    const refusal = { code: 'E_INVALID_CREDENTIALS', until: Date.now() + 30_000 } as const;
+    await wrong.store.release(lease, refusal);
+
+    expect(await right.store.get(right.key)).toMatchObject({ token: 'canary-Right-Token-1' });
+    expect(await right.store.getFailure(right.key)).toBeUndefined();
+    expect(await wrong.store.getFailure(wrong.key)).toEqual(refusal);
+    expect(await wrong.store.get(wrong.key)).toBeUndefined();
+    const both = await ids(right, wrong);
+    expect(both.file).toEqual(both.of);
+    expect(new Set(both.of).size).toBe(2);
+
+    // Dropping one key's token leaves the other's refusal, and the other way round.
+    await right.store.invalidate(right.key, generation);
+    expect(await right.store.get(right.key)).toBeUndefined();
+    expect(await wrong.store.getFailure(wrong.key)).toEqual(refusal);
+    const one = await ids(wrong);
+    expect(one.file).toEqual(one.of);
+    await commitTo(right, 'canary-Right-Token-2');
+    await commitTo(wrong, 'canary-Wrong-Token-3');
+    expect(await right.store.get(right.key)).toMatchObject({ token: 'canary-Right-Token-2' });
+    expect(await wrong.store.get(wrong.key)).toMatchObject({ token: 'canary-Wrong-Token-3' });
+    // A login that worked ended the refusal of its key.
+    expect(await wrong.store.getFailure(wrong.key)).toBeUndefined();
+  });
+
+  it(`keeps at most ${maxCacheEntries} keys, the least recently written dropped first`, async () => {
+    const stores = Array.from({ length: maxCacheEntries + 2 }, (_, index) => keyStore(`k${index}`));
+    const [first, second, third] = stores;
+    if (first === undefined || second === undefined || third === undefined) throw new Error();
+    for (const entry of stores.slice(0, maxCacheEntries)) await commitTo(entry, entry.key);
+    expect((await ids()).file).toHaveLength(maxCacheEntries);
+    // Written again, the first key is the most recent: the second and third go instead.
+    await commitTo(first, 'again');
+    for (const entry of stores.slice(maxCacheEntries)) await commitTo(entry, entry.key);
+    const kept = await ids(
+      ...stores.slice(3, maxCacheEntries),
+      first,
+      ...stores.slice(maxCacheEntries),
+    );
+    expect(kept.file).toEqual(kept.of);
+    expect(await second.store.get(second.key)).toBeUndefined();
+    expect(await third.store.get(third.key)).toBeUndefined();
+    expect(await first.store.get(first.key)).toMatchObject({ token: 'again' });
+    for (const entry of stores.slice(3)) {
+      expect(await entry.store.get(entry.key)).toMatchObject({ token: entry.key });
+    }
+  });
+
+  it('reads a file of the previous version as a quiet miss, and the next write replaces it', async () => {
+    // What the version before wrote: one record, sealed under the same password.
+    const generation = Date.now();
+    const now = Date.now();
+    const text = JSON.stringify({ token: 'canary-V1-Token', issuedAt: now, expiresAt: now + 9e5 });
+    const token = sealedByVersion1(
+      'the password',
+      text,
+      `tokenfetch-cache-v1|token|${key}|${generation}`,
+    );
+    await writeFile(
+      join(cache, 'entry.json'),
+      JSON.stringify({ version: 1, key, token: { ...token, generation } }),
+      { mode: 0o600 },
+    );
+    const warnings: string[] = [];
+    const store = fileStore({ warnings });
+    expect(await store.get(key)).toBeUndefined();
+    expect(await store.getFailure(key)).toBeUndefined();
+    await stored('canary-V2-Token');
+    expect(await store.get(key)).toMatchObject({ token: 'canary-V2-Token' });
+    const replaced = await ids({ key, seal: sealed });
+    expect(replaced.file).toEqual(replaced.of);
+    expect(warnings).toEqual([]);
   });
 
   it('gives the login lock to one holder; takes it over at once from a process that is gone', async () => {

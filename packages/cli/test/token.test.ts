@@ -1,6 +1,15 @@
+import { execFile } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USER, startMockUpstream, type MockUpstream } from '@tokenfetch/mock-upstream';
-import { apiKeyEnv, assertBuilt, closedPort, oneErrorLine, runCli, sessionEnv } from './helpers.js';
+import {
+  apiKeyEnv,
+  assertBuilt,
+  binPath,
+  closedPort,
+  oneErrorLine,
+  runCli,
+  sessionEnv,
+} from './helpers.js';
 
 let mock: MockUpstream;
 beforeAll(async () => {
@@ -18,6 +27,27 @@ async function authenticates(token: string): Promise<boolean> {
   });
   await res.body?.cancel();
   return res.status === 200;
+}
+
+/** Runs `script` with `sh -c`, PATH and `env` as its environment (and a cache of its own). */
+function shell(
+  script: string,
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      '/bin/sh',
+      ['-c', script],
+      {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TOKENFETCH_CACHE: 'off', ...env },
+        timeout: 10_000,
+      },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
 }
 
 describe('tokenfetch token', () => {
@@ -49,6 +79,20 @@ describe('tokenfetch token', () => {
     const match = /^Authorization: Bearer ([\x21-\x7E]+)\n$/.exec(result.stdout);
     expect(match).not.toBeNull();
     expect(await authenticates(match?.[1] ?? '')).toBe(true);
+  });
+
+  it('--header piped into curl -H @- is one header line that curl sends and the upstream accepts', async () => {
+    // As the READMEs teach it: curl reads the header from stdin (curl >= 7.55).
+    const { code, stdout, stderr } = await shell(
+      `"$NODE" "$BIN" token --header | curl -sS --fail -H @- "$API_BASE_URL/user/users/me"`,
+      { ...sessionEnv(mock), NODE: process.execPath, BIN: binPath },
+    );
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(stdout)).toMatchObject({ email: DEMO_USER.email });
+    const sent = mock.requests.filter((r) => r.path === '/api/user/users/me').at(-1)?.headers;
+    const authorization = String(sent?.authorization);
+    expect(authorization).toMatch(/^Bearer [\x21-\x7E]+$/);
+    expect(await authenticates(authorization.slice('Bearer '.length))).toBe(true);
   });
 
   it('--base-url, --email and --org stand in for the environment and win over it', async () => {

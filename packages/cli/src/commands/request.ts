@@ -81,6 +81,7 @@ export async function runRequest(args: string[], context: CommandContext): Promi
     noCache: values['no-cache'],
     session,
     warn: context.warn,
+    loginTimeoutMs: options.loginTimeoutMs,
   });
   const client = createApiClient({
     ...options,

@@ -47,6 +47,7 @@ export async function runToken(args: string[], context: CommandContext): Promise
     noCache: values['no-cache'],
     session,
     warn: context.warn,
+    loginTimeoutMs: options.loginTimeoutMs,
     // The token is for other tools to use for a while: a cached one is printed only until
     // the client itself would start replacing it.
     minRemainingMs: refreshWindowMs,
