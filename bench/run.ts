@@ -4,7 +4,6 @@
  * subset, `--quick` a short smoke run; only a full run writes RESULTS.md.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { sectionEnd, sectionStart } from './fetch-suite/section.js';
 import { describeMachine, loadAverage } from './lib/machine.js';
 import type { Scenario, Verdict } from './lib/scenario.js';
 import { markdownTable, type Table } from './lib/table.js';
@@ -119,18 +118,23 @@ const report = [
   '',
   ...tables.flatMap((table) => [markdownTable(table), '']),
 ].join('\n');
+const keptMarker =
+  '<!-- Kept by pnpm bench: what follows measures single changes and is not rewritten by a run. -->';
 const file = new URL(full ? './RESULTS.md' : './RESULTS.partial.md', import.meta.url);
-writeFileSync(file, report + keptFetchSuiteSection());
+writeFileSync(file, report + keptSections());
 console.log(`written to ${file.pathname}`);
 // A scenario that could not run (not one that missed a target) fails the run: CI runs some.
 process.exit(failedScenarios === 0 ? 0 : 1);
 
-/** The fetch-suite's section of RESULTS.md (its own script writes it), carried over as it is. */
-function keptFetchSuiteSection(): string {
+/**
+ * What RESULTS.md holds below `keptMarker`: measurements of one change (a before/after, a
+ * baseline), written by hand or by their own scripts (the fetch-suite's). A run rewrites
+ * the report above it and carries this over as it is.
+ */
+function keptSections(): string {
   const previous = new URL('./RESULTS.md', import.meta.url);
-  if (!existsSync(previous)) return '';
+  if (!existsSync(previous)) return `\n${keptMarker}\n`;
   const text = readFileSync(previous, 'utf8');
-  const start = text.indexOf(sectionStart);
-  const end = text.indexOf(sectionEnd);
-  return start === -1 || end === -1 ? '' : `\n${text.slice(start, end + sectionEnd.length)}\n`;
+  const start = text.indexOf(keptMarker);
+  return start === -1 ? `\n${keptMarker}\n` : `\n${text.slice(start)}`;
 }
