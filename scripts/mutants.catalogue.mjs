@@ -494,19 +494,19 @@ export default [
   },
   {
     id: 'client/pool-close-after-drain',
-    behaviour: "a dropped tenant's client is closed when its last call settles",
+    behaviour: "a dropped tenant's client is closed once its calls and answers are done",
     file: `${core}/client/client-pool.ts`,
-    find: 'if (--current.inFlight === 0 && current.dropped) void current.client?.close();',
-    replace: '--current.inFlight;',
+    find: 'if (entry.client !== undefined) void closeWhenDrained(entry.client);',
+    replace: '',
     tests: tests('client-pool'),
   },
   {
     id: 'client/pool-keeps-busy-client',
-    behaviour: 'a dropped client with calls in flight is not closed under them',
-    file: `${core}/client/client-pool.ts`,
-    find: 'if (entry.inFlight === 0) void entry.client?.close();',
-    replace: 'void entry.client?.close();',
-    tests: tests('client-pool'),
+    behaviour: 'a dropped client with calls in flight or answers unread is not closed under them',
+    file: `${core}/client/drain.ts`,
+    find: 'if (this.#pending <= 0) return finish();',
+    replace: 'return finish();',
+    tests: tests('tenant-safety', 'client-pool'),
   },
   {
     id: 'client/pool-idle-sweeper',
@@ -564,6 +564,83 @@ export default [
   },
 
   // the Redis store
+  // issue 20: tenant safety
+  {
+    id: 'engine/secret-binding',
+    behaviour: 'a store key is bound to the secret: another password gets another key',
+    file: `${core}/engine/store-key.ts`,
+    find: "const binding = secrets.length === 0 ? '' : await secretBinding(baseUrl, secrets);",
+    replace: "const binding = '';",
+    tests: tests('tenant-safety'),
+  },
+  {
+    id: 'client/as-lru-bound',
+    behaviour: 'as() keeps at most derivedCacheSize clients: the oldest is dropped',
+    file: `${core}/client/family.ts`,
+    find: 'if (cache.size >= derivedCacheSize) {',
+    replace: 'if (false) {',
+    tests: tests('tenant-safety'),
+  },
+  {
+    id: 'client/family-credential-refusal',
+    behaviour: 'a 401 for one org cools every org of the password down',
+    file: `${core}/client/api-client.ts`,
+    find: 'if (refused !== undefined && now() < refused.until) throw new InvalidCredentialsError();',
+    replace: '',
+    tests: tests('tenant-safety'),
+  },
+  {
+    id: 'client/resolve-read-in-boundary',
+    behaviour: "what resolve() answers is read inside the pool's error boundary",
+    file: `${core}/client/client-pool.ts`,
+    find: "      if (isTokenFetchError(error)) throw error;\n      throw new ConfigError(\n        [{ path: 'resolve', message: 'returned options that could not be read' }],",
+    replace:
+      "      throw error;\n      throw new ConfigError(\n        [{ path: 'resolve', message: 'returned options that could not be read' }],",
+    tests: tests('tenant-safety'),
+  },
+  // issue 22: a degraded store, late answers, a pool that remembers
+  {
+    id: 'engine/store-down-keeps-token',
+    behaviour: 'a refresh with the store down keeps a token with time left: no login',
+    file: `${core}/engine/store-protocol.ts`,
+    find: 'if (now < held.useUntil - (held.useUntil - held.refreshAt) / 2) return held;',
+    replace: '',
+    tests: tests('degraded-store'),
+  },
+  {
+    id: 'engine/late-not-unusable',
+    behaviour: 'a login answer that came late is used, not refused',
+    file: `${core}/engine/token-lifetime.ts`,
+    find: 'if (expiresAt <= sentAt) {',
+    replace: 'if (expiresAt <= sentAt || Date.now() >= lastUsableMoment(sentAt, expiresAt)) {',
+    tests: tests('degraded-store'),
+  },
+  {
+    id: 'engine/pool-remembers-tokens',
+    behaviour: "a pool's tenant made again takes its token without reading the shared store",
+    file: `${core}/engine/caching-store.ts`,
+    find: 'if (known !== undefined && known.expiresAt > now()) {',
+    replace: 'if (false) {',
+    tests: tests('degraded-store'),
+  },
+  // issue 23: work that belongs to a request
+  {
+    id: 'engine/stale-login-restarted',
+    behaviour: 'on Workers a login left behind is started again by a later call',
+    file: `${core}/engine/token-manager.ts`,
+    find: '      inflight = undefined;\n    }\n    if (inflight !== undefined) {',
+    replace: '    }\n    if (inflight !== undefined) {',
+    tests: tests('work-per-request'),
+  },
+  // issue 20, item 8: telemetry stays bounded
+  {
+    id: 'otel/close-drops-series',
+    behaviour: "a closed client's gauge series is observed no more",
+    file: 'packages/opentelemetry/src/open-telemetry.ts',
+    find: 'if (held.clients.size === 0) tokens.delete(key);',
+    replace: '',
+    tests: ['packages/opentelemetry/test/open-telemetry.test.ts'],
+  },
   {
     id: 'redis/non-json-value-is-a-miss',
     behaviour: 'a stored value that is not JSON reads as a miss, not a throw',
