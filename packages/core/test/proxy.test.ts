@@ -15,6 +15,13 @@ import { bearerOf, demoAuth, startMock, track } from './helpers.js';
 
 const run = promisify(execFile);
 
+/**
+ * A name only the proxy knows: it reaches 127.0.0.1 there. Loopback hosts are never sent
+ * through a proxy, so a test of the proxy itself needs a target that is not loopback.
+ */
+const proxiedHost = 'upstream.test';
+const hostFor = (hostname: string) => (hostname === proxiedHost ? '127.0.0.1' : hostname);
+
 /** A forward proxy: CONNECT tunnels and absolute-form requests, every relayed byte kept. */
 interface ForwardProxy {
   readonly url: string;
@@ -40,15 +47,13 @@ async function startForwardProxy(): Promise<ForwardProxy> {
   const server: Server = createServer((req, res) => {
     forwarded.push(req.url ?? '');
     chunks.push(Buffer.from(`${req.method} ${req.url}\r\n${JSON.stringify(req.headers)}\r\n`));
-    const upstream = httpRequest(
-      new URL(req.url ?? ''),
-      { method: req.method, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.on('data', (chunk: Buffer) => chunks.push(chunk));
-        answer.pipe(res);
-      },
-    );
+    const target = new URL(req.url ?? '');
+    target.hostname = hostFor(target.hostname);
+    const upstream = httpRequest(target, { method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+      answer.pipe(res);
+    });
     upstream.on('error', () => res.destroy());
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.pipe(upstream);
@@ -58,7 +63,10 @@ async function startForwardProxy(): Promise<ForwardProxy> {
     chunks.push(Buffer.from(`CONNECT ${req.url}\r\n${JSON.stringify(req.headers)}\r\n`));
     keep(client);
     const at = (req.url ?? '').lastIndexOf(':');
-    const target = connect(Number((req.url ?? '').slice(at + 1)), (req.url ?? '').slice(0, at));
+    const target = connect(
+      Number((req.url ?? '').slice(at + 1)),
+      hostFor((req.url ?? '').slice(0, at)),
+    );
     keep(target);
     target.on('connect', () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
@@ -89,7 +97,7 @@ async function startForwardProxy(): Promise<ForwardProxy> {
   });
 }
 
-/** A self-signed certificate for 127.0.0.1 and localhost, made with openssl for this file. */
+/** A self-signed certificate for 127.0.0.1, localhost and the proxied name, made with openssl for this file. */
 let tls: { dir: string; certPath: string; cert: string; key: string };
 
 beforeAll(async () => {
@@ -113,7 +121,7 @@ beforeAll(async () => {
     '-subj',
     '/CN=localhost',
     '-addext',
-    'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    `subjectAltName=DNS:localhost,DNS:${proxiedHost},IP:127.0.0.1`,
   ]);
   tls = {
     dir,
@@ -131,7 +139,10 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-/** The mock upstream behind TLS: `https://127.0.0.1:PORT/api`, each request passed on to it. */
+/**
+ * The mock upstream behind TLS: `https://upstream.test:PORT/api`, a name only the proxy
+ * resolves, each request passed on to it.
+ */
 async function startHttpsMock(): Promise<{ mock: MockUpstream; baseUrl: string }> {
   const mock = await startMock();
   const server = createHttpsServer({ cert: tls.cert, key: tls.key }, (req, res) => {
@@ -153,7 +164,8 @@ async function startHttpsMock(): Promise<{ mock: MockUpstream; baseUrl: string }
         server.closeAllConnections();
       }),
   });
-  return { mock, baseUrl: `https://127.0.0.1:${(server.address() as AddressInfo).port}/api` };
+  const port = (server.address() as AddressInfo).port;
+  return { mock, baseUrl: `https://${proxiedHost}:${port}/api` };
 }
 
 const session = {
@@ -176,19 +188,50 @@ describe('proxies from the environment', () => {
     // Were process.env read instead, this would send everything past the proxy.
     vi.stubEnv('NO_PROXY', '*');
     vi.stubEnv('no_proxy', '*');
+    const options = optionsFrom({ ...session, API_BASE_URL: mock.baseUrl, HTTP_PROXY: proxy.url });
+    // A host only the proxy resolves, so that nothing reaches it but through the proxy.
+    const target = new URL(mock.baseUrl);
+    target.hostname = proxiedHost;
     const client = track(
-      createApiClient(
-        optionsFrom({ ...session, API_BASE_URL: mock.baseUrl, HTTP_PROXY: proxy.url }),
-      ),
+      createApiClient({ ...options, baseUrl: target.href, allowInsecureHttp: true }),
     );
 
     const me = await client.json<{ email: string }>('/user/users/me');
 
     expect(me.email).toBe(DEMO_USER.email);
     expect(mock.stats).toMatchObject({ successfulLogins: 1, calls: 1 });
-    const host = new URL(mock.origin).host;
-    expect([...proxy.tunnels, ...proxy.forwarded.map((url) => new URL(url).host)]).toContain(host);
+    // Undici tunnels plain http too (CONNECT); either way the proxy carried both requests.
+    const carried = [...proxy.tunnels, ...proxy.forwarded.map((url) => new URL(url).host)];
+    expect(carried.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(carried)).toEqual(new Set([target.host]));
   });
+
+  it.each(['127.0.0.1', 'localhost'])(
+    'a loopback base URL (%s) is reached directly whatever the environment says: no password or token crosses a proxy',
+    async (host) => {
+      const mock = await startMock();
+      const proxy = await startForwardProxy();
+      const baseUrl = new URL(mock.baseUrl);
+      baseUrl.hostname = host;
+      const client = track(
+        createApiClient(
+          optionsFrom({
+            ...session,
+            API_BASE_URL: baseUrl.href,
+            HTTP_PROXY: proxy.url,
+            HTTPS_PROXY: proxy.url,
+          }),
+        ),
+      );
+
+      expect((await client.fetch('/data')).status).toBe(200);
+
+      expect(mock.stats).toMatchObject({ successfulLogins: 1, calls: 1 });
+      expect(proxy.forwarded).toEqual([]);
+      expect(proxy.tunnels).toEqual([]);
+      expect(proxy.seen().length).toBe(0);
+    },
+  );
 
   it('NO_PROXY sends its hosts past the proxy', async () => {
     const mock = await startMock();
