@@ -155,6 +155,17 @@ export default [
     tests: tests('hostile-upstream'),
   },
 
+  {
+    id: 'transport/env-proxy-loopback-direct',
+    behaviour: 'a loopback target never goes through a proxy from the environment',
+    file: `${core}/transport/env-proxy.ts`,
+    find: `    return onLoopback(options.origin)
+      ? this.#direct.dispatch(options, handler)
+      : super.dispatch(options, handler);`,
+    replace: '    return super.dispatch(options, handler);',
+    tests: tests('proxy'),
+  },
+
   // engine: the token's life, single flight, the store protocol, cooldowns
   {
     id: 'engine/single-flight',
