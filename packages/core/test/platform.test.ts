@@ -33,6 +33,31 @@ describe('#platform', () => {
     }
   });
 
+  it('on the web, names the proxy variable the runtime would send a target through, reading NO_PROXY as Bun and Deno do; on Node none', () => {
+    for (const name of ['http_proxy', 'https_proxy', 'no_proxy', 'HTTPS_PROXY', 'NO_PROXY']) {
+      vi.stubEnv(name, '');
+    }
+    vi.stubEnv('HTTP_PROXY', 'http://proxy.corp.example:3128');
+    const local = new URL('http://127.0.0.1:4010/api');
+    expect(web.proxyVariableFor(local)).toBe('HTTP_PROXY');
+    expect(web.proxyVariableFor(new URL('https://localhost/api'))).toBe('HTTP_PROXY');
+    const direct = ['*', '127.0.0.1', ' example.com, 127.0.0.1 ', '127.0.0.1:4010', '.0.0.1'];
+    for (const noProxy of direct) {
+      vi.stubEnv('NO_PROXY', noProxy);
+      expect(web.proxyVariableFor(local), noProxy).toBeUndefined();
+    }
+    for (const noProxy of ['127.0.0.1:9', 'example.com', 'localhost', '27.0.0.1']) {
+      vi.stubEnv('NO_PROXY', noProxy);
+      expect(web.proxyVariableFor(local), noProxy).toBe('HTTP_PROXY');
+    }
+    vi.stubEnv('NO_PROXY', '');
+    vi.stubEnv('https_proxy', 'http://proxy.corp.example:3129');
+    expect(web.proxyVariableFor(new URL('https://localhost/api'))).toBe('https_proxy');
+    expect(web.proxyVariableFor(local)).toBe('HTTP_PROXY');
+    expect(node.proxyVariableFor(local)).toBeUndefined();
+    vi.unstubAllEnvs();
+  });
+
   it('on the web, a dispatcher is refused with a reason and a pool gets no shared Agent; on Node both work', () => {
     expect(web.dispatcherUnsupported).toMatch(/on Node only/);
     expect(web.sharedDispatcher()).toBeUndefined();

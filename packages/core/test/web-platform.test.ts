@@ -6,7 +6,7 @@ import { createServer, get, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import { createApiFetchBinder } from '../src/adapter.js';
-import { createApiClient } from '../src/index.js';
+import { ConfigError, createApiClient } from '../src/index.js';
 import { defaultTransport } from '../src/platform/node.js';
 import { deferred, track } from './helpers.js';
 
@@ -181,3 +181,42 @@ describe('core on the web platform (the global fetch)', () => {
     expect(empty.body).toBeNull();
   });
 });
+
+describe('a loopback target and a proxy variable (Bun, Deno: their fetch reads it)', () => {
+  const auth = { email: 'svc@example.com', password: 'pw-not-for-the-proxy', orgId: 1 };
+
+  it('is refused at creation, naming the variable and NO_PROXY, never the password', () => {
+    vi.stubEnv('http_proxy', '');
+    vi.stubEnv('no_proxy', '');
+    vi.stubEnv('NO_PROXY', '');
+    vi.stubEnv('HTTP_PROXY', 'http://user:proxy-secret@proxy.corp.example:3128');
+    try {
+      const error = rejectionOfSync(() =>
+        createApiClient({ baseUrl: 'http://localhost:4010/api', auth }),
+      );
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).issues).toEqual([
+        {
+          path: 'baseUrl',
+          message: expect.stringMatching(/HTTP_PROXY is set.*Add localhost to NO_PROXY/),
+        },
+      ]);
+      expect(String(error)).not.toMatch(/pw-not-for-the-proxy|proxy-secret/);
+      // Your own fetch is yours; NO_PROXY that names the host lets the runtime go direct.
+      track(createApiClient({ baseUrl: 'http://localhost:4010/api', auth, fetch }));
+      vi.stubEnv('NO_PROXY', 'localhost');
+      track(createApiClient({ baseUrl: 'http://localhost:4010/api', auth }));
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+});
+
+function rejectionOfSync(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
+}

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { apiKeyAuth } from '../auth/api-key.js';
 import { sessionTokenAuth } from '../auth/session.js';
 import { isAuthStrategy, type AuthStrategy } from '../auth/strategy.js';
-import { isInsecure } from '../guards/secure-url.js';
-import { dispatcherUnsupported } from '#platform';
+import { isInsecure, isLoopback } from '../guards/secure-url.js';
+import { dispatcherUnsupported, proxyVariableFor } from '#platform';
 import { defaults } from '../shared/defaults.js';
 import { ConfigError, CrossOriginError, type ConfigIssue } from '../shared/errors.js';
 import type { TokenFetchListener } from '../shared/events.js';
@@ -282,8 +282,42 @@ export function parseOptions(input: unknown): ResolvedOptions {
   } else if (raw.fetch !== undefined && raw.dispatcher !== undefined) {
     issues.push({ path: 'dispatcher', message: 'cannot be used together with fetch' });
   }
+  if (raw.fetch === undefined) issues.push(...loopbackThroughProxy(raw, auth));
   if (!result.success || auth === undefined || issues.length > 0) throw new ConfigError(issues);
   return { ...result.data, auth };
+}
+
+/**
+ * Where the runtime's own `fetch` reads proxy variables (Bun, Deno), a loopback target it
+ * would send through a proxy: refused, since a password or token sent there in clear must
+ * stay on this machine and that `fetch` cannot be told to go direct.
+ */
+function loopbackThroughProxy(
+  raw: Record<string, unknown>,
+  auth: AuthStrategy | undefined,
+): ConfigIssue[] {
+  const targets: [path: string, value: unknown][] = [['baseUrl', raw.baseUrl]];
+  if (auth?.kind === 'session' && typeof auth.loginUrl === 'string') {
+    targets.push(['auth.loginUrl', auth.loginUrl]);
+  }
+  if (Array.isArray(raw.allowedOrigins)) {
+    raw.allowedOrigins.forEach((origin, index) =>
+      targets.push([`allowedOrigins.${index}`, origin]),
+    );
+  }
+  const issues: ConfigIssue[] = [];
+  for (const [path, value] of targets) {
+    if (typeof value !== 'string' || !URL.canParse(value)) continue;
+    const url = new URL(value);
+    if (!isLoopback(url.hostname)) continue;
+    const variable = proxyVariableFor(url);
+    if (variable === undefined) continue;
+    issues.push({
+      path,
+      message: `is a loopback host, and ${variable} is set: this runtime's fetch would send the credentials through that proxy. Add ${url.hostname} to NO_PROXY, or pass your own fetch`,
+    });
+  }
+  return issues;
 }
 
 /**

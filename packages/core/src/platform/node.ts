@@ -45,6 +45,14 @@ export function proxyFromEnv(
   return undiciProxyFromEnv(env, issues);
 }
 
+/**
+ * Nothing on Node: calls go through undici, which reads no proxy variable by itself, and
+ * the proxy of `loadOptionsFromEnv` reaches loopback hosts directly (transport/env-proxy.ts).
+ */
+export function proxyVariableFor(_url: URL): string | undefined {
+  return undefined;
+}
+
 /** The same answer, marked as reached through redirects. */
 export function markRedirected(response: Response): Response {
   return UpstreamResponse.redirected(response);

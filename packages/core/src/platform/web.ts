@@ -43,6 +43,50 @@ export function proxyFromEnv(
   return undefined;
 }
 
+/**
+ * The variable (`HTTP_PROXY`, `HTTPS_PROXY`…) whose proxy the runtime's own `fetch` would send
+ * a call to `url` through, or `undefined`. Bun's and Deno's `fetch` read those variables
+ * themselves and cannot be told to go direct for one call, so core refuses a loopback
+ * target they would proxy (plain http is allowed there only because it stays on this
+ * machine). `NO_PROXY` is read as they read it: `*`, a host, `.suffix`, `host:port`.
+ * Without access to the environment (Deno without `--allow-env`): `undefined`.
+ */
+export function proxyVariableFor(url: URL): string | undefined {
+  const env = readEnv();
+  if (env === undefined) return undefined;
+  const names =
+    url.protocol === 'https:'
+      ? ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']
+      : ['http_proxy', 'HTTP_PROXY'];
+  const variable = names.find((name) => (env[name] ?? '').trim() !== '');
+  if (variable === undefined) return undefined;
+  const host = url.hostname.toLowerCase();
+  const port = url.port === '' ? (url.protocol === 'https:' ? '443' : '80') : url.port;
+  const noProxy = [env.no_proxy, env.NO_PROXY]
+    .find((value) => value !== undefined && value.trim() !== '')
+    ?.toLowerCase()
+    .split(/[\s,]+/);
+  for (const entry of noProxy ?? []) {
+    if (entry === '*') return undefined;
+    const parsed = /^(.+):(\d+)$/.exec(entry);
+    if (parsed !== null && parsed[2] !== port) continue;
+    const name = (parsed?.[1] ?? entry).replace(/^\*?\./, '');
+    if (name !== '' && (host === name || host.endsWith(`.${name}`))) return undefined;
+  }
+  return variable;
+}
+
+function readEnv(): Record<string, string | undefined> | undefined {
+  try {
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
+      ?.env;
+    // Read every name once here: Deno throws on the first read without --allow-env.
+    return env === undefined ? undefined : { ...env };
+  } catch {
+    return undefined;
+  }
+}
+
 /** The same answer, marked as reached through redirects. */
 export function markRedirected(response: Response): Response {
   return markFetchRedirected(response);

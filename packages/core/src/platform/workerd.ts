@@ -15,6 +15,11 @@ export {
   sharedDispatcher,
 } from './web.js';
 
+/** Workers have no proxy variables: their `fetch` goes where it is sent. */
+export function proxyVariableFor(_url: URL): string | undefined {
+  return undefined;
+}
+
 // Loaded once, at start-up. Under the `workerd` condition outside workerd (a bundler's
 // test on Node) there is no such module, and nothing to keep alive.
 const workers: { waitUntil(promise: Promise<unknown>): void } | undefined =
