@@ -19,7 +19,14 @@ import { ClientClosedError, ConfigError, InvalidCredentialsError } from '../shar
 import { clientInstance, createEmitter, type TokenFetchEvent } from '../shared/events.js';
 import { createFetchTransport } from '../transport/transport.js';
 import { fetchDefaultHeaders, isRequest } from './call.js';
-import { clientAs, closeFamily, forget, type Family } from './family.js';
+import {
+  checkOrgLogin,
+  clientAs,
+  closeFamily,
+  forget,
+  noteOrgLogin,
+  type Family,
+} from './family.js';
 import { setGroupedFetch } from './grouped-fetch.js';
 import { readJson } from './json.js';
 import { createLogin, transportFetch } from './login-fetch.js';
@@ -98,6 +105,7 @@ function createFamily(resolved: ResolvedOptions, drainable: boolean): Family {
     facades: new Map(),
     tokenless: new Map(),
     credentialRefusal: undefined,
+    orgLogins: { proven: new Set(), refusedAt: [] },
     drain: drainable ? new Drain() : undefined,
     client: undefined,
     closed: false,
@@ -234,15 +242,20 @@ function createEngine(
   return createTokenManager({
     // A password refused (401) for one identity of the family is refused for all of them
     // (every org of the user): none of them logs in again before the cooldown has passed.
+    // Orgs a caller chooses per request cost at most `orgRefusalBudget` refused logins.
     async login(context) {
       const refused = family.credentialRefusal;
       if (refused !== undefined && now() < refused.until) throw new InvalidCredentialsError();
+      checkOrgLogin(family, auth.identity, now());
       try {
-        return await login(context);
+        const result = await login(context);
+        noteOrgLogin(family, auth.identity, now());
+        return result;
       } catch (error) {
         if (error instanceof InvalidCredentialsError) {
           family.credentialRefusal = { until: now() + resolved.loginCooldownMs };
         }
+        noteOrgLogin(family, auth.identity, now(), error);
         throw error;
       }
     },

@@ -1,7 +1,7 @@
 import { deriveStrategy, type AsOptions } from '../auth/identity.js';
 import type { AuthStrategy } from '../auth/strategy.js';
 import type { UrlScope } from '../guards/resolve-url.js';
-import { ClientClosedError } from '../shared/errors.js';
+import { ClientClosedError, NoActiveOrgError } from '../shared/errors.js';
 import type { ClientTransport } from '../transport/transport.js';
 import type { Drain } from './drain.js';
 import { createLazyClient } from './lazy-client.js';
@@ -34,6 +34,12 @@ export interface Family {
   readonly tokenless: Map<string, ApiClient>;
   /** A 401 for any identity of the family: its password is refused for all, until then. */
   credentialRefusal: { until: number } | undefined;
+  /**
+   * Identities of the family seen to log in, and when its other identities were last
+   * refused (404: not a member of that org), newest last: per-request org ids a caller
+   * chooses must not become one login with the service password each.
+   */
+  readonly orgLogins: { readonly proven: Set<string>; readonly refusedAt: number[] };
   /** A pool's family: every call of its clients, so that the root closes once all are done. */
   readonly drain: Drain | undefined;
   /** The root client: `as()` its own identity answers it. */
@@ -47,6 +53,37 @@ export interface Family {
  * Hostile per-request org ids cannot grow the heap without bound.
  */
 export const derivedCacheSize = 1_000;
+
+/**
+ * How many identities of a family may be refused (404) within a login cooldown before an
+ * identity never seen to log in is no longer tried until the oldest refusal is that old:
+ * a caller choosing org ids per request gets at most this many logins per cooldown.
+ */
+export const orgRefusalBudget = 10;
+
+/**
+ * Before a login of `identity`: throws when the family's budget of refused orgs is spent
+ * and this identity has never logged in (the root's own identity is always tried).
+ */
+export function checkOrgLogin(family: Family, identity: string, now: number): void {
+  const { proven, refusedAt } = family.orgLogins;
+  const cooldownMs = family.resolved.loginCooldownMs;
+  while (refusedAt.length > 0 && refusedAt[0]! <= now - cooldownMs) refusedAt.shift();
+  if (refusedAt.length < orgRefusalBudget || proven.has(identity)) return;
+  if (family.resolved.auth.kind === 'session' && family.resolved.auth.identity === identity) {
+    return;
+  }
+  throw new NoActiveOrgError(
+    `login not tried: ${refusedAt.length} orgs of this user were refused (404) in the last ${Math.ceil(cooldownMs / 1000)} s, and this one was never seen to work`,
+  );
+}
+
+/** After a login of `identity`: remembers a success, or a refusal of the org (404). */
+export function noteOrgLogin(family: Family, identity: string, now: number, error?: unknown): void {
+  const { proven, refusedAt } = family.orgLogins;
+  if (error === undefined) proven.add(identity);
+  else if (error instanceof NoActiveOrgError && !proven.has(identity)) refusedAt.push(now);
+}
 
 /** `client.as(options)`: the family's client for that identity. */
 export function clientAs(family: Family, options: AsOptions): ApiClient {

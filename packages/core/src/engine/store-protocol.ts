@@ -54,7 +54,13 @@ export async function obtainThroughStore(engine: Engine, attempt: Attempt): Prom
       throw engine.cooldown.adopt(shared);
     }
 
-    const lease = await storeCall(engine, 'acquire', () => store.acquire(key));
+    const lease = await storeCall(
+      engine,
+      'acquire',
+      () => store.acquire(key),
+      undefined,
+      (late) => (late === undefined ? undefined : store.release(late)),
+    );
     if (lease === storeDown) return whileStoreDown(engine, attempt);
     if (lease !== undefined) return loginUnderLease(engine, lease, attempt);
 
@@ -161,24 +167,52 @@ function noteFailure(engine: Engine, error: unknown): SharedFailure | undefined 
 }
 
 /**
- * One store operation; a failure or a throw is reported as `store_error` and answered
- * `storeDown`, never passed on.
+ * One store operation; a failure, a throw or no answer within `loginTimeoutMs` is reported
+ * as `store_error` and answered `storeDown`, never passed on. A store that never answers
+ * (a custom store without its own timeout) must not hold calls for ever, nor `close()`:
+ * closing the engine ends the wait too. What a late answer brings is handed to `late`
+ * (a lease taken after its caller stopped waiting is released there).
  */
 export async function storeCall<T>(
   engine: Engine,
   operation: StoreErrorEvent['operation'],
   call: () => Promise<T>,
   token?: string,
+  late?: (value: T) => unknown,
 ): Promise<T | typeof storeDown> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onClose: (() => void) | undefined;
   try {
-    return await call();
+    const answer = call();
+    const outcome = await Promise.race([
+      answer,
+      new Promise<typeof noAnswer>((resolve) => {
+        onClose = () => resolve(noAnswer);
+        engine.life.addEventListener('abort', onClose);
+        timer = setTimeout(resolve, engine.loginTimeoutMs, noAnswer);
+        // Not what keeps a process alive: the call that awaits the store does that.
+        (timer as { unref?: () => void }).unref?.();
+      }),
+    ]);
+    if (outcome !== noAnswer) return outcome;
+    answer.then(late, ignore).catch(ignore);
+    if (!engine.closed) {
+      reportStoreError(engine, operation, `no answer within ${engine.loginTimeoutMs} ms`);
+    }
+    return storeDown;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     // A store's error may quote what it was given: no token goes on into an event.
     reportStoreError(engine, operation, scrubSecrets(message, [token, engine.current?.token]));
     return storeDown;
+  } finally {
+    clearTimeout(timer);
+    if (onClose !== undefined) engine.life.removeEventListener('abort', onClose);
   }
 }
+
+const noAnswer: unique symbol = Symbol('no answer');
+const ignore = () => {};
 
 function reportStoreError(
   engine: Engine,
