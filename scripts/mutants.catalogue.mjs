@@ -643,6 +643,24 @@ export default [
     replace: '    }\n    if (inflight !== undefined) {',
     tests: tests('work-per-request'),
   },
+  // attack findings on issues 20 and 22
+  {
+    id: 'engine/store-call-bounded',
+    behaviour: 'a store operation that never answers is given up after loginTimeoutMs',
+    file: `${core}/engine/store-protocol.ts`,
+    find: 'timer = setTimeout(resolve, engine.loginTimeoutMs, noAnswer);',
+    replace: 'timer = undefined;',
+    tests: tests('hanging-store'),
+  },
+  {
+    id: 'client/org-refusal-budget',
+    behaviour: 'org ids a caller chooses cost at most orgRefusalBudget refused logins per cooldown',
+    file: `${core}/client/family.ts`,
+    find: 'if (refusedAt.length < orgRefusalBudget || proven.has(identity)) return;',
+    replace: 'return;',
+    tests: tests('as-org-storm'),
+  },
+
   // issue 20, item 8: telemetry stays bounded
   {
     id: 'otel/close-drops-series',
