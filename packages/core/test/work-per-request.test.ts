@@ -1,12 +1,13 @@
 // Issue 23, item 1: on a runtime where work belongs to a request (Cloudflare's workerd:
-// platform/workerd.ts), a login left behind by a request that ended, its timers dead with
-// it, is started again by a later call instead of being waited on for ever. The Node build
+// platform/workerd.ts), a login (or a pool tenant's build) left behind by a request that
+// ended, its timers dead with it, is started again by a later call instead of being waited
+// on for ever. The Node build
 // is made to say what workerd's does; the real thing runs on workerd in the runtime matrix
 // (test/runtimes/matrix.mjs).
 import { describe, expect, it, vi } from 'vitest';
 import type * as platform from '#platform';
-import { createTokenManager } from '../src/index.js';
-import { createClock } from './helpers.js';
+import { createClientPool, createTokenManager } from '../src/index.js';
+import { createClock, startMock, track } from './helpers.js';
 
 vi.mock('#platform', async (load) => ({
   ...(await load<typeof platform>()),
@@ -35,5 +36,43 @@ describe('a login left behind (issue 23, item 1)', () => {
     expect(await manager.getToken()).toBe('fresh');
     expect(started).toHaveLength(2);
     manager.close();
+  });
+});
+
+describe("a pool tenant's build left behind (issue 23, item 1)", () => {
+  it('one whose resolve never settles (its request ended, its timer with it) is started again by a later call', async () => {
+    const mock = await startMock();
+    const clock = createClock();
+    const resolved: string[] = [];
+    const pool = track(
+      createClientPool({
+        now: clock.now,
+        // Long enough that resolve's own timer does not fire in the test, as a dead one would not.
+        loginTimeoutMs: 60_000,
+        resolve: () => {
+          resolved.push(`resolve ${resolved.length + 1}`);
+          return resolved.length === 1
+            ? new Promise(() => {})
+            : { baseUrl: mock.baseUrl, auth: { apiKey: 'demo-api-key' } };
+        },
+      }),
+    );
+    void pool
+      .client('a')
+      .fetch('/user/users/me')
+      .catch(() => {});
+    await vi.waitFor(() => expect(resolved).toHaveLength(1));
+    clock.advance(60_000); // within its bound and margin: joined, not started again
+    void pool
+      .client('a')
+      .fetch('/user/users/me')
+      .catch(() => {});
+    await Promise.resolve();
+    expect(resolved).toHaveLength(1);
+    clock.advance(5_001); // past them: left behind
+    const response = await pool.client('a').fetch('/user/users/me');
+    expect(response.status).toBe(200);
+    await response.text();
+    expect(resolved).toHaveLength(2);
   });
 });
