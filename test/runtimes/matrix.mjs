@@ -11,6 +11,9 @@
 //   bun-1.1.4, deno-2.0.0: the oldest that hold every check (see `processRuntimes`);
 // - workerd-node20: miniflare 4.20260426.0 and its workerd 1.20260426.1, the newest that
 //   install on Node 20 (what `wrangler dev` of wrangler 4.86.0, the newest on Node 20, runs);
+// - workerd-oldest: miniflare 4.20250404.0 and its workerd 1.20250404.0, the oldest workerd
+//   that accepts the README's floor (workerd takes no date after its own build), at the
+//   floor only;
 // - workerd-current: workerd 1.20261117.1, the one of wrangler 4.164.0 (the current wrangler,
 //   Node 22 only, on miniflare 5, a beta with a new API), driven by miniflare 4.20260730.0
 //   (the last miniflare 4, Node 22) under `npx node@22`;
@@ -85,6 +88,12 @@ const hangUp = { bun: 'aborts', deno: 'aborts', 'deno-2.0.0': 'continues', worke
 const workerdLines = [
   { name: 'workerd-node20', miniflare: 'miniflare', node: process.execPath },
   {
+    name: 'workerd-oldest',
+    miniflare: 'miniflare-oldest',
+    node: process.execPath,
+    floorOnly: true,
+  },
+  {
     name: 'workerd-current',
     miniflare: 'miniflare-node22',
     node: 'node@22',
@@ -119,10 +128,12 @@ try {
     const scripts = await bundleWorkers();
     for (const line of lines) {
       setUp(line);
-      for (const date of [floor, line.newest]) {
+      for (const date of line.floorOnly ? [floor] : [floor, line.newest]) {
         if (wants(`${line.name}@${date}`)) targets.push(workerdTarget(line, date, scripts));
       }
-      if (wants(`${line.name}@below`)) targets.push(belowFloorTarget(line, scripts));
+      if (!line.floorOnly && wants(`${line.name}@below`)) {
+        targets.push(belowFloorTarget(line, scripts));
+      }
     }
   }
   nodeStoreKeys = await nodeKeys();

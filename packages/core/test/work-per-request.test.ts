@@ -1,7 +1,8 @@
 // Issue 23, item 1: on a runtime where work belongs to a request (Cloudflare's workerd:
 // platform/workerd.ts), a login (or a pool tenant's build) left behind by a request that
 // ended, its timers dead with it, is started again by a later call instead of being waited
-// on for ever. The Node build
+// on for ever; and where a background refresh would die with the call that starts it (no
+// `waitUntil`), none is started. The Node build
 // is made to say what workerd's does; the real thing runs on workerd in the runtime matrix
 // (test/runtimes/matrix.mjs).
 import { describe, expect, it, vi } from 'vitest';
@@ -9,9 +10,15 @@ import type * as platform from '#platform';
 import { createClientPool, createTokenManager } from '../src/index.js';
 import { createClock, startMock, track } from './helpers.js';
 
+// Whether a background refresh outlives its call: workerd with `waitUntil`, or without it.
+const runtime = vi.hoisted(() => ({ backgroundWorkSurvives: true }));
+
 vi.mock('#platform', async (load) => ({
   ...(await load<typeof platform>()),
   workBelongsToRequest: true,
+  get backgroundWorkSurvives() {
+    return runtime.backgroundWorkSurvives;
+  },
 }));
 
 describe('a login left behind (issue 23, item 1)', () => {
@@ -36,6 +43,35 @@ describe('a login left behind (issue 23, item 1)', () => {
     expect(await manager.getToken()).toBe('fresh');
     expect(started).toHaveLength(2);
     manager.close();
+  });
+});
+
+describe('a runtime where a background refresh would die with its call (workerd without waitUntil)', () => {
+  it('starts none in the refresh window: the token is renewed when a call needs it', async () => {
+    runtime.backgroundWorkSurvives = false;
+    try {
+      const clock = createClock();
+      let logins = 0;
+      const manager = createTokenManager({
+        now: clock.now,
+        ttlMs: 60_000,
+        refreshAheadMs: 20_000,
+        login: () => Promise.resolve({ token: `token-${++logins}` }),
+      });
+      expect(await manager.getToken()).toBe('token-1');
+      clock.advance(50_000); // in the refresh window (its last 20 s)
+      expect(await manager.getToken()).toBe('token-1');
+      expect(manager.peekToken()).toBe('token-1');
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(logins).toBe(1);
+      clock.advance(9_001); // within 1 s of its expiry: no longer used
+      expect(manager.peekToken()).toBeUndefined();
+      expect(await manager.getToken()).toBe('token-2');
+      expect(logins).toBe(2);
+      manager.close();
+    } finally {
+      runtime.backgroundWorkSurvives = true;
+    }
   });
 });
 
