@@ -7,15 +7,20 @@
 // (test/runtimes/matrix.mjs).
 import { describe, expect, it, vi } from 'vitest';
 import type * as platform from '#platform';
-import { createClientPool, createTokenManager } from '../src/index.js';
+import { createClientPool, createTokenManager, MemoryTokenStore } from '../src/index.js';
 import { createClock, startMock, track } from './helpers.js';
 
 // Whether a background refresh outlives its call: workerd with `waitUntil`, or without it.
-const runtime = vi.hoisted(() => ({ backgroundWorkSurvives: true }));
+// What the engine asked to keep alive (`waitUntil` on workerd).
+const runtime = vi.hoisted(() => ({
+  backgroundWorkSurvives: true,
+  kept: [] as Promise<unknown>[],
+}));
 
 vi.mock('#platform', async (load) => ({
   ...(await load<typeof platform>()),
   workBelongsToRequest: true,
+  keepAlive: (work: Promise<unknown>) => runtime.kept.push(work),
   get backgroundWorkSurvives() {
     return runtime.backgroundWorkSurvives;
   },
@@ -110,5 +115,22 @@ describe("a pool tenant's build left behind (issue 23, item 1)", () => {
     expect(response.status).toBe(200);
     await response.text();
     expect(resolved).toHaveLength(2);
+  });
+});
+
+describe('work no caller awaits (issue 23, item 1)', () => {
+  it("a rejected token's removal from the store keeps its request alive until it is done", async () => {
+    const store = new MemoryTokenStore();
+    const manager = createTokenManager({
+      store,
+      login: () => Promise.resolve({ token: 'rejected' }),
+    });
+    const token = await manager.getToken();
+    const before = runtime.kept.length;
+    expect(manager.invalidate(token)).toBe(true);
+    expect(runtime.kept).toHaveLength(before + 1);
+    await runtime.kept.at(-1);
+    expect(await store.get('default')).toBeUndefined();
+    manager.close();
   });
 });

@@ -254,11 +254,14 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       if (held.generation > engine.rejectedGeneration) engine.rejectedGeneration = held.generation;
       if (held.generation > 0) {
         const { store } = engine;
-        void storeCall(
-          engine,
-          'invalidate',
-          async () => store.invalidate(await engine.key(), held.generation),
-          held.token,
+        // Nobody awaits it: on Workers its request is kept alive until it is done.
+        keepAlive(
+          storeCall(
+            engine,
+            'invalidate',
+            async () => store.invalidate(await engine.key(), held.generation),
+            held.token,
+          ),
         );
       }
       return true;
