@@ -30,10 +30,10 @@ const workers: { waitUntil?(promise: Promise<unknown>): void } | undefined =
 export const backgroundWorkSurvives: boolean =
   workers === undefined || typeof workers.waitUntil === 'function';
 
-/** Keeps the current request alive until `work` settles (outside a request: nothing). */
+/** Keeps the current request alive until `work` settles (outside a request, or with no `waitUntil`: nothing). */
 export function keepAlive(work: Promise<unknown>): void {
   try {
-    workers?.waitUntil(work);
+    workers?.waitUntil?.(work);
   } catch {
     // Not inside a request: nothing to keep alive.
   }
