@@ -26,7 +26,7 @@ vi.mock('#platform', async (load) => ({
   },
 }));
 
-describe('a login left behind (issue 23, item 1)', () => {
+describe('a login left behind (guarantee 15; issue 23, item 1)', () => {
   it('one that never settles (its request ended, its timers with it) is started again by a later call', async () => {
     const clock = createClock();
     const started: string[] = [];
@@ -51,7 +51,7 @@ describe('a login left behind (issue 23, item 1)', () => {
   });
 });
 
-describe('a runtime where a background refresh would die with its call (workerd without waitUntil)', () => {
+describe('a runtime where a background refresh would die with its call, workerd without waitUntil (guarantee 2)', () => {
   it('starts none in the refresh window: the token is renewed when a call needs it', async () => {
     runtime.backgroundWorkSurvives = false;
     try {
@@ -80,7 +80,7 @@ describe('a runtime where a background refresh would die with its call (workerd 
   });
 });
 
-describe("a pool tenant's build left behind (issue 23, item 1)", () => {
+describe("a pool tenant's build left behind (guarantee 15; issue 23, item 1)", () => {
   it('one whose resolve never settles (its request ended, its timer with it) is started again by a later call', async () => {
     const mock = await startMock();
     const clock = createClock();
@@ -118,7 +118,7 @@ describe("a pool tenant's build left behind (issue 23, item 1)", () => {
   });
 });
 
-describe('work no caller awaits (issue 23, item 1)', () => {
+describe('work no caller awaits (guarantee 15; issue 23, item 1)', () => {
   it("a rejected token's removal from the store keeps its request alive until it is done", async () => {
     const store = new MemoryTokenStore();
     const manager = createTokenManager({
