@@ -20,6 +20,21 @@ export default tseslint.config(
     },
   },
   {
+    // Code that runs off Node (Bun, Deno, Workers): Deno up to 2.7 and workerd give timers
+    // as numbers, with no `unref()` / `ref()`; core's `unrefTimer` / `refTimer` handle both.
+    files: ['packages/{core,redis,hono,cloudflare,opentelemetry}/src/**/*.ts'],
+    ignores: ['packages/core/src/shared/abort.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'CallExpression[callee.property.name=/^(unref|ref)$/]',
+          message: 'a Node-only timer API: use unrefTimer / refTimer (@tokenfetch/core/adapter)',
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: {
       sourceType: 'commonjs',

@@ -661,6 +661,38 @@ export default [
     tests: tests('as-org-storm'),
   },
 
+  {
+    id: 'engine/no-background-refresh-that-dies',
+    behaviour: 'where a background refresh would die with its call, none is started',
+    file: `${core}/engine/token-manager.ts`,
+    find: '      backgroundWorkSurvives &&\n',
+    replace: '',
+    tests: tests('work-per-request'),
+  },
+  {
+    id: 'engine/invalidate-kept-alive',
+    behaviour: "on Workers a rejected token's removal from the store keeps its request alive",
+    file: `${core}/engine/token-manager.ts`,
+    find: '        keepAlive(\n          storeCall(',
+    replace: '        [].push(\n          storeCall(',
+    tests: tests('work-per-request'),
+  },
+  {
+    id: 'pool/stale-build-restarted',
+    behaviour: "on Workers a pool tenant's build left behind is started again by a later call",
+    file: `${core}/client/client-pool.ts`,
+    find: '      entry.pending = undefined;\n    }\n    if (entry.pending === undefined) {',
+    replace: '    }\n    if (entry.pending === undefined) {',
+    tests: tests('work-per-request'),
+  },
+  {
+    id: 'redis/cluster-ping-timer-portable',
+    behaviour: "a node-redis Cluster's rediscovery works where timers are numbers (Deno up to 2.7)",
+    file: 'packages/redis/src/redis-client.ts',
+    find: '    unrefTimer(timer);',
+    replace: '    timer.unref();',
+    tests: redisTests('number-timers'),
+  },
   // issue 20, item 8: telemetry stays bounded
   {
     id: 'otel/close-drops-series',

@@ -11,14 +11,18 @@
 //   bun-1.1.4, deno-2.0.0: the oldest that hold every check (see `processRuntimes`);
 // - workerd-node20: miniflare 4.20260426.0 and its workerd 1.20260426.1, the newest that
 //   install on Node 20 (what `wrangler dev` of wrangler 4.86.0, the newest on Node 20, runs);
+// - workerd-oldest: miniflare 4.20250404.0 and its workerd 1.20250404.0, the oldest workerd
+//   that accepts the README's floor (workerd takes no date after its own build), at the
+//   floor only;
 // - workerd-current: workerd 1.20261117.1, the one of wrangler 4.164.0 (the current wrangler,
 //   Node 22 only, on miniflare 5, a beta with a new API), driven by miniflare 4.20260730.0
 //   (the last miniflare 4, Node 22) under `npx node@22`;
 // each workerd at the compatibility-date floor packages/hono/README.md states and at the
 // newest date it accepts, and `@below`: the day before the floor does not start the app.
 //
-// Every target runs the checks below against mock upstreams of its own, and prints a line
-// per check; the table at the end is what the Hono README's runtime table states. A failed
+// Every target runs the checks below against mock upstreams of its own (the app's client,
+// and a pool made at module scope, each on an upstream of its own), and prints a line per
+// check; the table at the end is what the Hono README's runtime table states. A failed
 // check fails the run, unless `knownFailing` lists it: then it is reported with its error
 // and does not fail the run. A listed check that passes is reported as FIXED, without
 // failing the run (some of them fail by a race, and may pass once): remove its mark.
@@ -54,6 +58,8 @@ const loaders = 5;
 const shortLoadMaxMs = 30_000;
 /** How long the matrix waits for an answer (tokenfetch's own timeout is 30 s). */
 const callTimeoutMs = 15_000;
+/** The tenants of the app's pool (test/runtimes/app/app.ts), each a user of the pool's upstream. */
+const poolTenants = ['tenant-a', 'tenant-b'];
 
 /**
  * Checks that fail today, with the issue that fixes them: `<target prefix>:<check>`. Each
@@ -82,6 +88,12 @@ const hangUp = { bun: 'aborts', deno: 'aborts', 'deno-2.0.0': 'continues', worke
 const workerdLines = [
   { name: 'workerd-node20', miniflare: 'miniflare', node: process.execPath },
   {
+    name: 'workerd-oldest',
+    miniflare: 'miniflare-oldest',
+    node: process.execPath,
+    floorOnly: true,
+  },
+  {
     name: 'workerd-current',
     miniflare: 'miniflare-node22',
     node: 'node@22',
@@ -98,6 +110,8 @@ const results = [];
 const started = Date.now();
 // The harness's own event loop serves every mock and load: a stall there is not the runtime's.
 const stall = monitorEventLoopDelay({ resolution: 20 });
+/** The store keys of test/runtimes/app/store-keys.ts as Node derives them (core's Node build). */
+let nodeStoreKeys;
 
 try {
   // Everything that blocks (finding binaries, their versions) is done here, before any
@@ -114,12 +128,15 @@ try {
     const scripts = await bundleWorkers();
     for (const line of lines) {
       setUp(line);
-      for (const date of [floor, line.newest]) {
+      for (const date of line.floorOnly ? [floor] : [floor, line.newest]) {
         if (wants(`${line.name}@${date}`)) targets.push(workerdTarget(line, date, scripts));
       }
-      if (wants(`${line.name}@below`)) targets.push(belowFloorTarget(line, scripts));
+      if (!line.floorOnly && wants(`${line.name}@below`)) {
+        targets.push(belowFloorTarget(line, scripts));
+      }
     }
   }
+  nodeStoreKeys = await nodeKeys();
   stall.enable();
   await runAll(targets);
 } finally {
@@ -382,12 +399,24 @@ async function runChecks(target) {
 
 async function soloChecks(target, hang) {
   const upstream = await startMockUpstream();
+  const poolUpstream = await startMockUpstream({
+    users: poolTenants.map((tenant) => ({
+      email: `${tenant}@example.com`,
+      password: `pw-${tenant}`,
+      orgs: [1],
+    })),
+  });
   let instances;
   try {
     instances = await attempt(target, 'start', 'starts with authMiddleware() at module scope', () =>
-      target.start([{ env: appEnv(upstream, hang), shared: false }]),
+      target.start([{ env: appEnv(upstream, hang, poolUpstream), shared: false }]),
     );
     const app = instances?.[0];
+    await check(target, 'store-key', "store keys (PBKDF2-bound) are Node's", app, async () => {
+      const keys = await (await fetch(`${app.url}/store-key`)).json();
+      expectEqual(JSON.stringify(keys), JSON.stringify(nodeStoreKeys), 'store keys');
+      return keys.map((key) => `${key.slice(0, 12)}…`).join(', ');
+    });
     await check(target, 'cold', `${burst} concurrent cold calls → 1 login`, app, async () => {
       expectAll200(await callAll([app], burst));
       expectEqual(upstream.stats.successfulLogins, 1, 'logins');
@@ -400,15 +429,36 @@ async function soloChecks(target, hang) {
     await check(target, 'revoke', `revoked under ${burst} calls → 1 re-login, 0 failed`, app, () =>
       revocation(upstream, [app]),
     );
-    await check(target, 'refresh', shortTitle(''), app, () => shortTokens(upstream, [app]));
+    // The app's client and the pool's tenants, at once: each on its upstream.
+    await Promise.all([
+      check(target, 'refresh', shortTitle(''), app, () => shortTokens(upstream, [app])),
+      check(target, 'pool', poolTitle(), app, () => poolChecks(poolUpstream, app)),
+    ]);
     const does = target.hangUp === 'aborts' ? 'aborts' : 'does not abort';
     await check(target, 'hang-up', `a hang-up ${does} the upstream call`, app, () =>
       hangUpCheck(app, hang, target.hangUp),
     );
   } finally {
     for (const instance of instances ?? []) instance.stop();
-    await upstream.close();
+    await Promise.all([upstream.close(), poolUpstream.close()]);
   }
+}
+
+function poolTitle() {
+  const tenants = poolTenants.length;
+  const cold = `${burst} cold calls over ${tenants} tenants → ${tenants} logins`;
+  return `a pool made at module scope: ${cold}; ${shortTitle(' each')}`;
+}
+
+/**
+ * The app's pool (made once, at module scope): cold calls make one login per tenant, then
+ * short tokens renewed `renewals` times for every tenant answer every call.
+ */
+async function poolChecks(upstream, app) {
+  const paths = poolTenants.map((tenant) => `/pool/me?tenant=${tenant}`);
+  expectAll200(await callAll([app], burst, paths));
+  expectEqual(upstream.stats.successfulLogins, poolTenants.length, 'logins');
+  return shortTokens(upstream, [app], paths);
 }
 
 async function sharedChecks(target, hang) {
@@ -459,13 +509,15 @@ async function explained(apps, body) {
   }
 }
 
-function appEnv(upstream, hang) {
+function appEnv(upstream, hang, poolUpstream) {
   return {
     API_BASE_URL: upstream.baseUrl,
     API_EMAIL: DEMO_USER.email,
     API_PASSWORD: DEMO_USER.password,
     API_ORG_ID: String(DEMO_USER.orgs[0] ?? 1),
     HANG_URL: hang.url,
+    // The pool's tenants are not called where there is no pool upstream.
+    POOL_BASE_URL: poolUpstream?.baseUrl ?? 'https://pool.invalid',
   };
 }
 
@@ -483,10 +535,11 @@ function shortTitle(where) {
 
 /**
  * Tokens of `shortTokenMs` (announced as `expiresIn`), from a revocation on, loaded by
- * `loaders` callers, one call after another, until the token was renewed `renewals` times:
- * every call answers 200.
+ * `loaders` callers, one call after another, until the token of each path's client (one
+ * token per path) was renewed `renewals` times: every call answers 200.
  */
-async function shortTokens(upstream, apps) {
+async function shortTokens(upstream, apps, paths = ['/me']) {
+  const logins = renewals * paths.length;
   upstream.setLoginResponse((login) => ({
     body: JSON.stringify({
       token: login.issueToken({ ttlMs: shortTokenMs }),
@@ -494,20 +547,20 @@ async function shortTokens(upstream, apps) {
     }),
   }));
   upstream.revokeTokens();
-  expectAll200(await callAll(apps, apps.length));
+  expectAll200(await callAll(apps, Math.max(apps.length, paths.length), paths));
   upstream.resetStats();
   const begun = Date.now();
   const statuses = [];
   let failed = 0;
   // Done after the renewals, or once it is clear they will not all answer.
   const done = () =>
-    upstream.stats.successfulLogins >= renewals ||
+    upstream.stats.successfulLogins >= logins ||
     failed >= 100 ||
     Date.now() - begun > shortLoadMaxMs;
   await Promise.all(
     Array.from({ length: loaders }, async (_, index) => {
       while (!done()) {
-        const status = await call(apps[index % apps.length]);
+        const status = await call(apps[index % apps.length], paths[index % paths.length]);
         if (status !== 200) failed++;
         statuses.push(status);
         // Paced (≤ 25 calls a second each), so that several targets can run at once on a
@@ -518,8 +571,8 @@ async function shortTokens(upstream, apps) {
   );
   const { successfulLogins, rejectedCalls } = upstream.stats;
   expectAll200(statuses);
-  if (successfulLogins < renewals) {
-    throw new Error(`only ${successfulLogins} renewals in ${shortLoadMaxMs / 1000} s`);
+  if (successfulLogins < logins) {
+    throw new Error(`only ${successfulLogins} of ${logins} renewals in ${shortLoadMaxMs / 1000} s`);
   }
   const seconds = ((Date.now() - begun) / 1000).toFixed(1);
   return `${statuses.length} calls in ${seconds} s, ${rejectedCalls} sent with an expired token`;
@@ -599,7 +652,8 @@ function record(target, name, title, error, detail, ms) {
 }
 
 function report() {
-  const order = ['start', 'cold', 'fetch', 'revoke', 'refresh', 'hang-up', 'shared-start'];
+  const order = ['start', 'store-key', 'cold', 'fetch', 'revoke', 'refresh', 'pool', 'hang-up'];
+  order.push('shared-start');
   order.push('shared-cold', 'shared-revoke', 'shared-refresh', 'below-floor');
   const columns = order.filter((name) => results.some((result) => result.name === name));
   const rows = [...new Set(results.map((result) => result.target.label))].sort();
@@ -629,15 +683,21 @@ function report() {
 // ---------------------------------------------------------------------------------------
 // Helpers.
 
-/** `count` GET /me at once, spread over `apps`: 200, or what answered instead. */
-function callAll(apps, count) {
-  return Promise.all(Array.from({ length: count }, (_, index) => call(apps[index % apps.length])));
+/** `count` GETs at once, spread over `apps` and `paths`: 200, or what answered instead. */
+function callAll(apps, count, paths = ['/me']) {
+  return Promise.all(
+    Array.from({ length: count }, (_, index) =>
+      call(apps[index % apps.length], paths[index % paths.length]),
+    ),
+  );
 }
 
-async function call(app) {
+async function call(app, path = '/me') {
   try {
     // A wedged engine answers nothing: give up well before the client's 30 s timeout.
-    const response = await fetch(`${app.url}/me`, { signal: AbortSignal.timeout(callTimeoutMs) });
+    const response = await fetch(`${app.url}${path}`, {
+      signal: AbortSignal.timeout(callTimeoutMs),
+    });
     const body = await response.text();
     return response.status === 200 ? 200 : `${response.status} ${body.slice(0, 300)}`;
   } catch (error) {
@@ -694,6 +754,17 @@ function binary(runtime, npx, onPath) {
 function firstError(stderr) {
   const lines = stderr.split('\n');
   return (lines.find((line) => /error/i.test(line)) ?? lines[0] ?? '').trim().slice(0, 300);
+}
+
+/**
+ * test/runtimes/app/store-keys.ts run here, on Node, against the built packages (tsx, with
+ * no tsconfig: its `paths` would load the sources): the keys every runtime must derive.
+ */
+async function nodeKeys() {
+  const { tsImport } = await import('tsx/esm/api');
+  const url = new URL('app/store-keys.ts', import.meta.url).href;
+  const { storeKeys } = await tsImport(url, { parentURL: import.meta.url, tsconfig: false });
+  return storeKeys();
 }
 
 /** The compatibility-date floor packages/hono/README.md states. */

@@ -7,7 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { SharedFailure, StoredToken, TokenLease } from '@tokenfetch/core';
+import {
+  createApiClient,
+  InvalidCredentialsError,
+  type SharedFailure,
+  type StoredToken,
+  type TokenLease,
+} from '@tokenfetch/core';
+import { demoUser, startMockUpstream } from '@tokenfetch/mock-upstream';
 import { build } from 'esbuild';
 import { Log, LogLevel, Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -285,5 +292,31 @@ describe('durableObjectStore on workerd, shared by two isolates', () => {
       .catch((caught: unknown) => caught as Error);
     expect(String(error)).toContain('durable object commit failed');
     expect(String(error)).not.toContain('SECRET');
+  });
+
+  it('tenants never borrow (guarantee 14): a wrong password neither reads the token nor plants a failure the right one honours', async () => {
+    const upstream = await startMockUpstream();
+    const { email, password, orgs } = demoUser;
+    const client = (at: 'a' | 'b', secret: string) =>
+      createApiClient({
+        baseUrl: upstream.baseUrl,
+        auth: { email, password: secret, orgId: orgs[0]! },
+        store: store(at),
+      });
+    const right = client('a', password);
+    const wrong = client('b', 'not-the-password');
+    const rightElsewhere = client('b', password);
+    try {
+      const token = await right.getToken();
+      // Same email, org and Durable Object namespace, another password: it logs in itself.
+      await expect(wrong.getToken()).rejects.toBeInstanceOf(InvalidCredentialsError);
+      expect(upstream.stats.loginAttempts).toBe(2);
+      // The right password in the other isolate takes the stored token, refusal or not.
+      expect(await rightElsewhere.getToken()).toBe(token);
+      expect(upstream.stats.successfulLogins).toBe(1);
+    } finally {
+      await Promise.all([right.close(), wrong.close(), rightElsewhere.close()]);
+      await upstream.close();
+    }
   });
 });

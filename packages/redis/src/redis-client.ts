@@ -1,3 +1,5 @@
+import { unrefTimer } from '@tokenfetch/core/adapter';
+
 /**
  * The parts of an ioredis `Redis` or `Cluster` the store uses. Declared here so that
  * neither client is needed to type-check or run the package.
@@ -196,7 +198,8 @@ function firstToAnswer(
   return new Promise((resolve) => {
     let pending = clients.length;
     const timer = setTimeout(() => resolve(undefined), timeoutMs);
-    timer.unref();
+    // Not `timer.unref()`: Deno up to 2.7 gives timers as numbers.
+    unrefTimer(timer);
     const done = (client: NodeRedisNodeClient | undefined) => {
       if (client !== undefined) {
         clearTimeout(timer);

@@ -9,12 +9,16 @@
 //                it off Node, not undici), and the client's events by type (with a store)
 //   GET /hang    a call to HANG_URL, which never answers: it ends only if the runtime
 //                aborts it when the downstream client hangs up
+//   GET /pool/me?tenant=a   /user/users/me as tenant `a` of a pool made once, at module
+//                scope (tenant `a` logs in at POOL_BASE_URL as a@example.com, password pw-a)
+//   GET /store-key   the store keys of fixed credentials, as this runtime derives them
 //
 // An error that is not tokenfetch's is answered as a 500 whose body is the error itself,
 // so that the matrix can say what failed (workerd's own errors, say).
-import type { TokenFetchEvent } from '@tokenfetch/core';
+import { createClientPool, type TokenFetchEvent } from '@tokenfetch/core';
 import { authMiddleware, problemDetails, type AuthMiddlewareOptions } from '@tokenfetch/hono';
 import { Hono, type Context } from 'hono';
+import { storeKeys } from './store-keys.js';
 
 const realFetch = globalThis.fetch;
 let fetchCalls = 0;
@@ -34,6 +38,15 @@ export function countEvent(event: TokenFetchEvent): void {
 
 // Made at the first request: workerd refuses random values at global scope.
 let isolate: string | undefined;
+
+// One pool for every request, made at module scope as the middleware is: on workerd its
+// tenants' clients and logins outlive the request that made them.
+const pool = createClientPool({
+  resolve: (tenant) => ({
+    baseUrl: process.env.POOL_BASE_URL!,
+    auth: { email: `${tenant}@example.com`, password: `pw-${tenant}`, orgId: 1 },
+  }),
+});
 
 /** The example's app with `authMiddleware(options)` instead of `authMiddleware()`. */
 export function createApp(options: AuthMiddlewareOptions<Context>): Hono {
@@ -57,6 +70,15 @@ export function instrument(app: Hono): Hono {
     authMiddleware({ baseUrl: process.env.HANG_URL!, auth: { apiKey: 'k' } }),
     async (c) => c.body(null, (await c.var.apiFetch('/hang')).status as 200),
   );
+  app.get(
+    '/pool/me',
+    authMiddleware({ pool, tenant: (c) => c.req.query('tenant') ?? '' }),
+    async (c) => {
+      const upstream = await c.var.apiFetch('/user/users/me');
+      return c.json(await upstream.json(), upstream.status as 200);
+    },
+  );
+  app.get('/store-key', async (c) => c.json(await storeKeys()));
   app.onError(problemDetails((error, c) => c.text(String(error), 500)));
   return app;
 }

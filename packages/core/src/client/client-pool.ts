@@ -1,4 +1,4 @@
-import { sharedDispatcher } from '#platform';
+import { keepAlive, sharedDispatcher, workBelongsToRequest } from '#platform';
 import { unrefTimer } from '../shared/abort.js';
 import { closeWhenDrained, createDrainableClient, type ApiClient } from './api-client.js';
 import { defaults } from '../shared/defaults.js';
@@ -66,6 +66,8 @@ interface Entry {
   readonly facade: ApiClient;
   client: ApiClient | undefined;
   pending: Promise<ApiClient> | undefined;
+  /** When `pending` began. */
+  pendingSince: number;
   lastUsed: number;
 }
 
@@ -73,6 +75,8 @@ interface Entry {
 const sweepEveryMs = 60_000;
 /** Tokens of dropped clients a pool on a shared store remembers (about 1 KB each). */
 const rememberedTokens = 10_000;
+/** How long past its own bound a tenant's build is waited for before it is left behind. */
+const staleMs = 5_000;
 
 /**
  * A pool of clients, one per tenant (a customer, an org, a user), built from `resolve` at
@@ -132,6 +136,7 @@ export function createClientPool(options: ClientPoolOptions): ClientPool {
         ),
         client: undefined,
         pending: undefined,
+        pendingSince: 0,
         lastUsed: 0,
       };
     }
@@ -142,18 +147,40 @@ export function createClientPool(options: ClientPoolOptions): ClientPool {
     return entry;
   }
 
+  /**
+   * The tenant's client, or the one build of it that every call of the tenant joins. On
+   * Workers a build belongs to the request that starts it: that request is kept alive until
+   * it settles (`waitUntil`), and one that has run past its bound and a margin without
+   * settling (its request cancelled, its timer with it) is left behind for a new one, as
+   * the token engine does with a login.
+   */
   function use(tenant: string): ApiClient | Promise<ApiClient> {
     if (closed) throw new ClientClosedError();
     const entry = entryOf(tenant);
-    return entry.client ?? (entry.pending ??= build(entry));
+    if (entry.client !== undefined) return entry.client;
+    if (
+      workBelongsToRequest &&
+      entry.pending !== undefined &&
+      now() - entry.pendingSince > resolveTimeoutMs + staleMs
+    ) {
+      entry.pending = undefined;
+    }
+    if (entry.pending === undefined) {
+      entry.pendingSince = now();
+      const pending = build(entry, () => entry.pending === pending);
+      entry.pending = pending;
+      keepAlive(pending.catch(() => {}));
+    }
+    return entry.pending;
   }
 
-  async function build(entry: Entry): Promise<ApiClient> {
+  /** Builds the tenant's client; `current()` says whether this build is still the entry's. */
+  async function build(entry: Entry, current: () => boolean): Promise<ApiClient> {
     try {
       const tenantOptions = await resolveWithin(() => resolve(entry.tenant), resolveTimeoutMs);
       const client = clientOf(tenantOptions);
-      if (closed || entries.get(entry.tenant) !== entry) {
-        // Closed or dropped while resolving: these calls get a ClientClosedError.
+      if (closed || entries.get(entry.tenant) !== entry || !current()) {
+        // Closed, dropped or left behind while resolving: these calls get a ClientClosedError.
         await client.close();
         throw new ClientClosedError();
       }
@@ -162,7 +189,7 @@ export function createClientPool(options: ClientPoolOptions): ClientPool {
       evictPastMax(entry);
       return client;
     } finally {
-      entry.pending = undefined;
+      if (current()) entry.pending = undefined;
     }
   }
 

@@ -9,7 +9,7 @@
  * `memory-store.ts`) and the login answer's reader (`parse-login-response.ts`) live here
  * too. The engine imports nothing from the auth strategies or the client above it.
  */
-import { keepAlive, workBelongsToRequest } from '#platform';
+import { backgroundWorkSurvives, keepAlive, workBelongsToRequest } from '#platform';
 import { AbortGroup, detach, KeepAlive, type AbortLike } from '../shared/abort.js';
 import { defaults } from '../shared/defaults.js';
 import { ClientClosedError, LoginFailedError } from '../shared/errors.js';
@@ -129,13 +129,22 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   let inflightAlive: KeepAlive | undefined;
   let nextBackgroundAt = 0;
 
-  /** The current token when it may be sent now; starts a background refresh in its window. */
+  /**
+   * The current token when it may be sent now; starts a background refresh in its window
+   * (where the runtime lets one outlive the call that starts it: else the token is renewed
+   * when a call needs it, past its last usable moment).
+   */
   function usable(): Held | undefined {
     const held = engine.current;
     if (held === undefined) return undefined;
     const t = now();
     if (t >= held.useUntil) return undefined;
-    if (t >= held.refreshAt && inflight === undefined && t >= nextBackgroundAt) {
+    if (
+      backgroundWorkSurvives &&
+      t >= held.refreshAt &&
+      inflight === undefined &&
+      t >= nextBackgroundAt
+    ) {
       refreshInBackground(held);
     }
     return held;
@@ -245,11 +254,14 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       if (held.generation > engine.rejectedGeneration) engine.rejectedGeneration = held.generation;
       if (held.generation > 0) {
         const { store } = engine;
-        void storeCall(
-          engine,
-          'invalidate',
-          async () => store.invalidate(await engine.key(), held.generation),
-          held.token,
+        // Nobody awaits it: on Workers its request is kept alive until it is done.
+        keepAlive(
+          storeCall(
+            engine,
+            'invalidate',
+            async () => store.invalidate(await engine.key(), held.generation),
+            held.token,
+          ),
         );
       }
       return true;

@@ -76,3 +76,9 @@ export function keepAlive(_work: Promise<unknown>): void {}
  * with it, never settling: not here. A login's own timeout always ends it.
  */
 export const workBelongsToRequest: boolean = false;
+
+/**
+ * Whether work no call awaits (a background refresh) outlives the call that starts it:
+ * here nothing started by a call dies with it.
+ */
+export const backgroundWorkSurvives: boolean = true;

@@ -110,3 +110,9 @@ export function keepAlive(_work: Promise<unknown>): void {}
  * with it, never settling: not on Bun, Deno or browsers (workerd.ts says otherwise).
  */
 export const workBelongsToRequest: boolean = false;
+
+/**
+ * Whether work no call awaits (a background refresh) outlives the call that starts it:
+ * on Bun, Deno and browsers nothing started by a call dies with it.
+ */
+export const backgroundWorkSurvives: boolean = true;

@@ -22,13 +22,23 @@ export function proxyVariableFor(_url: URL): string | undefined {
 
 // Loaded once, at start-up. Under the `workerd` condition outside workerd (a bundler's
 // test on Node) there is no such module, and nothing to keep alive.
-const workers: { waitUntil(promise: Promise<unknown>): void } | undefined =
+const workers: { waitUntil?(promise: Promise<unknown>): void } | undefined =
   await import('cloudflare:workers').catch(() => undefined);
 
-/** Keeps the current request alive until `work` settles (outside a request: nothing). */
+/**
+ * Whether a background refresh outlives the call that starts it: only where `waitUntil`
+ * keeps its request alive. workerd's `cloudflare:workers` offers `waitUntil` in later builds
+ * only (1.20250404.0, the oldest workerd that takes the floor compatibility date, has none):
+ * without it the engine starts no background refresh, and renews a token when a call
+ * needs it, as at the first login. Outside workerd nothing dies with a request.
+ */
+export const backgroundWorkSurvives: boolean =
+  workers === undefined || typeof workers.waitUntil === 'function';
+
+/** Keeps the current request alive until `work` settles (outside a request, or with no `waitUntil`: nothing). */
 export function keepAlive(work: Promise<unknown>): void {
   try {
-    workers?.waitUntil(work);
+    workers?.waitUntil?.(work);
   } catch {
     // Not inside a request: nothing to keep alive.
   }
