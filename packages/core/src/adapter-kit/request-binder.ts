@@ -50,6 +50,9 @@ export interface LoggingOptions {
  * to get that request's `apiFetch`. No argument reads the environment; with `pool` and
  * `tenant`, or with `as`, the client is chosen at the request's first `apiFetch`. A throw
  * there rejects that call with a `ConfigError` naming the option, never the value.
+ * A login failure a call meets is logged once per cooldown window (per client): through
+ * the `logger` option, else through `log`, the adapter's framework logger, given the
+ * request; else with `console.error`. `logger: false` logs nothing.
  */
 export function createRequestBinder<Req>(
   options?: AuthMiddlewareOptions<Req>,
