@@ -49,6 +49,11 @@ export type Http2Harness = (
 export interface ContractHooks {
   /** The call `GET /late` made after its client had left. */
   lateCall?: (call: Promise<Response>) => void;
+  /**
+   * Where the framework's own logger writes an error line (Fastify's, Nest's), for a
+   * harness whose framework has one; the others log to `console.error`.
+   */
+  log?: (line: string) => void;
 }
 
 /** How soon the upstream must see a call aborted after the downstream client hangs up. */
@@ -307,6 +312,142 @@ export function runAdapterContract(
       const response = await request(app).get('/me').expect(502);
       expect(JSON.parse(response.text)).toMatchObject({ code: 'E_INVALID_CREDENTIALS' });
       expect(response.text).not.toContain('wrong-canary');
+    });
+
+    describe('a login that fails is seen in the log, once, and the answer names the fix', () => {
+      let lines: string[];
+      const hooks: ContractHooks = { log: (line) => lines.push(line) };
+      beforeEach(() => {
+        lines = [];
+        vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
+          lines.push(args.map(String).join(' '));
+        });
+      });
+      afterEach(() => {
+        vi.restoreAllMocks();
+      });
+      /** Three requests; each answer is a 502 problem, returned with its parsed body. */
+      const threeFailures = async (app: Server) => {
+        const answers = [];
+        for (let i = 0; i < 3; i++) {
+          const response = await request(app).get('/me').expect(502);
+          expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+          answers.push(JSON.parse(response.text) as { code: string; detail: string });
+        }
+        return answers;
+      };
+      /** A port nothing listens on: one just closed. */
+      const closedPort = async (): Promise<number> => {
+        const server = createServer();
+        await once(server.listen(0, '127.0.0.1'), 'listening');
+        const { port } = server.address() as AddressInfo;
+        await new Promise((resolve) => server.close(resolve));
+        return port;
+      };
+
+      it('a wrong password: one log line with its code, no password anywhere', async () => {
+        const auth = { email: DEMO_USER.email, password: 'wrong-canary', orgId: 1 };
+        const app = await listen(makeApp(options({ auth }), hooks));
+        const answers = await threeFailures(app);
+        for (const answer of answers) {
+          expect(answer).toMatchObject({ code: 'E_INVALID_CREDENTIALS' });
+          expect(answer.detail).toMatch(/check the email and password/);
+        }
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatch(/E_INVALID_CREDENTIALS.*check the email and password/);
+        expect(JSON.stringify({ lines, answers })).not.toContain('wrong-canary');
+        expect(upstream.stats.loginAttempts).toBe(1);
+      });
+
+      it('a base URL without its /api: one log line naming the URL and the fix', async () => {
+        const app = await listen(makeApp(options({ baseUrl: upstream.origin }), hooks));
+        const answers = await threeFailures(app);
+        const fix = `POST ${upstream.origin}/user/authenticate is not there (404): is the base URL right (it usually ends in /api)?`;
+        for (const answer of answers) {
+          expect(answer).toMatchObject({ code: 'E_LOGIN_NOT_FOUND' });
+          expect(answer.detail).toContain(fix);
+        }
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toContain(`E_LOGIN_NOT_FOUND: login failed: ${fix}`);
+        expect(lines.join('\n')).not.toContain(DEMO_USER.password);
+      });
+
+      it('a wrong port: one log line with ECONNREFUSED and the address; the answer names the cause class', async () => {
+        const port = await closedPort();
+        const baseUrl = `http://127.0.0.1:${port}/api`;
+        const app = await listen(makeApp(options({ baseUrl, loginRetries: 0 }), hooks));
+        const answers = await threeFailures(app);
+        const hint =
+          'nothing listens there: is the upstream running, and the port in the base URL right?';
+        for (const answer of answers) {
+          expect(answer).toMatchObject({ code: 'E_LOGIN_FAILED' });
+          expect(answer.detail).toContain(`ECONNREFUSED: ${hint}`);
+          // The address is for the app's log, not for its callers.
+          expect(answer.detail).not.toContain(String(port));
+        }
+        // Three logins failed (a network error is not remembered); one line says so.
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toContain(
+          `E_LOGIN_FAILED: login failed: the login request did not complete: ECONNREFUSED 127.0.0.1:${port}: ${hint}`,
+        );
+        expect(lines.join('\n')).not.toContain(DEMO_USER.password);
+      });
+
+      it('https on an http port: "is this port http, not https?"', async () => {
+        const baseUrl = upstream.baseUrl.replace('http:', 'https:');
+        const app = await listen(makeApp(options({ baseUrl, loginRetries: 0 }), hooks));
+        const [answer] = await threeFailures(app);
+        expect(answer?.detail).toMatch(
+          /ERR_SSL_WRONG_VERSION_NUMBER: .*is this port http, not https\?/,
+        );
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatch(
+          /E_LOGIN_FAILED: .*ERR_SSL_WRONG_VERSION_NUMBER: .*is this port http, not https\?/,
+        );
+      });
+
+      it('logger: false logs nothing; a logger of the app gets the line instead', async () => {
+        const auth = { email: DEMO_USER.email, password: 'wrong-canary', orgId: 1 };
+        const silent = await listen(makeApp({ ...options({ auth }), logger: false }, hooks));
+        await threeFailures(silent);
+        expect(lines).toEqual([]);
+
+        const own: string[] = [];
+        const logger = { error: (line: string) => own.push(line) };
+        const logged = await listen(makeApp({ ...options({ auth }), logger }, hooks));
+        await threeFailures(logged);
+        expect(own).toHaveLength(1);
+        expect(own[0]).toMatch(/^tokenfetch: E_INVALID_CREDENTIALS: /);
+        expect(lines).toEqual([]);
+      });
+
+      it('a logger without error() is a ConfigError at start-up', async () => {
+        const built = Promise.resolve().then(() =>
+          makeApp({ ...options(), logger: {} } as unknown as AuthMiddlewareOptions),
+        );
+        await expect(built).rejects.toThrow(
+          /logger: must be false or a logger with an error\(\) method/,
+        );
+      });
+
+      it('with { pool, tenant }: each tenant’s failure is its own line', async () => {
+        const pool = poolOf(
+          createClientPool({
+            resolve: (tenant) => ({
+              baseUrl: upstream.baseUrl,
+              auth: { email: DEMO_USER.email, password: `wrong-${tenant}`, orgId: 1 },
+            }),
+          }),
+        );
+        const app = await listen(
+          makeApp({ pool, tenant: (req) => String(headerOf(req, 'x-tenant')) }, hooks),
+        );
+        for (const tenant of ['a', 'b', 'a', 'b']) {
+          await request(app).get('/me').set('x-tenant', tenant).expect(502);
+        }
+        expect(lines).toHaveLength(2);
+        expect(lines.join('\n')).not.toMatch(/wrong-[ab]/);
+      });
     });
 
     it('with { pool, tenant }: two tenants on two servers, one login each, no token crosses over', async () => {

@@ -43,7 +43,17 @@ async function contractApp(
 /** The contract app on one Fastify major, over HTTP/1.1. */
 export function fastifyHarness(createApp: typeof Fastify): AdapterHarness {
   return async (options, hooks) => {
-    const app = createApp();
+    const log = hooks?.log;
+    // With a log to collect, Fastify's logger at `error`, each line's message handed over.
+    const app =
+      log === undefined
+        ? createApp()
+        : createApp({
+            logger: {
+              level: 'error',
+              stream: { write: (json: string) => log((JSON.parse(json) as { msg: string }).msg) },
+            },
+          });
     await contractApp(app, options, hooks);
     return app.server as Server;
   };

@@ -181,7 +181,7 @@ describe.each([
       expect(refused.json()).toMatchObject({ code: 'E_CROSS_ORIGIN' });
     });
 
-    it('logs a tokenfetch error once at error level, with the status it is answered with and no secret', async () => {
+    it('logs a tokenfetch error at error level, with the status it is answered with and no secret; a failed login once per cooldown window, through request.log', async () => {
       const lines: string[] = [];
       const stream = new Writable({
         write(chunk, _encoding, done) {
@@ -194,19 +194,27 @@ describe.each([
         undefined,
         { logger: { level: 'info', stream } },
       );
-      for (const [url, status] of [
-        [elsewhere, 500],
-        ['/me', 502],
-      ] as const) {
+      type Entry = { level: number; msg: string; reqId?: string; res?: { statusCode: number } };
+      const errors = () =>
+        lines.map((line) => JSON.parse(line) as Entry).filter((entry) => entry.level === 50);
+      for (let i = 0; i < 2; i++) {
         lines.length = 0;
-        expect((await app.inject(url)).statusCode).toBe(status);
-        const errors = lines
-          .map((line) => JSON.parse(line) as { level: number; res?: { statusCode: number } })
-          .filter((entry) => entry.level === 50);
+        expect((await app.inject(elsewhere)).statusCode).toBe(500);
         // As Fastify's own handler logs a 5xx: the reply's status is set when it is logged.
-        expect(errors.map((entry) => entry.res?.statusCode)).toEqual([status]);
-        expect(lines.join('')).not.toContain('wrong-canary');
+        expect(errors().map((entry) => entry.res?.statusCode)).toEqual([500]);
       }
+      lines.length = 0;
+      expect((await app.inject('/me')).statusCode).toBe(502);
+      expect(errors()).toEqual([
+        expect.objectContaining({
+          msg: expect.stringMatching(/^tokenfetch: E_INVALID_CREDENTIALS: /) as unknown,
+          reqId: expect.any(String) as unknown,
+        }),
+      ]);
+      lines.length = 0;
+      expect((await app.inject('/me')).statusCode).toBe(502);
+      expect(errors()).toEqual([]);
+      expect(lines.join('')).not.toContain('wrong-canary');
     });
 
     it('runs onError hooks once per error, tokenfetch or not', async () => {

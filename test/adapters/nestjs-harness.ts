@@ -113,7 +113,13 @@ export function nestHarness(via: 'param' | 'injected' = 'param'): AdapterHarness
       controllers: [via === 'param' ? ParamController : InjectedController],
       providers: [{ provide: HOOKS, useValue: hooks ?? {} }],
     }).compile();
-    const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
+    // With a log to collect, Nest's logger hands over its error lines only.
+    const log = hooks?.log;
+    const logger =
+      log === undefined
+        ? false
+        : { log() {}, warn() {}, error: (message: unknown) => log(String(message)) };
+    const app = moduleRef.createNestApplication<NestExpressApplication>({ logger });
     await app.init();
     return app.getHttpServer() as Server;
   };

@@ -227,6 +227,27 @@ describe('@tokenfetch/nestjs', () => {
     expect(logger.lines.join('\n')).not.toContain('secret-canary');
   });
 
+  it('logs a failed login once per cooldown window through Nest’s Logger (context Tokenfetch), no secret', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TokenfetchModule.forRoot({
+          ...options(),
+          auth: { email: DEMO_USER.email, password: 'wrong-canary', orgId: 1 },
+        }),
+      ],
+      controllers: [ApiFetchController],
+    }).compile();
+    const logger = new KeepingLogger();
+    const app = moduleRef.createNestApplication<NestExpressApplication>({ logger });
+    apps.push(app);
+    await app.init();
+    for (let i = 0; i < 3; i++) await request(app.getHttpServer()).get('/').expect(502);
+    const logged = logger.lines.filter((line) => line.includes('tokenfetch:'));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatch(/^tokenfetch: E_INVALID_CREDENTIALS: .* Tokenfetch$/); // message, context
+    expect(logger.lines.join('\n')).not.toContain('wrong-canary');
+  });
+
   it('@InjectApiClient() gives the module’s client to a service of a module that does not import it', async () => {
     const client = createApiClient(options());
     const { app, server } = await start([TokenfetchModule.forRoot({ client })]);

@@ -35,6 +35,7 @@ export function exitCodeFor(error: unknown): ExitCode {
     case 'E_NO_ACTIVE_ORG':
       return exitCodes.noActiveOrg;
     case 'E_LOGIN_FAILED':
+    case 'E_LOGIN_NOT_FOUND':
     case 'E_CROSS_ORIGIN':
       return exitCodes.loginFailed;
     case 'E_UPSTREAM_STATUS':

@@ -185,7 +185,9 @@ describe('main() in-process', () => {
 
     const failed = io({ ...sessionEnv(mock), API_PASSWORD: 'wrong' });
     expect(await main(['token'], failed.io)).toBe(3);
-    expect(failed.output().err).toBe('tokenfetch: login refused: invalid credentials (401)\n');
+    expect(failed.output().err).toBe(
+      'tokenfetch: login refused: invalid credentials (401): check the email and password\n',
+    );
   });
 
   it('resolves with 1, not a rejection, when stdout and stderr both fail and the environment throws', async () => {

@@ -49,7 +49,9 @@ describe('password prompt on a terminal', () => {
     });
     expect(result.code).toBe(3);
     expect(result.output).not.toContain(canary);
-    expect(result.output).toContain('tokenfetch: login refused: invalid credentials (401)');
+    expect(result.output).toContain(
+      'tokenfetch: login refused: invalid credentials (401): check the email and password',
+    );
   });
 
   it('exits 130 on Ctrl+C at the prompt, and makes no login', async () => {

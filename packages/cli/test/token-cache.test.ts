@@ -74,7 +74,9 @@ describe('the token cache', () => {
     const wrong = await runCli(['token'], { env: { ...env, API_PASSWORD: 'canary-Wrong-Pw-1' } });
     expect(wrong.code).toBe(3);
     expect(wrong.stdout).toBe('');
-    expect(oneErrorLine(wrong.stderr)).toBe('tokenfetch: login refused: invalid credentials (401)');
+    expect(oneErrorLine(wrong.stderr)).toBe(
+      'tokenfetch: login refused: invalid credentials (401): check the email and password',
+    );
     expect(wrong.stderr).not.toContain(cached);
     const request = await runCli(['request', 'GET', '/user/users/me'], {
       env: { ...env, API_PASSWORD: 'canary-Wrong-Pw-2' },

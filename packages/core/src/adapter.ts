@@ -10,8 +10,18 @@ export {
   createRequestBinder,
   createRequestBinding,
   type AuthMiddlewareOptions,
+  type LoggingOptions,
   type RequestBinding,
 } from './adapter-kit/request-binder.js';
+export {
+  createLoginFailureLog,
+  describeLoginCause,
+  describeLoginFailure,
+  isLoginFailure,
+  loginFailureWriter,
+  type LoginFailureCause,
+  type LoginFailureLogger,
+} from './adapter-kit/login-failure-log.js';
 export { toProblemDetails, type ProblemDetails } from './adapter-kit/problem-details.js';
 export type { ApiFetch } from './client/api-client.js';
 export { scrubSecrets } from './guards/redact.js';

@@ -34,6 +34,7 @@ export {
   InvalidResponseError,
   isTokenFetchError,
   LoginFailedError,
+  LoginNotFoundError,
   NoActiveOrgError,
   TokenFetchError,
   UpstreamError,

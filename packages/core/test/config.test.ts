@@ -83,12 +83,40 @@ describe('bad configuration fails fast (guarantee 10)', () => {
       { path: 'auth.orgId', message: 'required' },
     ]);
     expect(issuesOf({ ...base, auth: { ...demoAuth, orgId: 1.5 } })).toEqual([
-      { path: 'auth.orgId', message: 'must be a non-empty string or an integer' },
+      { path: 'auth.orgId', message: "must be the org's numeric id, e.g. 42" },
     ]);
     expect(issuesOf({ ...base, auth: { apiKey: '', impersonateUserId: '' } })).toEqual([
       { path: 'auth.apiKey', message: 'required' },
       { path: 'auth.impersonateUserId', message: 'must be a non-empty string or an integer' },
     ]);
+  });
+
+  it('an org id that is not a number is a ConfigError: the upstream’s selectedOrg is the org’s id', () => {
+    for (const orgId of [
+      'acme',
+      'org-1',
+      ' 42',
+      '4 2',
+      '0x2a',
+      '-1',
+      -1,
+      1.5,
+      Number.NaN,
+      2 ** 60,
+    ]) {
+      expect(issuesOf({ ...base, auth: { ...demoAuth, orgId } })).toEqual([
+        { path: 'auth.orgId', message: "must be the org's numeric id, e.g. 42" },
+      ]);
+      expect(() => sessionTokenAuth({ ...demoAuth, orgId })).toThrow(ConfigError);
+      expect(() => sessionTokenAuth({ ...demoAuth, orgId })).toThrow(
+        /orgId: must be the org's numeric id, e\.g\. 42/,
+      );
+    }
+    for (const orgId of ['42', '0', 42, 0]) {
+      expect(parseOptions({ ...base, auth: { ...demoAuth, orgId } }).auth).toMatchObject({
+        identity: `${demoAuth.email}|${orgId}`,
+      });
+    }
   });
 
   it('unknown options are reported by name', () => {
@@ -293,11 +321,11 @@ describe('bad configuration fails fast (guarantee 10)', () => {
     const listeners = [() => {}, () => {}];
     expect(parseOptions({ ...base, onEvent: listeners }).onEvent).toEqual(listeners);
 
-    const byOrgName = { ...base, auth: { ...demoAuth, orgId: 'org-1' } };
-    accepts(byOrgName);
-    expect(parseOptions(byOrgName).auth).toMatchObject({
+    const byOrgString = { ...base, auth: { ...demoAuth, orgId: '42' } };
+    accepts(byOrgString);
+    expect(parseOptions(byOrgString).auth).toMatchObject({
       kind: 'session',
-      identity: `${demoAuth.email}|org-1`,
+      identity: `${demoAuth.email}|42`,
     });
     const ownPath = sessionTokenAuth({ ...demoAuth, path: '/auth/login', ttlMs: 60_000 });
     accepts({ auth: ownPath });

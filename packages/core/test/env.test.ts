@@ -144,6 +144,18 @@ describe('loadOptionsFromEnv', () => {
     ]);
   });
 
+  it('an API_ORG_ID that is not a number is a ConfigError naming the variable', () => {
+    for (const value of ['acme', 'org-1', '4 2', '-3', '1.5']) {
+      expect(envIssues({ ...session, API_ORG_ID: value })).toEqual([
+        { path: 'API_ORG_ID', message: "must be the org's numeric id, e.g. 42" },
+      ]);
+    }
+    // Surrounding blanks (a hand-edited .env) are not the mistake.
+    expect(loadOptionsFromEnv({ ...session, API_ORG_ID: ' 42 ' }).auth).toMatchObject({
+      identity: `${session.API_EMAIL}|42`,
+    });
+  });
+
   it('bad values are reported by the variable that holds them', () => {
     expect(envIssues({ ...session, API_TIMEOUT_MS: '5s', API_LOGIN_TIMEOUT_MS: '-1' })).toEqual([
       { path: 'API_TIMEOUT_MS', message: 'must be a whole number of milliseconds' },

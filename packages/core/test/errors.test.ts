@@ -8,6 +8,7 @@ import {
   InvalidResponseError,
   isTokenFetchError,
   LoginFailedError,
+  LoginNotFoundError,
   NoActiveOrgError,
   TokenFetchError,
   UpstreamError,
@@ -29,6 +30,7 @@ class OtherCopyError extends Error {
 const classes = [
   [InvalidCredentialsError, 'E_INVALID_CREDENTIALS', () => new InvalidCredentialsError()],
   [NoActiveOrgError, 'E_NO_ACTIVE_ORG', () => new NoActiveOrgError()],
+  [LoginNotFoundError, 'E_LOGIN_NOT_FOUND', () => new LoginNotFoundError('https://x/login')],
   [LoginFailedError, 'E_LOGIN_FAILED', () => new LoginFailedError('x', { status: 503 })],
   [CrossOriginError, 'E_CROSS_ORIGIN', () => new CrossOriginError('x')],
   [ConfigError, 'E_CONFIG', () => new ConfigError([{ path: 'a', message: 'b' }])],
@@ -57,6 +59,7 @@ describe('errors', () => {
     expect(statuses).toEqual({
       E_INVALID_CREDENTIALS: 502,
       E_NO_ACTIVE_ORG: 502,
+      E_LOGIN_NOT_FOUND: 502,
       E_LOGIN_FAILED: 502,
       E_UPSTREAM_STATUS: 502,
       E_INVALID_RESPONSE: 502,

@@ -2,8 +2,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   InvalidCredentialsError,
   LoginFailedError,
+  LoginNotFoundError,
   MemoryTokenStore,
   NoActiveOrgError,
+  sessionTokenAuth,
   TokenFetchError,
 } from '../src/index.js';
 import type { MockLoginHook } from '@tokenfetch/mock-upstream';
@@ -29,6 +31,71 @@ afterEach(() => {
 function noJitter() {
   vi.spyOn(Math, 'random').mockReturnValue(0);
 }
+
+describe('a 404 that is not the upstream’s own answer: the base URL is wrong (guarantee 6)', () => {
+  it('a base URL without its /api meets an HTML 404: LoginNotFoundError naming the URL and the fix', async () => {
+    const clock = createClock();
+    const mock = await startMock({ now: clock.now });
+    const { onEvent, ofType } = collectEvents();
+    const client = clientFor(mock, { baseUrl: mock.origin, onEvent, now: clock.now });
+
+    const error = await rejectionOf(client.fetch('/user/users/me'));
+
+    expect(error).toBeInstanceOf(LoginNotFoundError);
+    expect(error).not.toBeInstanceOf(NoActiveOrgError);
+    expect(error).toMatchObject({
+      code: 'E_LOGIN_NOT_FOUND',
+      status: 404,
+      url: `${mock.origin}/user/authenticate`,
+      message: `login failed: POST ${mock.origin}/user/authenticate is not there (404): is the base URL right (it usually ends in /api)?`,
+    });
+    expect(ofType('login_failed')).toMatchObject([{ code: 'E_LOGIN_NOT_FOUND', status: 404 }]);
+
+    // Not retried, and remembered for the cooldown like a refusal: a burst makes no login.
+    const burst = await Promise.all(
+      Array.from({ length: 10 }, () => rejectionOf(client.fetch('/user/users/me'))),
+    );
+    expect(burst.every((each) => each === error)).toBe(true);
+    // The mock counts logins under its prefix only: these are the requests that missed it.
+    const logins = () => mock.requests.filter((entry) => entry.path === '/user/authenticate');
+    expect(logins()).toHaveLength(1);
+    clock.advance(30_000);
+    expect(await rejectionOf(client.getToken())).toBeInstanceOf(LoginNotFoundError);
+    expect(logins()).toHaveLength(2);
+  });
+
+  const answers: Array<[string, Record<string, string>, string, string]> = [
+    ['an HTML page', { 'content-type': 'text/html' }, '<h1>Not Found</h1>', 'E_LOGIN_NOT_FOUND'],
+    ['plain text', { 'content-type': 'text/plain' }, 'Not Found', 'E_LOGIN_NOT_FOUND'],
+    ['an empty body without a type', { 'content-type': '' }, '', 'E_LOGIN_NOT_FOUND'],
+    ['JSON', { 'content-type': 'application/json' }, '{"error":"no org"}', 'E_NO_ACTIVE_ORG'],
+    [
+      'problem+json',
+      { 'content-type': 'Application/Problem+JSON; charset=utf-8' },
+      '{"title":"no org"}',
+      'E_NO_ACTIVE_ORG',
+    ],
+  ];
+  for (const [what, headers, body, code] of answers) {
+    it(`a login 404 with ${what} is ${code}`, async () => {
+      const mock = await startMock();
+      mock.setLoginResponse(() => ({ status: 404, headers, body }));
+      const client = clientFor(mock);
+      expect(await rejectionOf(client.getToken())).toMatchObject({ code, status: 404 });
+    });
+  }
+
+  it('the URL in the message carries no query (a login path may carry one)', async () => {
+    const mock = await startMock();
+    mock.setLoginResponse(() => ({ status: 404, headers: { 'content-type': 'text/html' } }));
+    const client = clientFor(mock, {
+      auth: sessionTokenAuth({ ...demoAuth, path: '/user/authenticate?tenant=secret-ish' }),
+    });
+    const error = await rejectionOf(client.getToken());
+    expect(error).toMatchObject({ url: `${mock.baseUrl}/user/authenticate` });
+    expect((error as Error).message).not.toContain('tenant');
+  });
+});
 
 describe('login refusals: 401 and 404 (guarantee 6)', () => {
   const refusals = [

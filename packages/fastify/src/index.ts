@@ -2,7 +2,9 @@ import {
   createRequestBinding,
   toProblemDetails,
   type ApiFetch,
+  isLoginFailure,
   type AuthMiddlewareOptions,
+  type LoggingOptions,
   type RequestBinding,
 } from '@tokenfetch/core/adapter';
 import { ConfigError, loadOptionsFromEnv, type AsOptions } from '@tokenfetch/core';
@@ -42,7 +44,7 @@ export type TokenfetchOptions = (AuthMiddlewareOptions<FastifyRequest> | FromEnv
 };
 
 /** No client options: the client is made from the environment (`API_BASE_URL`, …). */
-interface FromEnvironment {
+interface FromEnvironment extends LoggingOptions {
   as?: (request: FastifyRequest) => AsOptions | undefined;
   baseUrl?: never;
   auth?: never;
@@ -84,7 +86,7 @@ const plugin: FastifyPluginAsync<TokenfetchOptions> = async (app, options) => {
   const rest = Object.fromEntries(
     Object.entries(options).filter(([key]) => !notClientOptions.has(key)),
   ) as AuthMiddlewareOptions<FastifyRequest> | FromEnvironment;
-  const { bind, client, owned } = bindingFor(rest);
+  const { bind, client, owned } = bindingFor(rest, logToRequest);
   scopes.add(app); // only now: a registration that failed on its options may be retried
   if (owned) app.addHook('onClose', () => client!.close());
 
@@ -118,15 +120,28 @@ const plugin: FastifyPluginAsync<TokenfetchOptions> = async (app, options) => {
  */
 function bindingFor(
   options: AuthMiddlewareOptions<FastifyRequest> | FromEnvironment,
+  log: (line: string, request: FastifyRequest) => void,
 ): RequestBinding<FastifyRequest> {
   if ('pool' in options || 'client' in options) {
-    return createRequestBinding(options as AuthMiddlewareOptions<FastifyRequest>);
+    return createRequestBinding(options as AuthMiddlewareOptions<FastifyRequest>, log);
   }
-  const { as, ...clientOptions } = options;
+  const { as, logger, ...clientOptions } = options;
   if (Object.keys(clientOptions).length > 0) {
-    return createRequestBinding(options as AuthMiddlewareOptions<FastifyRequest>);
+    return createRequestBinding(options as AuthMiddlewareOptions<FastifyRequest>, log);
   }
-  return createRequestBinding(as === undefined ? undefined : { ...loadOptionsFromEnv(), as });
+  return createRequestBinding(
+    {
+      ...loadOptionsFromEnv(),
+      ...(as === undefined ? {} : { as }),
+      ...(logger === undefined ? {} : { logger }),
+    },
+    log,
+  );
+}
+
+/** A failed login goes to the request's logger: Fastify's, with its request id. */
+function logToRequest(line: string, request: FastifyRequest): void {
+  request.log.error(line);
 }
 
 const problemHandlers = new WeakSet<ErrorHandler>();
@@ -147,7 +162,10 @@ function problemHandler(routeHandler: ErrorHandler | undefined): ErrorHandler {
     }
     // The status first: the log line shows the reply's status, as Fastify's own 5xx line does.
     reply.code(problem.status);
-    reply.log.error({ req: request, res: reply, err: error }, problem.detail);
+    // A failed login is logged where it happens, once per cooldown window, not per request.
+    if (!isLoginFailure(error)) {
+      reply.log.error({ req: request, res: reply, err: error }, problem.detail);
+    }
     void reply.type('application/problem+json').send(JSON.stringify(problem));
   }
   problemHandlers.add(handler as ErrorHandler);

@@ -15,7 +15,7 @@ import type { MockOAuthRejection, OAuthResourceServer } from './oauth-resource-s
 import { resolveOptions } from './resolve-options.js';
 import type { MockUpstreamOptions } from './options.js';
 import { readBody } from './read-body.js';
-import { sendJson } from './respond.js';
+import { sendHtmlNotFound, sendJson } from './respond.js';
 import { openApiDocument } from './openapi.js';
 import { answerCall } from './routes.js';
 import { TokenRegistry } from './token-registry.js';
@@ -291,7 +291,9 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
     if (recorded.length > maxRecorded) recorded.shift();
     const body = await readBody(req);
     if (!body.tooLarge) entry.body = body.text;
-    if (!isUnderPrefix(url.pathname)) return sendJson(res, 404, { error: 'not found' });
+    // Outside the API: what the web server in front of it answers (an HTML page), as a
+    // base URL without its `/api` finds at the real upstream.
+    if (!isUnderPrefix(url.pathname)) return sendHtmlNotFound(res, req.method, url.pathname);
     const caller = oauth
       ? await identifyOAuthCaller(oauth, req, res, url)
       : identifySessionOrKeyCaller(req, res);

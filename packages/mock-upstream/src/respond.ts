@@ -26,3 +26,19 @@ export function sendJson(
   });
   res.end(payload);
 }
+
+/** A web server's 404 page: `text/html`, as an Express app or nginx answers a path it lacks. */
+export function sendHtmlNotFound(
+  res: ServerResponse,
+  method: string | undefined,
+  path: string,
+): void {
+  if (res.headersSent || res.destroyed) return;
+  const escaped = `${method ?? 'GET'} ${path}`.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const page = `<!DOCTYPE html>\n<html lang="en"><head><title>Error</title></head><body><pre>Cannot ${escaped}</pre></body></html>\n`;
+  res.writeHead(404, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': String(Buffer.byteLength(page)),
+  });
+  res.end(page);
+}

@@ -10,14 +10,17 @@ describe('startMockUpstream', () => {
     expect(mock.baseUrl).toBe(`${mock.origin}/api`);
   });
 
-  it('honours a custom prefix, and paths outside it answer 404', async () => {
+  it('honours a custom prefix, and paths outside it answer an HTML 404 page', async () => {
     const mock = await start({ prefix: '/v2/' });
     expect(mock.baseUrl).toBe(`${mock.origin}/v2`);
     expect((await login(mock)).status).toBe(200);
-    const outside = await fetch(`${mock.origin}/api/anything`, {
+    const outside = await fetch(`${mock.origin}/api/anything<x>`, {
+      method: 'POST',
       headers: { 'x-api-key': demoApiKey },
     });
     expect(outside.status).toBe(404);
+    expect(outside.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await outside.text()).toContain('<pre>Cannot POST /api/anything%3Cx%3E</pre>');
   });
 
   it('serves at the root with prefix "/"', async () => {

@@ -1,5 +1,6 @@
 import {
   Inject,
+  Logger,
   Module,
   Optional,
   RequestMethod,
@@ -45,6 +46,12 @@ export interface TokenfetchModuleAsyncOptions extends TokenfetchModuleOptions {
     | AuthMiddlewareOptions<Request>
     | undefined
     | Promise<AuthMiddlewareOptions<Request> | undefined>;
+}
+
+/** A failed login goes to Nest's `Logger` (the app's logger, as set with `useLogger`). */
+const nestLogger = new Logger('Tokenfetch');
+function logToNest(line: string): void {
+  nestLogger.error(line);
 }
 
 const OPTIONS = Symbol('tokenfetch:options');
@@ -129,7 +136,7 @@ export class TokenfetchModule implements NestModule, OnModuleInit, OnApplication
       {
         provide: BINDING,
         useFactory: (settings: AuthMiddlewareOptions<Request> | undefined) =>
-          createRequestBinding(settings),
+          createRequestBinding(settings, logToNest),
         inject: [OPTIONS],
       },
       {

@@ -64,19 +64,31 @@ export function clientFromOptions(options?: ApiClientOptions | { client: ApiClie
  * then costs one closure, and the first call adds one `close` listener, which aborts the
  * upstream calls when the downstream client disconnects before its response is finished.
  */
-export function createApiFetchBinder(client: ApiClient): (response: Disconnect) => ApiFetch {
+export function createApiFetchBinder<Req = unknown>(
+  client: ApiClient,
+  onLoginFailure?: (error: unknown, req: Req) => void,
+): (response: Disconnect, req?: Req) => ApiFetch {
   const grouped = groupedFetchOf(client);
+  const report = onLoginFailure === undefined ? undefined : safely(onLoginFailure);
   if (grouped !== undefined) {
     // A client made by this copy of core: its calls join the request's group, which costs
-    // far less than an AbortSignal per request plus AbortSignal.any per call.
-    return (response) => {
+    // far less than an AbortSignal per request plus AbortSignal.any per call. A login
+    // failure a call waited on is told to the group: nothing is added to a call's path.
+    return (response, req) => {
       let group: AbortGroup | undefined;
-      return (input, init) => grouped(input, init, (group ??= watch(response)));
+      return (input, init) => {
+        if (group === undefined) {
+          group = watch(response);
+          group.onLoginFailure = report as ((error: unknown, request: unknown) => void) | undefined;
+          group.request = req;
+        }
+        return grouped(input, init, group);
+      };
     };
   }
-  return (response) => {
+  return (response, req) => {
     let disconnected: AbortSignal | undefined;
-    return (input, init) => {
+    const fetch: ApiFetch = (input, init) => {
       if (disconnected === undefined) {
         const controller = new AbortController();
         watch(response).join(controller);
@@ -88,6 +100,26 @@ export function createApiFetchBinder(client: ApiClient): (response: Disconnect) 
       const signal = own == null ? disconnected : AbortSignal.any([own, disconnected]);
       return client.fetch(input, { ...init, signal });
     };
+    if (report === undefined) return fetch;
+    // A client from elsewhere (a wrapper, another copy of core): its failures are seen here.
+    return (input, init) =>
+      fetch(input, init).catch((error: unknown) => {
+        report(error, req as Req);
+        throw error;
+      });
+  };
+}
+
+/** A reporter whose throw (a broken logger) never fails the call it reports on. */
+function safely<Req>(
+  report: (error: unknown, req: Req) => void,
+): (error: unknown, req: Req) => void {
+  return (error, req) => {
+    try {
+      report(error, req);
+    } catch {
+      // The app's logger is the app's bug; the call still ends with its own error.
+    }
   };
 }
 

@@ -1,4 +1,5 @@
 import { isTokenFetchError, type TokenFetchErrorCode } from '../shared/errors.js';
+import { describeLoginFailure, loginFailureCodes } from './login-failure-log.js';
 
 /** An RFC 9457 problem document. */
 export interface ProblemDetails {
@@ -12,6 +13,7 @@ export interface ProblemDetails {
 const problems: Record<TokenFetchErrorCode, { status: number; title: string }> = {
   E_INVALID_CREDENTIALS: { status: 502, title: 'Upstream login refused the credentials' },
   E_NO_ACTIVE_ORG: { status: 502, title: 'Upstream user is not an active member of any org' },
+  E_LOGIN_NOT_FOUND: { status: 502, title: 'Upstream login is not at the configured base URL' },
   E_LOGIN_FAILED: { status: 502, title: 'Upstream login failed' },
   E_UPSTREAM_STATUS: { status: 502, title: 'Upstream answered with an error' },
   E_INVALID_RESPONSE: { status: 502, title: 'Upstream answer was not usable' },
@@ -23,7 +25,9 @@ const problems: Record<TokenFetchErrorCode, { status: number; title: string }> =
 /**
  * The problem document for a tokenfetch error (`undefined` for any other error):
  * login failures are 502, a refused cross-origin call or bad configuration 500, a closed
- * client 503. Messages of tokenfetch errors carry no secrets, so `detail` is the message.
+ * client 503. Messages of tokenfetch errors carry no secrets, so `detail` is the message;
+ * a login's network failure adds its cause's class and what to check (`ECONNREFUSED: nothing
+ * listens there: …`), never the address: that is for the app's log, not its callers.
  */
 export function toProblemDetails(error: unknown): ProblemDetails | undefined {
   if (!isTokenFetchError(error)) return undefined;
@@ -32,11 +36,14 @@ export function toProblemDetails(error: unknown): ProblemDetails | undefined {
   const { status, title } = Object.hasOwn(problems, error.code)
     ? problems[error.code]
     : { status: 500, title: 'tokenfetch failed' };
+  const detail = loginFailureCodes.has(error.code)
+    ? describeLoginFailure(error, 'class')
+    : error.message;
   return {
     type: `urn:tokenfetch:error:${error.code.slice(2).toLowerCase().replaceAll('_', '-')}`,
     title,
     status,
-    detail: error.message,
+    detail,
     code: error.code,
   };
 }

@@ -4,6 +4,11 @@ import type { ClientPool } from '../client/client-pool.js';
 import { ConfigError, isTokenFetchError } from '../shared/errors.js';
 import type { AsOptions } from '../auth/identity.js';
 import type { ApiClientOptions } from '../client/options.js';
+import {
+  createLoginFailureLog,
+  loginFailureWriter,
+  type LoginFailureLogger,
+} from './login-failure-log.js';
 
 /**
  * What an adapter's `authMiddleware()` accepts, `Req` being the framework's request (or
@@ -11,21 +16,49 @@ import type { ApiClientOptions } from '../client/options.js';
  * request whom to act as; or a pool with `tenant` choosing the tenant per request.
  * `as` and `tenant` run at the request's first `apiFetch`, not before.
  */
-export type AuthMiddlewareOptions<Req = unknown> =
+export type AuthMiddlewareOptions<Req = unknown> = (
   | (ApiClientOptions & { as?: (req: Req) => AsOptions | undefined })
   | { client: ApiClient; as?: (req: Req) => AsOptions | undefined }
-  | { pool: ClientPool; tenant: (req: Req) => string };
+  | { pool: ClientPool; tenant: (req: Req) => string }
+  | FromEnvironment
+) &
+  LoggingOptions;
+
+/** Only `logger`: the client's options come from the environment, as with no argument. */
+interface FromEnvironment {
+  baseUrl?: never;
+  auth?: never;
+  client?: never;
+  pool?: never;
+  tenant?: never;
+  as?: never;
+}
+
+/** Where the middleware logs a failed login. */
+export interface LoggingOptions {
+  /**
+   * Where each distinct login failure is logged, once per cooldown window (its code, and
+   * its network cause with what to check; never a secret): a logger with an `error()`
+   * method (`console`, pino, winston), or `false` for nowhere.
+   * @default console (Fastify: `request.log`; NestJS: Nest's `Logger`)
+   */
+  logger?: LoginFailureLogger | false;
+}
 
 /**
  * For adapter authors: call once per middleware with its options, then once per request
  * to get that request's `apiFetch`. No argument reads the environment; with `pool` and
  * `tenant`, or with `as`, the client is chosen at the request's first `apiFetch`. A throw
  * there rejects that call with a `ConfigError` naming the option, never the value.
+ * A login failure a call meets is logged once per cooldown window (per client): through
+ * the `logger` option, else through `log`, the adapter's framework logger, given the
+ * request; else with `console.error`. `logger: false` logs nothing.
  */
 export function createRequestBinder<Req>(
   options?: AuthMiddlewareOptions<Req>,
+  log?: (line: string, req: Req) => void,
 ): (req: Req, response: Disconnect) => ApiFetch {
-  return createRequestBinding(options).bind;
+  return createRequestBinding(options, log).bind;
 }
 
 /** What `createRequestBinding` settles, once per middleware. */
@@ -48,6 +81,29 @@ export interface RequestBinding<Req> {
  */
 export function createRequestBinding<Req>(
   options?: AuthMiddlewareOptions<Req>,
+  log?: (line: string, req: Req) => void,
+): RequestBinding<Req> {
+  const { logger, ...given } = options ?? {};
+  if (logger !== undefined && logger !== false && typeof logger?.error !== 'function') {
+    throw new ConfigError(
+      [{ path: 'logger', message: 'must be false or a logger with an error() method' }],
+      'invalid authMiddleware() options',
+    );
+  }
+  const write = loginFailureWriter(logger, log);
+  const windowMs = (given as { loginCooldownMs?: unknown }).loginCooldownMs;
+  const failureLog = () =>
+    write === undefined
+      ? undefined
+      : createLoginFailureLog(write, typeof windowMs === 'number' ? { windowMs } : {});
+  // `{ logger }` alone: the environment's client, as no argument at all.
+  const rest = options === undefined || Object.keys(given).length === 0 ? undefined : given;
+  return bindingOf(rest as AuthMiddlewareOptions<Req> | undefined, failureLog);
+}
+
+function bindingOf<Req>(
+  options: AuthMiddlewareOptions<Req> | undefined,
+  failureLog: () => ((error: unknown, req: Req) => void) | undefined,
 ): RequestBinding<Req> {
   if (options !== undefined && 'pool' in options) {
     const { pool, tenant } = options;
@@ -58,8 +114,9 @@ export function createRequestBinding<Req>(
     if (typeof tenant !== 'function')
       issues.push({ path: 'tenant', message: 'must be a function' });
     if (issues.length > 0) throw new ConfigError(issues, 'invalid authMiddleware() options');
+    const choose = tenant as (req: Req) => string; // checked above
     return {
-      bind: chooseAtFirstCall((req) => pool.client(tenant(req)), 'tenant'),
+      bind: chooseAtFirstCall((req) => pool!.client(choose(req)), 'tenant', failureLog),
       client: undefined,
       owned: false,
     };
@@ -70,8 +127,8 @@ export function createRequestBinding<Req>(
     options === undefined ? undefined : (rest as ApiClientOptions | { client: ApiClient }),
   );
   if (as === undefined) {
-    const bind = createApiFetchBinder(client);
-    return { bind: (_req, response) => bind(response), client, owned };
+    const bind = createApiFetchBinder(client, failureLog());
+    return { bind: (req, response) => bind(response, req), client, owned };
   }
   if (typeof as !== 'function') {
     if (owned) client.close().catch(() => {}); // never used: nothing to report
@@ -80,18 +137,24 @@ export function createRequestBinding<Req>(
       'invalid authMiddleware() options',
     );
   }
-  const bind = chooseAtFirstCall<Req>((req) => {
-    const who = as(req);
-    return who === undefined ? client : client.as(who);
-  }, 'as');
+  const bind = chooseAtFirstCall<Req>(
+    (req) => {
+      const who = as(req);
+      return who === undefined ? client : client.as(who);
+    },
+    'as',
+    failureLog,
+  );
   return { bind, client, owned };
 }
 
 function chooseAtFirstCall<Req>(
   choose: (req: Req) => ApiClient,
   option: string,
+  failureLog: () => ((error: unknown, req: Req) => void) | undefined,
 ): (req: Req, response: Disconnect) => ApiFetch {
-  const binders = new WeakMap<ApiClient, (response: Disconnect) => ApiFetch>();
+  // A binder, and its log of failures, per client: each tenant's or identity's own.
+  const binders = new WeakMap<ApiClient, (response: Disconnect, req: Req) => ApiFetch>();
   return (req, response) => {
     let bound: ApiFetch | undefined;
     return (input, init) => {
@@ -103,8 +166,10 @@ function chooseAtFirstCall<Req>(
           return Promise.reject(chooseError(error, option));
         }
         let bind = binders.get(client);
-        if (bind === undefined) binders.set(client, (bind = createApiFetchBinder(client)));
-        bound = bind(response);
+        if (bind === undefined) {
+          binders.set(client, (bind = createApiFetchBinder(client, failureLog())));
+        }
+        bound = bind(response, req);
       }
       return bound(input, init);
     };

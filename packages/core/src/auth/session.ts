@@ -2,7 +2,13 @@ import { parseLoginResponse } from '../engine/parse-login-response.js';
 import { parseRetryAfter } from '../engine/retry-after.js';
 import type { LoginResult } from '../engine/token-store.js';
 import { defaults } from '../shared/defaults.js';
-import { InvalidCredentialsError, LoginFailedError, NoActiveOrgError } from '../shared/errors.js';
+import {
+  ConfigError,
+  InvalidCredentialsError,
+  LoginFailedError,
+  LoginNotFoundError,
+  NoActiveOrgError,
+} from '../shared/errors.js';
 import { builtInAsOption, invalidAs } from './identity.js';
 import { bearerAuthorization, credentialHeaders, type SessionAuthStrategy } from './strategy.js';
 
@@ -51,6 +57,12 @@ const inspect = Symbol.for('nodejs.util.inspect.custom');
  */
 export function sessionTokenAuth(options: SessionTokenAuthOptions): SessionAuthStrategy {
   const { email, password, orgId } = options;
+  if (!isOrgId(orgId)) {
+    throw new ConfigError(
+      [{ path: 'orgId', message: orgIdProblem }],
+      'invalid sessionTokenAuth() options',
+    );
+  }
   const path = (options.path ?? defaults.loginPath).replace(/^\/+/, '');
   const parseResponse = options.parseResponse ?? parseLoginResponse;
   const describe = { kind: 'session', orgId };
@@ -67,7 +79,8 @@ export function sessionTokenAuth(options: SessionTokenAuthOptions): SessionAuthS
       const loginHeaders = new Headers(headers);
       loginHeaders.set('content-type', 'application/json');
       loginHeaders.set('accept', 'application/json, text/plain;q=0.9');
-      const response = await fetch(new URL(path, baseUrl), {
+      const url = new URL(path, baseUrl);
+      const response = await fetch(url, {
         method: 'POST',
         headers: loginHeaders,
         body: JSON.stringify({ email, password, selectedOrg: orgId }),
@@ -78,7 +91,12 @@ export function sessionTokenAuth(options: SessionTokenAuthOptions): SessionAuthS
       if (response.ok) return parseResponse(response).catch((error) => withStatus(error, status));
       await response.body?.cancel().catch(() => {});
       if (status === 401) throw new InvalidCredentialsError();
-      if (status === 404) throw new NoActiveOrgError();
+      if (status === 404) {
+        // The upstream's own 404 is JSON; an HTML page or an empty body comes from a server
+        // with no login there: most often a base URL without its `/api`.
+        if (isJson(response.headers.get('content-type'))) throw new NoActiveOrgError();
+        throw new LoginNotFoundError(`${url.origin}${url.pathname}`);
+      }
       const retryable = status === 408 || status === 429 || status >= 500;
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now());
       throw new LoginFailedError(`login answered ${status}`, {
@@ -102,6 +120,25 @@ export function sessionTokenAuth(options: SessionTokenAuthOptions): SessionAuthS
     toJSON: () => describe,
     [inspect]: () => `SessionTokenAuth ${JSON.stringify(describe)}`,
   } as SessionAuthStrategy;
+}
+
+/** What a bad org id is told: the upstream's `selectedOrg` is an org's numeric id. */
+export const orgIdProblem = "must be the org's numeric id, e.g. 42";
+
+/** An org id: a non-negative integer, or a string of its digits. */
+export function isOrgId(value: unknown): value is string | number {
+  return typeof value === 'string'
+    ? /^[0-9]+$/.test(value)
+    : Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+/** `application/json` and `application/*+json` (problem+json and the like). */
+function isJson(contentType: string | null): boolean {
+  const type = contentType?.split(';', 1)[0]?.trim().toLowerCase();
+  return (
+    type !== undefined &&
+    (type === 'application/json' || /^application\/[\w.+-]*\+json$/.test(type))
+  );
 }
 
 /** A non-retryable `LoginFailedError` of a 2xx answer's reader, with the answer's status. */

@@ -9,6 +9,8 @@ export interface Call {
   headers: Record<string, string>;
   body: RequestInit['body'] | undefined;
   signal: AbortLike | undefined;
+  /** The adapter's group of the downstream request, told of a login failure the call met. */
+  group: AbortGroup | undefined;
   redirect: RequestRedirect;
   replayable: boolean;
 }
@@ -30,6 +32,7 @@ export function prepareCall(
       headers: baseHeaders,
       body: undefined,
       signal: group,
+      group,
       redirect: 'follow',
       replayable: true,
     };
@@ -62,6 +65,7 @@ export function prepareCall(
         : group === undefined
           ? caller
           : AbortSignal.any([caller, group.signal]),
+    group,
     redirect: init.redirect ?? 'follow',
     replayable: isReplayable(init.body),
   };

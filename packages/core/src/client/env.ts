@@ -1,7 +1,7 @@
 import { proxyFromEnv } from '#platform';
 import { ConfigError, type ConfigIssue } from '../shared/errors.js';
 import { apiKeyAuth } from '../auth/api-key.js';
-import { sessionTokenAuth } from '../auth/session.js';
+import { isOrgId, orgIdProblem, sessionTokenAuth } from '../auth/session.js';
 import { parseOptions, type ApiClientOptions } from './options.js';
 
 /**
@@ -70,8 +70,12 @@ export function loadOptionsFromEnv(
   } else {
     const email = required('EMAIL');
     const password = required('PASSWORD');
-    const orgId = required('ORG_ID');
-    auth = sessionTokenAuth({ email, password, orgId });
+    const orgId = required('ORG_ID').trim();
+    if (orgId !== '' && !isOrgId(orgId)) {
+      issues.push({ path: prefix + 'ORG_ID', message: orgIdProblem });
+    }
+    // Reported above when missing or not a number; the options are not returned then.
+    auth = sessionTokenAuth({ email, password, orgId: isOrgId(orgId) ? orgId : 0 });
   }
   const timeoutMs = milliseconds('TIMEOUT_MS');
   const loginTimeoutMs = milliseconds('LOGIN_TIMEOUT_MS');

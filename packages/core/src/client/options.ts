@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { apiKeyAuth } from '../auth/api-key.js';
-import { sessionTokenAuth } from '../auth/session.js';
+import { isOrgId, orgIdProblem, sessionTokenAuth } from '../auth/session.js';
 import { isAuthStrategy, type AuthStrategy } from '../auth/strategy.js';
 import { isInsecure, isLoopback } from '../guards/secure-url.js';
 import { dispatcherUnsupported, proxyVariableFor } from '#platform';
@@ -219,9 +219,12 @@ export type ResolvedOptions = Omit<z.output<typeof apiClientOptionsSchema>, 'aut
 const credentialsSchema = z.strictObject({
   email: z.string({ error: messageFor('a string') }).min(1, { error: 'required' }),
   password: z.string({ error: messageFor('a string') }).min(1, { error: 'required' }),
-  orgId: z.union([z.string().min(1, { error: 'required' }), z.number().int()], {
-    error: messageFor('a non-empty string or an integer'),
-  }),
+  orgId: z
+    .union([z.string(), z.number()], { error: messageFor("the org's numeric id, e.g. 42") })
+    .superRefine((orgId, context) => {
+      if (orgId === '') context.addIssue({ code: 'custom', message: 'required' });
+      else if (!isOrgId(orgId)) context.addIssue({ code: 'custom', message: orgIdProblem });
+    }),
 });
 
 const apiKeySchema = z.strictObject({

@@ -187,6 +187,10 @@ export class CallPipeline {
     const wait = startCall(this.#timeoutMs, call.signal);
     try {
       return await manager.getToken({ signal: wait.signal });
+    } catch (error) {
+      // Only here, off the path of a call that has its token: the adapter logs it.
+      call.group?.onLoginFailure?.(error, call.group.request);
+      throw error;
     } finally {
       settle(wait);
     }

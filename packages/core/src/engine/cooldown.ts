@@ -1,5 +1,10 @@
 import type { TokenFetchError } from '../shared/errors.js';
-import { InvalidCredentialsError, LoginFailedError, NoActiveOrgError } from '../shared/errors.js';
+import {
+  InvalidCredentialsError,
+  LoginFailedError,
+  LoginNotFoundError,
+  NoActiveOrgError,
+} from '../shared/errors.js';
 import type { SharedFailure } from './token-store.js';
 
 /** The longest `Retry-After` obeyed across logins: a login is tried again after this at most. */
@@ -10,7 +15,8 @@ const unusableCooldownMs = 1_000;
 /**
  * What the engine remembers of a failed login, so that calls fail fast instead of logging
  * in again meanwhile:
- * - a 401/404 refusal, for `loginCooldownMs`;
+ * - a 401/404 refusal, and a 404 that is not the upstream's (`LoginNotFoundError`), for
+ *   `loginCooldownMs`;
  * - a failure whose answer said `Retry-After` (429, 503), until that has passed;
  * - an answer without a usable token (or another status that is not retried), for 1 s,
  *   doubling with each one in a row up to `loginCooldownMs`.
@@ -42,7 +48,7 @@ export class Cooldown {
    */
   error(): TokenFetchError {
     const { error, until } = this.#refusal!;
-    if (isRefusal(error)) return error;
+    if (isRefusal(error) || error instanceof LoginNotFoundError) return error;
     const retryAfterMs = Math.max(0, until - this.#now());
     const status = error instanceof LoginFailedError ? error.status : undefined;
     return new LoginFailedError(
@@ -63,6 +69,12 @@ export class Cooldown {
   note(failure: TokenFetchError): SharedFailure | undefined {
     const now = this.#now();
     let shared: SharedFailure | undefined;
+    if (failure instanceof LoginNotFoundError) {
+      // A base URL with no login under it: remembered here, not shared (the store's
+      // records know refusals and E_LOGIN_FAILED; every instance finds this out alone).
+      this.#refusal = { error: failure, until: now + this.#cooldownMs };
+      return undefined;
+    }
     if (isRefusal(failure)) {
       shared = { code: failure.code, until: now + this.#cooldownMs };
     } else if (failure instanceof LoginFailedError) {

@@ -12,7 +12,7 @@
 import { backgroundWorkSurvives, keepAlive, workBelongsToRequest } from '#platform';
 import { AbortGroup, detach, KeepAlive, type AbortLike } from '../shared/abort.js';
 import { defaults } from '../shared/defaults.js';
-import { ClientClosedError, LoginFailedError } from '../shared/errors.js';
+import { ClientClosedError, LoginFailedError, LoginNotFoundError } from '../shared/errors.js';
 import { createEmitter, type TokenFetchListener } from '../shared/events.js';
 import { Cooldown, isRefusal } from './cooldown.js';
 import { asTokenFetchError, type Engine } from './engine.js';
@@ -205,7 +205,11 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
         const failure = engine.closed ? new ClientClosedError() : asTokenFetchError(error);
         if (!engine.closed) {
           const status =
-            isRefusal(failure) || failure instanceof LoginFailedError ? failure.status : undefined;
+            isRefusal(failure) ||
+            failure instanceof LoginFailedError ||
+            failure instanceof LoginNotFoundError
+              ? failure.status
+              : undefined;
           emit({
             type: 'login_failed',
             code: failure.code,

@@ -24,6 +24,12 @@ export interface AbortLike {
  * long-lived request does not grow.
  */
 export class AbortGroup implements AbortLike {
+  /**
+   * Told of each login failure a call of the group waited on (an adapter logs it), with
+   * `request`, the downstream request the group belongs to. Set by the adapter kit.
+   */
+  onLoginFailure: ((error: unknown, request: unknown) => void) | undefined = undefined;
+  request: unknown = undefined;
   #listeners = new Set<() => void>();
   #aborted = false;
   #reason: unknown;

@@ -9,6 +9,7 @@
 export type TokenFetchErrorCode =
   | 'E_INVALID_CREDENTIALS'
   | 'E_NO_ACTIVE_ORG'
+  | 'E_LOGIN_NOT_FOUND'
   | 'E_LOGIN_FAILED'
   | 'E_CROSS_ORIGIN'
   | 'E_CONFIG'
@@ -55,7 +56,7 @@ export class InvalidCredentialsError extends TokenFetchError {
   static override readonly code = 'E_INVALID_CREDENTIALS';
   declare readonly code: 'E_INVALID_CREDENTIALS';
   readonly status = 401;
-  constructor(message = 'login refused: invalid credentials (401)') {
+  constructor(message = 'login refused: invalid credentials (401): check the email and password') {
     super('E_INVALID_CREDENTIALS', message);
   }
 }
@@ -68,6 +69,28 @@ export class NoActiveOrgError extends TokenFetchError {
   readonly status = 404;
   constructor(message = 'login refused: the user is not an active member of any org (404)') {
     super('E_NO_ACTIVE_ORG', message);
+  }
+}
+
+/**
+ * The login answered 404, but not with the upstream's own (JSON) answer: an HTML page or
+ * an empty body, from a server that has no login there. Most often the base URL lacks its
+ * path (`https://acme.resolver.com` for `https://acme.resolver.com/api`). Not retried;
+ * remembered for the cooldown.
+ */
+export class LoginNotFoundError extends TokenFetchError {
+  override name = 'LoginNotFoundError';
+  static override readonly code = 'E_LOGIN_NOT_FOUND';
+  declare readonly code: 'E_LOGIN_NOT_FOUND';
+  readonly status = 404;
+  /** The login URL that answered 404 (origin and path, no query). */
+  readonly url: string;
+  constructor(url: string) {
+    super(
+      'E_LOGIN_NOT_FOUND',
+      `login failed: POST ${url} is not there (404): is the base URL right (it usually ends in /api)?`,
+    );
+    this.url = url;
   }
 }
 
