@@ -59,6 +59,7 @@ type Operation = 'get' | 'acquire' | 'commit' | 'release' | 'invalidate' | 'getF
 const sharedCodes = Object.keys({
   E_INVALID_CREDENTIALS: true,
   E_NO_ACTIVE_ORG: true,
+  E_INVALID_GRANT: true,
   E_LOGIN_FAILED: true,
 } satisfies Record<SharedFailure['code'], true>);
 

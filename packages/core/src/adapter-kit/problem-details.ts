@@ -12,6 +12,7 @@ export interface ProblemDetails {
 const problems: Record<TokenFetchErrorCode, { status: number; title: string }> = {
   E_INVALID_CREDENTIALS: { status: 502, title: 'Upstream login refused the credentials' },
   E_NO_ACTIVE_ORG: { status: 502, title: 'Upstream user is not an active member of any org' },
+  E_INVALID_GRANT: { status: 502, title: 'Upstream login refused the grant (refresh token)' },
   E_LOGIN_FAILED: { status: 502, title: 'Upstream login failed' },
   E_UPSTREAM_STATUS: { status: 502, title: 'Upstream answered with an error' },
   E_INVALID_RESPONSE: { status: 502, title: 'Upstream answer was not usable' },

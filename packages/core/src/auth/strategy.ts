@@ -27,6 +27,12 @@ export interface LoginContext {
   /** The client's `headers`, sent on the login too. */
   headers: Headers;
   now: () => number;
+  /**
+   * The newest `state` a login of these credentials returned with its token (`LoginResult`):
+   * this instance's, or another's through the store. An OAuth refresh-token strategy keeps
+   * its rotated refresh token there, sealed.
+   */
+  state: string | undefined;
 }
 
 /** What `loginUrl`, when it is a function, gets to find the endpoint (e.g. OAuth discovery). */
@@ -104,6 +110,12 @@ export interface SessionAuthStrategy {
    * them from every error excerpt and event. Never printed.
    */
   secrets?(): readonly string[];
+  /**
+   * Called once when the client made with this strategy closes, before its transport does
+   * (e.g. an OAuth refresh token revoked, RFC 7009, through the last login's `fetch`). Its
+   * failure never fails `client.close()`.
+   */
+  close?(): Promise<void>;
 }
 
 /** Sends a fixed credential (an API key) on every call: no login, no token. */

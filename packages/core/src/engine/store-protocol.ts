@@ -2,7 +2,7 @@ import { sleep } from '../shared/abort.js';
 import { ClientClosedError } from '../shared/errors.js';
 import type { StoreErrorEvent } from '../shared/events.js';
 import { scrubSecrets } from '../guards/redact.js';
-import { asTokenFetchError, type Attempt, type Engine } from './engine.js';
+import { asTokenFetchError, noteState, type Attempt, type Engine } from './engine.js';
 import { loginWithRetries } from './login-attempts.js';
 import { holdToken, type Held, type Obtained } from './token-lifetime.js';
 import type { SharedFailure, StoredToken, TokenLease } from './token-store.js';
@@ -75,7 +75,10 @@ function adopt(
   stored: StoredToken | undefined,
   attempt: Attempt,
 ): Held | undefined {
-  if (stored === undefined || stored.generation <= engine.rejectedGeneration) return undefined;
+  if (stored === undefined) return undefined;
+  // A rejected or expired token's state (a refresh token) is still the newest one.
+  noteState(engine, stored.state, stored.generation, false);
+  if (stored.generation <= engine.rejectedGeneration) return undefined;
   const current = engine.current;
   if (current !== undefined && stored.generation <= current.generation && attempt.background) {
     return undefined;
@@ -116,6 +119,7 @@ async function loginUnderLease(engine: Engine, lease: TokenLease, attempt: Attem
     () => store.commit(lease, obtained),
     obtained.token,
   );
+  noteState(engine, obtained.state, lease.generation, true);
   // A failed write must not leave the lock to its TTL: the others would wait it out.
   if (committed === storeDown) await storeCall(engine, 'release', () => store.release(lease));
   return holdToken(
@@ -152,6 +156,7 @@ async function loginAlone(engine: Engine, attempt: Attempt): Promise<Held> {
     noteFailure(engine, error);
     throw error;
   }
+  noteState(engine, obtained.state, 0, true);
   return holdToken({ ...obtained, generation: 0 }, engine.refreshAheadMs, engine.jitter);
 }
 
