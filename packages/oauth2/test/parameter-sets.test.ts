@@ -5,7 +5,7 @@ import { createApiClient, MemoryTokenStore } from '@tokenfetch/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { clientCredentials } from '../src/index.js';
-import { startApi, startAs, track } from './helpers.js';
+import { startApi, startAs } from './helpers.js';
 
 const sets = [{ scope: 'read' }, { scope: 'write' }, { scope: ['write', 'read'] }] as const;
 const expected = [['read'], ['write'], ['read', 'write']];
