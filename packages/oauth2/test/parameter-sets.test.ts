@@ -37,7 +37,7 @@ describe('parameter sets', () => {
                 scheduler.schedule(Promise.resolve(), `call ${i}`).then(() => {
                   if (revoke) api.revokeTokens();
                   return client
-                    .as(sets[set])
+                    .as(sets[set]!)
                     .fetch(`/calls/${i}`, { headers: { 'x-set': String(set) } });
                 }),
               ),
