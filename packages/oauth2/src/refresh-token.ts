@@ -23,8 +23,9 @@ export interface RefreshTokenOptions extends Omit<OAuthClientOptions, 'clientAut
   /** The user's refresh token, as your app obtained it. Never printed. */
   refreshToken: string;
   /**
-   * Called with each new refresh token the server rotates to (after it is in use here and,
-   * sealed, in the store): persist it where the next start of your app reads it.
+   * Called with each new refresh token the server rotates to, as soon as it is in use here
+   * (not awaited: the token goes on to the store whatever this does; a rejection is
+   * ignored). Persist it where the next start of your app reads it.
    */
   onRotate?: (refreshToken: string) => void | Promise<void>;
   /**
@@ -152,8 +153,9 @@ export function refreshToken(options: RefreshTokenOptions): SessionAuthStrategy 
       if (typeof rotated === 'string' && rotated !== '' && rotated !== token) {
         adopt(rotated);
         if (onRotate !== undefined) {
-          // The app's persistence is its own business: its failure does not undo the login.
-          await Promise.resolve()
+          // Not awaited: the old token is consumed already, so the new one must reach the
+          // store (below) whatever the app's persistence does; its failure is its own.
+          void Promise.resolve()
             .then(() => onRotate(rotated))
             .catch(() => undefined);
         }
