@@ -98,6 +98,40 @@ describe('the state a login keeps with its token', () => {
     second.close();
   });
 
+  it('a durable state outlives its token: a sharer that saw nothing logs in with the newest', async () => {
+    const store = new MemoryTokenStore();
+    const keys = new Set<string>();
+    const watched = {
+      ...store,
+      get: (key: string) => (keys.add(key), store.get(key)),
+      acquire: (key: string) => (keys.add(key), store.acquire(key)),
+      commit: store.commit.bind(store),
+      release: store.release.bind(store),
+      invalidate: store.invalidate.bind(store),
+      getFailure: store.getFailure.bind(store),
+    };
+    const states: (string | undefined)[] = [];
+    let logins = 0;
+    const login = ({ state }: { state: string | undefined }) => {
+      states.push(state);
+      logins++;
+      return Promise.resolve({ token: `t${logins}`, state: `s${logins}` });
+    };
+    const first = createTokenManager({ login, store: watched, key: 'k', durableState: true });
+    expect(await first.getToken()).toBe('t1');
+    first.invalidate('t1'); // the token is gone from the store, as when it expires there
+    const second = createTokenManager({ login, store: watched, key: 'k', durableState: true });
+    expect(await second.getToken()).toBe('t2');
+    expect(states).toEqual([undefined, 's1']);
+    expect(keys).toEqual(new Set(['k', 'k:state']));
+    // Without durableState, nothing is written beside the token.
+    keys.clear();
+    const plain = createTokenManager({ login, store: watched, key: 'p' });
+    expect(await plain.getToken()).toBe('t3');
+    expect(keys).toEqual(new Set(['p']));
+    for (const manager of [first, second, plain]) manager.close();
+  });
+
   it('is kept when the token is dropped: the login after a rejected token gets it', async () => {
     let revoked = '';
     const api = await startRecorder((request) =>

@@ -32,8 +32,10 @@ export interface Grant {
   readonly name: 'client_credentials' | 'refresh_token';
   login(context: LoginContext, request: TokenRequestSetup): Promise<LoginResult>;
   secrets(): readonly string[];
-  /** `as()` of this grant, or `undefined` when it has none. */
+  /** Whether it has `as()`. */
   readonly derivable: boolean;
+  /** Whether its login state (a rotated refresh token) must outlive the access token. */
+  readonly durableState?: boolean;
   close?(): Promise<void>;
 }
 
@@ -109,6 +111,7 @@ export function oauthStrategy(
       return { strategy: oauthStrategy(family, derived, grant), key: parametersKey(derived) };
     },
     secrets: () => grant.secrets(),
+    ...(grant.durableState === true ? { durableState: true } : {}),
     ...(grant.close === undefined ? {} : { close: () => grant.close!() }),
   };
   const describe = { ...family.describe, ...parameters };

@@ -125,6 +125,7 @@ export function refreshToken(options: RefreshTokenOptions): SessionAuthStrategy 
   const grant: Grant = {
     name: 'refresh_token',
     derivable: false,
+    durableState: true,
     secrets: () => [...bound, ...seen],
     async login(context, setup) {
       const { server, client, clientAuth, options: requestOptions } = setup;

@@ -138,6 +138,50 @@ describe('refreshToken()', () => {
     ]);
   });
 
+  it('an instance that saw no rotation refreshes with the newest even after the stored token expired', async () => {
+    const as = await startAs();
+    const api = await startApi(as);
+    const { clientId, clientSecret } = as.clients.secretBasic;
+    const first = await as.issueRefreshToken();
+    const inner = new MemoryTokenStore();
+    // Tokens expire from the store (as Redis drops an entry with its token); other keys stay.
+    let tokensExpired = false;
+    const store: TokenStore = {
+      get: (key) =>
+        tokensExpired && !key.endsWith(':state') ? Promise.resolve(undefined) : inner.get(key),
+      acquire: (key) => inner.acquire(key),
+      commit: (lease, token) => inner.commit(lease, token),
+      release: (lease, failure) => inner.release(lease, failure),
+      invalidate: (key, generation) => inner.invalidate(key, generation),
+      getFailure: (key) => inner.getFailure(key),
+    };
+    const instance = () =>
+      track(
+        createApiClient({
+          baseUrl: api.baseUrl,
+          store,
+          auth: refreshToken({
+            tokenUrl: as.tokenEndpoint,
+            clientId,
+            clientSecret,
+            refreshToken: first,
+          }),
+        }),
+      );
+    const busy = instance();
+    const idle = instance();
+    expect((await busy.fetch('/a')).status).toBe(200); // first → r1
+    tokensExpired = true;
+    api.revokeTokens();
+    expect((await busy.fetch('/b')).status).toBe(200); // r1 → r2
+    expect((await idle.fetch('/c')).status).toBe(200); // never saw r1 or r2: r2 → r3
+    expect(as.tokenRequests.map((request) => request.error ?? 'issued')).toEqual([
+      'issued',
+      'issued',
+      'issued',
+    ]);
+  });
+
   it('invalid_grant is an InvalidGrantError, that token is not tried again, and the store shares it', async () => {
     const as = await startAs();
     const api = await startApi(as);

@@ -82,6 +82,12 @@ export interface SessionAuthStrategy {
   /** One login attempt. Throw a `TokenFetchError` to say whether it may be retried. */
   login(context: LoginContext): Promise<LoginResult>;
   /**
+   * Whether the login's `state` must outlive its token (a rotating refresh token): core then
+   * also keeps the newest in the store under a key of its own, for a day after it was
+   * written, and hands it to the next login of any sharer even when no token is stored.
+   */
+  readonly durableState?: boolean;
+  /**
    * The headers a call carries for `token` (sent to `method` `url`). A plain object keeps
    * the call synchronous up to the request (return the same object for the same token); a
    * promise suits a proof signed per call (DPoP).

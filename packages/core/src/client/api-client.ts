@@ -265,6 +265,7 @@ function createEngine(
       }
     },
     ttlMs: auth.ttlMs,
+    durableState: auth.durableState === true,
     refreshAheadMs: resolved.refreshAheadMs,
     loginTimeoutMs: resolved.loginTimeoutMs,
     loginRetries: resolved.loginRetries,

@@ -40,6 +40,14 @@ export interface Engine {
    * the token itself is dropped: the next login needs it.
    */
   state: { value: string; generation: number } | undefined;
+  /**
+   * Whether the login's state must outlive its token (a rotating refresh token): it is
+   * also kept under a key of its own (`durableStateKey`) for `durableStateMs`, read before
+   * each login under the lock.
+   */
+  readonly durableState: boolean;
+  /** This instance's newest state could not be written to the durable key: it stays ahead. */
+  stateUnshared: boolean;
   /** Stored tokens of this generation or older were rejected by the upstream. */
   rejectedGeneration: number;
   closed: boolean;
@@ -67,6 +75,14 @@ export function noteState(
   if (own || seen === undefined || generation > seen.generation) {
     engine.state = { value, generation: Math.max(generation, seen?.generation ?? 0) };
   }
+}
+
+/** How long a durable state is kept after it was written: a day (the Cloudflare store's most). */
+export const durableStateMs = 86_400_000;
+
+/** The store key of the durable state of the credentials stored under `key`. */
+export function durableStateKey(key: string): string {
+  return `${key}:state`;
 }
 
 /** One run of the engine to obtain a token: a login, or a read of the store. */

@@ -57,6 +57,13 @@ export interface TokenManagerOptions {
    * @default 30_000
    */
   loginCooldownMs?: number;
+  /**
+   * The login's `state` must outlive its token (an OAuth rotating refresh token): it is also
+   * kept in the store under a key of its own for a day, and handed to the next login of any
+   * sharer even when no token is stored any more.
+   * @default false
+   */
+  durableState?: boolean;
   /** Where tokens are shared. @default a new `MemoryTokenStore` */
   store?: TokenStore;
   /**
@@ -122,6 +129,8 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     life: new AbortGroup(),
     current: undefined,
     state: undefined,
+    durableState: options.durableState === true,
+    stateUnshared: false,
     rejectedGeneration: 0,
     closed: false,
   };
