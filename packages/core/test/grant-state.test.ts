@@ -132,6 +132,45 @@ describe('the state a login keeps with its token', () => {
     for (const manager of [first, second, plain]) manager.close();
   });
 
+  it('a durable state the store could not take stays this instance’s own, ahead of the stored one', async () => {
+    const store = new MemoryTokenStore();
+    let stateWritesFail = false;
+    const flaky = {
+      get: store.get.bind(store),
+      acquire: (key: string) =>
+        stateWritesFail && key.endsWith(':state')
+          ? Promise.reject(new Error('store down'))
+          : store.acquire(key),
+      commit: store.commit.bind(store),
+      release: store.release.bind(store),
+      invalidate: store.invalidate.bind(store),
+      getFailure: store.getFailure.bind(store),
+    };
+    const states: (string | undefined)[] = [];
+    const events: string[] = [];
+    let logins = 0;
+    const manager = createTokenManager({
+      login: ({ state }) => {
+        states.push(state);
+        logins++;
+        return Promise.resolve({ token: `t${logins}`, state: `s${logins}` });
+      },
+      store: flaky,
+      key: 'k',
+      durableState: true,
+      onEvent: (event) => events.push(event.type),
+    });
+    expect(await manager.getToken()).toBe('t1'); // s1 kept under k:state
+    stateWritesFail = true;
+    manager.invalidate('t1');
+    expect(await manager.getToken()).toBe('t2'); // s2 could not be kept
+    manager.invalidate('t2');
+    expect(await manager.getToken()).toBe('t3');
+    expect(states).toEqual([undefined, 's1', 's2']); // not s1 again from the store
+    expect(events).toContain('store_error');
+    manager.close();
+  });
+
   it('is kept when the token is dropped: the login after a rejected token gets it', async () => {
     let revoked = '';
     const api = await startRecorder((request) =>
