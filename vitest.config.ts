@@ -22,6 +22,7 @@ export const alias = {
   '@tokenfetch/redis': source('redis'),
   '@tokenfetch/cli': source('cli'),
   '@tokenfetch/opentelemetry': source('opentelemetry'),
+  '@tokenfetch/oauth2': source('oauth2'),
   // A private workspace package of TypeScript sources: the OAuth authorization-server fixture.
   '@tokenfetch/test-oauth': fileURLToPath(new URL('./test/oauth/src/index.ts', import.meta.url)),
 };

@@ -31,6 +31,7 @@ export function exitCodeFor(error: unknown): ExitCode {
     case 'E_CONFIG':
       return exitCodes.usage;
     case 'E_INVALID_CREDENTIALS':
+    case 'E_INVALID_GRANT':
       return exitCodes.invalidCredentials;
     case 'E_NO_ACTIVE_ORG':
       return exitCodes.noActiveOrg;

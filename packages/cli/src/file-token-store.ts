@@ -75,7 +75,11 @@ interface Place {
 export const maxCacheEntries = 8;
 const maxFileBytes = 256 * 1024;
 const safeToken = /^[\x21-\x7E]+$/;
-const refusalCodes = new Set<SharedFailure['code']>(['E_INVALID_CREDENTIALS', 'E_NO_ACTIVE_ORG']);
+const refusalCodes = new Set<SharedFailure['code']>([
+  'E_INVALID_CREDENTIALS',
+  'E_NO_ACTIVE_ORG',
+  'E_INVALID_GRANT',
+]);
 
 /**
  * A `TokenStore` in one file per configuration, shared by every `tokenfetch` command of the

@@ -59,6 +59,7 @@ type Operation = 'get' | 'acquire' | 'commit' | 'release' | 'invalidate' | 'getF
 const sharedCodes = Object.keys({
   E_INVALID_CREDENTIALS: true,
   E_NO_ACTIVE_ORG: true,
+  E_INVALID_GRANT: true,
   E_LOGIN_FAILED: true,
 } satisfies Record<SharedFailure['code'], true>);
 
@@ -131,6 +132,7 @@ export function durableObjectStore<Id>(
         issuedAt: expiresAt - reply.lifetimeMs,
         expiresAt,
         generation: reply.generation,
+        ...(reply.state === undefined ? {} : { state: reply.state }),
       };
     },
 
@@ -157,7 +159,13 @@ export function durableObjectStore<Id>(
 
     async commit(lease: TokenLease, token: Omit<StoredToken, 'generation'>) {
       const ttlMs = Math.ceil(token.expiresAt - now());
-      const value = { token: token.token, issuedAt: token.issuedAt, expiresAt: token.expiresAt };
+      const value = {
+        token: token.token,
+        issuedAt: token.issuedAt,
+        expiresAt: token.expiresAt,
+        // The strategy's own state (a rotated refresh token, sealed by the strategy).
+        ...(token.state === undefined ? {} : { state: token.state }),
+      };
       if (ttlMs < 1) {
         await run('release', () => stub(lease.key).release(lease.id));
         return false;

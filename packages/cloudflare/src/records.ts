@@ -9,7 +9,8 @@ export interface HeldToken {
   /** The generation of the last accepted write; kept after an invalidation, until `until`. */
   generation: number;
   /** The token; gone once it was invalidated. */
-  value?: { token: string; issuedAt: number; expiresAt: number } | undefined;
+  value?:
+    { token: string; issuedAt: number; expiresAt: number; state?: string | undefined } | undefined;
   /** When the Durable Object forgets it, on its own clock. */
   until: number;
 }
@@ -30,6 +31,8 @@ export interface TokenReply {
   token: string;
   lifetimeMs: number;
   ttlMs: number;
+  /** The strategy's state kept with the token (`StoredToken.state`), when it gave one. */
+  state?: string;
 }
 
 /** `getFailure`'s answer: the failure as recorded, and how long it still lasts (ms). */
@@ -57,6 +60,11 @@ export function isLeaseId(value: unknown): value is string {
   return typeof value === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(value);
 }
 
+/** A strategy's state (a sealed refresh token): a string of bounded length. */
+export function isState(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= maxTokenLength;
+}
+
 export function isToken(value: unknown): value is string {
   return typeof value === 'string' && value.length <= maxTokenLength && safeToken.test(value);
 }
@@ -72,11 +80,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** A token's fields as a writer gives them, or `undefined`. */
 export function readValue(value: unknown): HeldToken['value'] {
   if (!isObject(value)) return undefined;
-  const { token, issuedAt, expiresAt } = value;
+  const { token, issuedAt, expiresAt, state } = value;
   if (!isToken(token) || !isTime(issuedAt) || !isTime(expiresAt) || expiresAt <= issuedAt) {
     return undefined;
   }
-  return { token, issuedAt, expiresAt };
+  return isState(state) ? { token, issuedAt, expiresAt, state } : { token, issuedAt, expiresAt };
 }
 
 /** A failure record worth keeping: a small JSON object whose `code` looks like `E_SOMETHING`. */
@@ -132,12 +140,13 @@ export function endOf(state: State): number | undefined {
 /** `get`'s answer as the client reads it, or `undefined` (a miss). */
 export function readTokenReply(reply: unknown): TokenReply | undefined {
   if (!isObject(reply)) return undefined;
-  const { generation, token, lifetimeMs, ttlMs } = reply;
+  const { generation, token, lifetimeMs, ttlMs, state } = reply;
   if (!isGeneration(generation) || !isToken(token)) return undefined;
   if (!isTtl(lifetimeMs) || typeof ttlMs !== 'number' || !Number.isInteger(ttlMs) || ttlMs < 1) {
     return undefined;
   }
-  return { generation, token, lifetimeMs, ttlMs: Math.min(ttlMs, lifetimeMs) };
+  const answer = { generation, token, lifetimeMs, ttlMs: Math.min(ttlMs, lifetimeMs) };
+  return isState(state) ? { ...answer, state } : answer;
 }
 
 /** `getFailure`'s answer as the client reads it, or `undefined` (none). */

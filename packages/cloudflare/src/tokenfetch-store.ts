@@ -42,6 +42,7 @@ export class TokenfetchStore extends DurableObject {
       token: token.value.token,
       lifetimeMs: Math.max(1, Math.round(token.value.expiresAt - token.value.issuedAt)),
       ttlMs: Math.max(1, Math.ceil(token.until - now)),
+      ...(token.value.state === undefined ? {} : { state: token.value.state }),
     };
   }
 

@@ -125,6 +125,13 @@ describe('durableObjectStore on workerd, shared by two isolates', () => {
     expect(Math.abs(read!.expiresAt - obtained.expiresAt)).toBeLessThan(1_000);
   });
 
+  it('keeps the strategy state written with a token (a sealed refresh token) for the other isolate', async () => {
+    const key = freshKey();
+    const lease = await a.acquire(key);
+    expect(await a.commit(lease!, { ...token(), state: 'sealed-state-1' })).toBe(true);
+    expect(await b.get(key)).toMatchObject({ token: secretToken, state: 'sealed-state-1' });
+  });
+
   it('one lease at a time: the other isolate gets none until it is released, then a newer generation', async () => {
     const key = freshKey();
     const first = (await a.acquire(key))!;

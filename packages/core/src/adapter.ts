@@ -25,5 +25,6 @@ export {
 export { toProblemDetails, type ProblemDetails } from './adapter-kit/problem-details.js';
 export type { ApiFetch } from './client/api-client.js';
 export { scrubSecrets } from './guards/redact.js';
+export { parseRetryAfter } from './engine/retry-after.js';
 export { clientInstance } from './shared/events.js';
 export { unrefTimer } from './shared/abort.js';

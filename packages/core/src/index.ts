@@ -24,13 +24,14 @@ export {
   type TenantOptions,
 } from './client/client-pool.js';
 export { defaults } from './shared/defaults.js';
-export type { AsOptions } from './auth/identity.js';
+export type { AsOptions, OAuthAsOptions } from './auth/identity.js';
 export { loadOptionsFromEnv } from './client/env.js';
 export {
   ClientClosedError,
   ConfigError,
   CrossOriginError,
   InvalidCredentialsError,
+  InvalidGrantError,
   InvalidResponseError,
   isTokenFetchError,
   LoginFailedError,

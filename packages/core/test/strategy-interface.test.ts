@@ -276,12 +276,12 @@ describe('as() and secrets() of a strategy of its own', () => {
         auth: proofStrategy(endpoint.url, { derive }),
       }),
     );
-    const read = client.as({ scope: 'read' } as never);
-    expect(client.as({ scope: 'read' } as never)).toBe(read);
+    const read = client.as({ scope: 'read' });
+    expect(client.as({ scope: 'read' })).toBe(read);
     await Promise.all([
       client.fetch('/a'),
       read.fetch('/a'),
-      client.as({ scope: 'write' } as never).fetch('/a'),
+      client.as({ scope: 'write' }).fetch('/a'),
     ]);
     expect(endpoint.issued()).toBe(3);
     expect(() => client.as({ scope: 1 } as never)).toThrow(ConfigError);

@@ -33,6 +33,7 @@ interface Keys {
 const sharedCodes = Object.keys({
   E_INVALID_CREDENTIALS: true,
   E_NO_ACTIVE_ORG: true,
+  E_INVALID_GRANT: true,
   E_LOGIN_FAILED: true,
 } satisfies Record<SharedFailure['code'], true>);
 
@@ -111,6 +112,8 @@ export class RedisTokenStore implements TokenStore {
       issuedAt: token.issuedAt,
       expiresAt: token.expiresAt,
       generation: lease.generation,
+      // The strategy's own state (a rotated refresh token, sealed by the strategy).
+      ...(token.state === undefined ? {} : { state: token.state }),
     };
     const ttlMs = Math.max(1, Math.ceil(token.expiresAt - this.#now()));
     const reply = await this.#run(

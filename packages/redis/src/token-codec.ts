@@ -14,6 +14,8 @@ const encryptedPrefix = 'enc1';
 const ivBytes = 12;
 const tagBytes = 16;
 const safeToken = /^[\x21-\x7E]+$/;
+/** The longest strategy state (`StoredToken.state`, e.g. a sealed refresh token) read back. */
+const maxStateLength = 16_384;
 
 /** Plain JSON: readable by anyone who can read Redis. */
 export const plainCodec: TokenCodec = {
@@ -75,13 +77,18 @@ export function encryptingCodec(keys: ReadonlyMap<string, KeyObject>): TokenCode
 function parseToken(text: string): StoredToken | undefined {
   const data = parseJsonObject(text);
   if (data === undefined) return undefined;
-  const { token, issuedAt, expiresAt, generation } = data;
+  const { token, issuedAt, expiresAt, generation, state } = data;
   if (typeof token !== 'string' || !safeToken.test(token)) return undefined;
   if (!isTime(issuedAt) || !isTime(expiresAt) || expiresAt <= issuedAt) return undefined;
   if (typeof generation !== 'number' || !Number.isSafeInteger(generation) || generation < 1) {
     return undefined;
   }
-  return { token, issuedAt, expiresAt, generation };
+  if (state !== undefined && (typeof state !== 'string' || state.length > maxStateLength)) {
+    return undefined;
+  }
+  return typeof state === 'string'
+    ? { token, issuedAt, expiresAt, generation, state }
+    : { token, issuedAt, expiresAt, generation };
 }
 
 function isTime(value: unknown): value is number {

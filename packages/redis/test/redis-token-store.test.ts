@@ -262,6 +262,18 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missingRedis))(
         expect(await store.get(key)).toMatchObject({ token: 'next-token' });
       });
 
+      it('keeps the strategy state written with a token (a sealed refresh token), and shares a dead grant (E_INVALID_GRANT)', async () => {
+        const { store } = storeOn(library);
+        await store.commit(await leaseOf(store), { ...token(), state: 'sealed-state-1' });
+        expect(await store.get(key)).toMatchObject({ token: secretToken, state: 'sealed-state-1' });
+        await store.release(await leaseOf(store), {
+          code: 'E_INVALID_GRANT',
+          until: Date.now() + 60_000,
+        });
+        expect(await store.getFailure(key)).toMatchObject({ code: 'E_INVALID_GRANT' });
+        expect(await store.acquire(key)).toBeUndefined();
+      });
+
       it('shares a 401/404 refusal for its cooldown and lends no lock meanwhile', async () => {
         const { store, keys } = storeOn(library);
         const lease = await leaseOf(store);

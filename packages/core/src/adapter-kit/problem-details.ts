@@ -14,6 +14,7 @@ const problems: Record<TokenFetchErrorCode, { status: number; title: string }> =
   E_INVALID_CREDENTIALS: { status: 502, title: 'Upstream login refused the credentials' },
   E_NO_ACTIVE_ORG: { status: 502, title: 'Upstream user is not an active member of any org' },
   E_LOGIN_NOT_FOUND: { status: 502, title: 'Upstream login is not at the configured base URL' },
+  E_INVALID_GRANT: { status: 502, title: 'Upstream login refused the grant (refresh token)' },
   E_LOGIN_FAILED: { status: 502, title: 'Upstream login failed' },
   E_UPSTREAM_STATUS: { status: 502, title: 'Upstream answered with an error' },
   E_INVALID_RESPONSE: { status: 502, title: 'Upstream answer was not usable' },

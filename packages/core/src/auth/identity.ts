@@ -2,10 +2,21 @@ import { ConfigError } from '../shared/errors.js';
 import type { AuthStrategy, DerivedStrategy } from './strategy.js';
 
 /**
- * Whom `client.as()` acts as: the same user in another org (session auth), or another
- * user of the org through the API key (`impersonate-user-id`).
+ * Whom `client.as()` acts as: the same user in another org (session auth), another user of
+ * the org through the API key (`impersonate-user-id`), or, for a strategy whose `derive`
+ * takes them (`@tokenfetch/oauth2`), the same OAuth client for another scope or resource
+ * (RFC 8707): each parameter set its own token, single flight and store key.
  */
-export type AsOptions = { orgId: string | number } | { impersonateUserId: string | number };
+export type AsOptions =
+  { orgId: string | number } | { impersonateUserId: string | number } | OAuthAsOptions;
+
+/** `client.as()` of an OAuth client: the token's parameters, either or both. */
+export interface OAuthAsOptions {
+  /** The scopes of the token (space-separated, or a list). */
+  scope?: string | readonly string[];
+  /** The resource indicators (RFC 8707) the token is for. */
+  resource?: string | readonly string[];
+}
 
 /** The names of the built-in strategies' `as()` options. */
 type AsName = 'orgId' | 'impersonateUserId';
@@ -40,9 +51,15 @@ export function builtInAsOption(options: object): { name: AsName; value: string 
  */
 export function deriveStrategy(root: AuthStrategy, options: unknown): DerivedStrategy {
   if (typeof options !== 'object' || options === null) {
-    throw invalidAs('options', 'must be { orgId } or { impersonateUserId }');
+    throw invalidAs('options', 'must be { orgId }, { impersonateUserId } or { scope, resource }');
   }
   if (root.derive !== undefined) return root.derive(options);
+  if ('scope' in options || 'resource' in options) {
+    throw invalidAs(
+      'scope' in options ? 'scope' : 'resource',
+      'needs a strategy whose derive() takes it, such as clientCredentials() of @tokenfetch/oauth2',
+    );
+  }
   // A strategy of its own that cannot derive: say which built-in one could.
   const { name } = builtInAsOption(options);
   throw name === 'orgId'

@@ -27,6 +27,12 @@ export interface LoginContext {
   /** The client's `headers`, sent on the login too. */
   headers: Headers;
   now: () => number;
+  /**
+   * The newest `state` a login of these credentials returned with its token (`LoginResult`):
+   * this instance's, or another's through the store. An OAuth refresh-token strategy keeps
+   * its rotated refresh token there, sealed.
+   */
+  state: string | undefined;
 }
 
 /** What `loginUrl`, when it is a function, gets to find the endpoint (e.g. OAuth discovery). */
@@ -76,6 +82,12 @@ export interface SessionAuthStrategy {
   /** One login attempt. Throw a `TokenFetchError` to say whether it may be retried. */
   login(context: LoginContext): Promise<LoginResult>;
   /**
+   * Whether the login's `state` must outlive its token (a rotating refresh token): core then
+   * also keeps the newest in the store under a key of its own, for a day after it was
+   * written, and hands it to the next login of any sharer even when no token is stored.
+   */
+  readonly durableState?: boolean;
+  /**
    * The headers a call carries for `token` (sent to `method` `url`). A plain object keeps
    * the call synchronous up to the request (return the same object for the same token); a
    * promise suits a proof signed per call (DPoP).
@@ -104,6 +116,12 @@ export interface SessionAuthStrategy {
    * them from every error excerpt and event. Never printed.
    */
   secrets?(): readonly string[];
+  /**
+   * Called once when the client made with this strategy closes, before its transport does
+   * (e.g. an OAuth refresh token revoked, RFC 7009, through the last login's `fetch`). Its
+   * failure never fails `client.close()`.
+   */
+  close?(): Promise<void>;
 }
 
 /** Sends a fixed credential (an API key) on every call: no login, no token. */

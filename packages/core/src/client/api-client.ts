@@ -190,10 +190,12 @@ function buildClient(family: Family, strategy: AuthStrategy | undefined): ApiCli
       // A client made by as() shares the transport: it ends only its own token.
       if (strategy !== undefined) {
         forget(family, client);
-        closing = Promise.resolve();
+        closing = endStrategy(auth);
         return closing;
       }
       closing = closeFamily(family)
+        // Before the transport closes: the strategy's last words may go through it.
+        .then(() => endStrategy(auth))
         .then(() => family.channel.close(new ClientClosedError()))
         .then(() => pipeline.idle())
         // The calls' own handlers run first: close() resolves after they have seen the end.
@@ -219,6 +221,22 @@ function buildClient(family: Family, strategy: AuthStrategy | undefined): ApiCli
   }
   family.client ??= client;
   return client;
+}
+
+/**
+ * The strategy's `close()` (an OAuth refresh token revoked), once; a failure is its own
+ * business and never fails `client.close()`.
+ */
+function endStrategy(auth: AuthStrategy): Promise<void> {
+  if (auth.kind !== 'session' || auth.close === undefined) return Promise.resolve();
+  try {
+    return auth.close().then(
+      () => undefined,
+      () => undefined,
+    );
+  } catch {
+    return Promise.resolve();
+  }
 }
 
 /** The token engine of a client with a token strategy, logging in through its confined fetch. */
@@ -260,6 +278,7 @@ function createEngine(
       }
     },
     ttlMs: auth.ttlMs,
+    durableState: auth.durableState === true,
     refreshAheadMs: resolved.refreshAheadMs,
     loginTimeoutMs: resolved.loginTimeoutMs,
     loginRetries: resolved.loginRetries,

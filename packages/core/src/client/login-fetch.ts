@@ -1,4 +1,5 @@
 import type { LoginContext, SessionAuthStrategy } from '../auth/strategy.js';
+import type { LoginAttemptContext } from '../engine/engine.js';
 import type { LoginResult } from '../engine/token-store.js';
 import { isInside, type UrlScope } from '../guards/resolve-url.js';
 import { isInsecure } from '../guards/secure-url.js';
@@ -28,7 +29,7 @@ export interface LoginSetup {
 export function createLogin(
   strategy: SessionAuthStrategy,
   setup: LoginSetup,
-): (context: { signal: AbortSignal }) => Promise<LoginResult> {
+): (context: LoginAttemptContext) => Promise<LoginResult> {
   const { scope, fetch, allowInsecureHttp } = setup;
   const insideBase = confined(
     fetch,
@@ -36,7 +37,10 @@ export function createLogin(
     (url) =>
       `${url.origin}${url.origin === scope.origin ? ' outside the base path' : ''}: it goes inside the base URL only`,
   );
-  const context = (signal: AbortSignal, loginUrl: URL | undefined): LoginContext => ({
+  const context = (
+    { signal, state }: LoginAttemptContext,
+    loginUrl: URL | undefined,
+  ): LoginContext => ({
     baseUrl: scope.base,
     fetch:
       loginUrl === undefined
@@ -50,19 +54,20 @@ export function createLogin(
     signal,
     headers: new Headers(setup.headers),
     now: setup.now,
+    state,
   });
   const { loginUrl } = strategy;
-  if (loginUrl === undefined) return ({ signal }) => strategy.login(context(signal, undefined));
+  if (loginUrl === undefined) return (attempt) => strategy.login(context(attempt, undefined));
   if (typeof loginUrl === 'string') {
     // Checked at client creation (options.ts): absolute, and https unless on loopback.
     const url = new URL(loginUrl);
-    return ({ signal }) => strategy.login(context(signal, url));
+    return (attempt) => strategy.login(context(attempt, url));
   }
   const discovery = { fetch: publicFetch(fetch, allowInsecureHttp) };
-  return async ({ signal }) => {
-    const found = await loginUrl({ ...discovery, signal });
+  return async (attempt) => {
+    const found = await loginUrl({ ...discovery, signal: attempt.signal });
     const url = checkedLoginUrl(found, allowInsecureHttp);
-    return strategy.login(context(signal, url));
+    return strategy.login(context(attempt, url));
   };
 }
 

@@ -1,6 +1,8 @@
 import type { TokenFetchError } from '../shared/errors.js';
 import {
+  ConfigError,
   InvalidCredentialsError,
+  InvalidGrantError,
   LoginFailedError,
   LoginNotFoundError,
   NoActiveOrgError,
@@ -15,8 +17,10 @@ const unusableCooldownMs = 1_000;
 /**
  * What the engine remembers of a failed login, so that calls fail fast instead of logging
  * in again meanwhile:
- * - a 401/404 refusal, and a 404 that is not the upstream's (`LoginNotFoundError`), for
- *   `loginCooldownMs`;
+ * - a 401/404 refusal, a 404 that is not the upstream's (`LoginNotFoundError`) or a dead
+ *   grant (`InvalidGrantError`), for `loginCooldownMs`;
+ * - a `ConfigError` a login threw (the server refused a scope), for `loginCooldownMs`, in
+ *   this instance only;
  * - a failure whose answer said `Retry-After` (429, 503), until that has passed;
  * - an answer without a usable token (or another status that is not retried), for 1 s,
  *   doubling with each one in a row up to `loginCooldownMs`.
@@ -42,13 +46,15 @@ export class Cooldown {
   }
 
   /**
-   * The error a call gets while a failure is remembered: the refusal itself for 401/404
+   * The error a call gets while a failure is remembered: the refusal itself for 401/404/invalid_grant
    * (every caller gets the same error), else a `LoginFailedError` of its own saying when
    * the next login will be tried (`retryAfterMs`).
    */
   error(): TokenFetchError {
     const { error, until } = this.#refusal!;
-    if (isRefusal(error) || error instanceof LoginNotFoundError) return error;
+    if (isRefusal(error) || error instanceof LoginNotFoundError || error instanceof ConfigError) {
+      return error;
+    }
     const retryAfterMs = Math.max(0, until - this.#now());
     const status = error instanceof LoginFailedError ? error.status : undefined;
     return new LoginFailedError(
@@ -77,6 +83,12 @@ export class Cooldown {
     }
     if (isRefusal(failure)) {
       shared = { code: failure.code, until: now + this.#cooldownMs };
+    } else if (failure instanceof ConfigError) {
+      // The login server refused the configuration (an OAuth `invalid_scope`): not
+      // retried, and not tried again before the cooldown; not shared (another instance
+      // may be configured otherwise).
+      this.#refusal = { error: failure, until: now + this.#cooldownMs };
+      return undefined;
     } else if (failure instanceof LoginFailedError) {
       const status = withStatus(failure.status);
       const retryAfterMs = Math.min(failure.retryAfterMs ?? 0, retryAfterMaxMs);
@@ -111,15 +123,23 @@ export class Cooldown {
         ? new InvalidCredentialsError()
         : shared.code === 'E_NO_ACTIVE_ORG'
           ? new NoActiveOrgError()
-          : new LoginFailedError(describeFailure(shared.status), withStatus(shared.status));
+          : shared.code === 'E_INVALID_GRANT'
+            ? new InvalidGrantError()
+            : new LoginFailedError(describeFailure(shared.status), withStatus(shared.status));
     this.#refusal = { error, until: shared.until };
     return this.error();
   }
 }
 
-/** A 401/404 login refusal: never retried, remembered for the cooldown. */
-export function isRefusal(error: unknown): error is InvalidCredentialsError | NoActiveOrgError {
-  return error instanceof InvalidCredentialsError || error instanceof NoActiveOrgError;
+/** A 401/404 login refusal or a dead grant: never retried, remembered for the cooldown. */
+export function isRefusal(
+  error: unknown,
+): error is InvalidCredentialsError | NoActiveOrgError | InvalidGrantError {
+  return (
+    error instanceof InvalidCredentialsError ||
+    error instanceof NoActiveOrgError ||
+    error instanceof InvalidGrantError
+  );
 }
 
 /** A shared failure as this version reads it: fields of a bad or foreign record are dropped. */

@@ -11,7 +11,7 @@ import type { LoginResult, TokenStore } from './token-store.js';
  * `store-protocol`), so that nothing is allocated per call to reach them.
  */
 export interface Engine {
-  readonly login: (context: { signal: AbortSignal }) => Promise<LoginResult>;
+  readonly login: (context: LoginAttemptContext) => Promise<LoginResult>;
   readonly ttlMs: number;
   readonly refreshAheadMs: number;
   readonly loginTimeoutMs: number;
@@ -34,9 +34,55 @@ export interface Engine {
   readonly life: AbortGroup;
   /** The token calls are sent with, while it lasts. */
   current: Held | undefined;
+  /**
+   * The newest strategy state seen (`LoginResult.state`: a rotated refresh token), from a
+   * login of this instance or a token read from the store, and its generation. Kept when
+   * the token itself is dropped: the next login needs it.
+   */
+  state: { value: string; generation: number } | undefined;
+  /**
+   * Whether the login's state must outlive its token (a rotating refresh token): it is
+   * also kept under a key of its own (`durableStateKey`) for `durableStateMs`, read before
+   * each login under the lock.
+   */
+  readonly durableState: boolean;
+  /** This instance's newest state could not be written to the durable key: it stays ahead. */
+  stateUnshared: boolean;
   /** Stored tokens of this generation or older were rejected by the upstream. */
   rejectedGeneration: number;
   closed: boolean;
+}
+
+/** What one login attempt gets from the engine. */
+export interface LoginAttemptContext {
+  signal: AbortSignal;
+  /** The newest state the strategy kept with a token (its own, or a sharer's through the store). */
+  state: string | undefined;
+}
+
+/**
+ * Remembers the strategy state that came with a token: one this instance's login got
+ * (`own`: it consumed the one before) or a stored one newer than any seen.
+ */
+export function noteState(
+  engine: Engine,
+  value: string | undefined,
+  generation: number,
+  own: boolean,
+): void {
+  if (value === undefined) return;
+  const seen = engine.state;
+  if (own || seen === undefined || generation > seen.generation) {
+    engine.state = { value, generation: Math.max(generation, seen?.generation ?? 0) };
+  }
+}
+
+/** How long a durable state is kept after it was written: a day (the Cloudflare store's most). */
+export const durableStateMs = 86_400_000;
+
+/** The store key of the durable state of the credentials stored under `key`. */
+export function durableStateKey(key: string): string {
+  return `${key}:state`;
 }
 
 /** One run of the engine to obtain a token: a login, or a read of the store. */

@@ -31,7 +31,10 @@ export async function loginWithRetries(engine: Engine, attempt: Attempt): Promis
     for (let tries = 0; ; tries++) {
       const sentAt = now();
       try {
-        const result = await detach(engine.login({ signal: budget.signal }), budget.signal);
+        const result = await detach(
+          engine.login({ signal: budget.signal, state: engine.state?.value }),
+          budget.signal,
+        );
         const obtained = acceptLogin(result, sentAt, engine.ttlMs);
         engine.cooldown.succeeded();
         engine.emit({

@@ -2,7 +2,14 @@ import { sleep } from '../shared/abort.js';
 import { ClientClosedError } from '../shared/errors.js';
 import type { StoreErrorEvent } from '../shared/events.js';
 import { scrubSecrets } from '../guards/redact.js';
-import { asTokenFetchError, type Attempt, type Engine } from './engine.js';
+import {
+  asTokenFetchError,
+  durableStateKey,
+  durableStateMs,
+  noteState,
+  type Attempt,
+  type Engine,
+} from './engine.js';
 import { loginWithRetries } from './login-attempts.js';
 import { holdToken, type Held, type Obtained } from './token-lifetime.js';
 import type { SharedFailure, StoredToken, TokenLease } from './token-store.js';
@@ -81,7 +88,10 @@ function adopt(
   stored: StoredToken | undefined,
   attempt: Attempt,
 ): Held | undefined {
-  if (stored === undefined || stored.generation <= engine.rejectedGeneration) return undefined;
+  if (stored === undefined) return undefined;
+  // A rejected or expired token's state (a refresh token) is still the newest one.
+  noteState(engine, stored.state, stored.generation, false);
+  if (stored.generation <= engine.rejectedGeneration) return undefined;
   const current = engine.current;
   if (current !== undefined && stored.generation <= current.generation && attempt.background) {
     return undefined;
@@ -110,11 +120,17 @@ async function loginUnderLease(engine: Engine, lease: TokenLease, attempt: Attem
       await storeCall(engine, 'release', () => store.release(lease));
       return adopted;
     }
+    if (engine.durableState) await readDurableState(engine, lease.key);
     obtained = await loginWithRetries(engine, attempt);
   } catch (error) {
     const failure = noteFailure(engine, error);
     await storeCall(engine, 'release', () => store.release(lease, failure));
     throw error;
+  }
+  // The newest state goes to its own key before the token is shared: whoever logs in next
+  // reads it there, even once the token has expired from the store.
+  if (engine.durableState && obtained.state !== undefined) {
+    await writeDurableState(engine, lease.key, obtained.state);
   }
   const committed = await storeCall(
     engine,
@@ -122,6 +138,7 @@ async function loginUnderLease(engine: Engine, lease: TokenLease, attempt: Attem
     () => store.commit(lease, obtained),
     obtained.token,
   );
+  noteState(engine, obtained.state, lease.generation, true);
   // A failed write must not leave the lock to its TTL: the others would wait it out.
   if (committed === storeDown) await storeCall(engine, 'release', () => store.release(lease));
   return holdToken(
@@ -129,6 +146,44 @@ async function loginUnderLease(engine: Engine, lease: TokenLease, attempt: Attem
     engine.refreshAheadMs,
     engine.jitter,
   );
+}
+
+/**
+ * The durable state of `key` (the newest a lease holder wrote), taken as the state of the
+ * next login: under the lock, nobody has written a newer one since.
+ */
+async function readDurableState(engine: Engine, key: string): Promise<void> {
+  // A state of this instance's own that did not reach the store is the newest.
+  if (engine.stateUnshared) return;
+  const kept = await storeCall(engine, 'get', () => engine.store.get(durableStateKey(key)));
+  if (kept === storeDown || kept === undefined) return;
+  const seen = engine.state;
+  engine.state = { value: kept.token, generation: seen?.generation ?? 0 };
+}
+
+/**
+ * Keeps `state` under the durable key for `durableStateMs`. A failure is reported, and the
+ * state stays this instance's own (`stateUnshared`) until a later write succeeds.
+ */
+async function writeDurableState(engine: Engine, key: string, state: string): Promise<void> {
+  const { store } = engine;
+  const stateKey = durableStateKey(key);
+  engine.stateUnshared = true;
+  const lease = await storeCall(engine, 'acquire', () => store.acquire(stateKey));
+  if (lease === storeDown) return;
+  if (lease === undefined) {
+    reportStoreError(engine, 'commit', 'the durable state is locked by another writer');
+    return;
+  }
+  const now = engine.now();
+  const written = await storeCall(
+    engine,
+    'commit',
+    () => store.commit(lease, { token: state, issuedAt: now, expiresAt: now + durableStateMs }),
+    state,
+  );
+  if (written === storeDown) await storeCall(engine, 'release', () => store.release(lease));
+  else engine.stateUnshared = false;
 }
 
 /**
@@ -157,6 +212,13 @@ async function loginAlone(engine: Engine, attempt: Attempt): Promise<Held> {
   } catch (error) {
     noteFailure(engine, error);
     throw error;
+  }
+  noteState(engine, obtained.state, 0, true);
+  if (engine.durableState && obtained.state !== undefined) {
+    // The store may be up (a stuck lock): the others must still find the newest state.
+    const key = await engine.key().catch(() => undefined);
+    if (key === undefined) engine.stateUnshared = true;
+    else await writeDurableState(engine, key, obtained.state);
   }
   return holdToken({ ...obtained, generation: 0 }, engine.refreshAheadMs, engine.jitter);
 }

@@ -11,6 +11,8 @@ export interface Held {
   /** From here on, one background refresh runs. */
   refreshAt: number;
   generation: number;
+  /** The strategy's state kept with the token (`LoginResult.state`). */
+  state: string | undefined;
 }
 
 /** A token a login produced, before a store numbers it. */
@@ -34,6 +36,7 @@ export function holdToken(stored: StoredToken, refreshAheadMs: number, jitter: n
     useUntil,
     refreshAt: useUntil - window,
     generation: stored.generation,
+    state: stored.state,
   };
 }
 
@@ -72,7 +75,10 @@ export function acceptLogin(result: LoginResult, sentAt: number, ttlMs: number):
   if (expiresAt <= sentAt) {
     throw new LoginFailedError('login answered a token that had already expired');
   }
-  return { token, issuedAt: sentAt, expiresAt };
+  const { state } = result;
+  return typeof state === 'string'
+    ? { token, issuedAt: sentAt, expiresAt, state }
+    : { token, issuedAt: sentAt, expiresAt };
 }
 
 function isPositive(value: number | undefined): value is number {

@@ -15,7 +15,7 @@ import { defaults } from '../shared/defaults.js';
 import { ClientClosedError, LoginFailedError, LoginNotFoundError } from '../shared/errors.js';
 import { createEmitter, type TokenFetchListener } from '../shared/events.js';
 import { Cooldown, isRefusal } from './cooldown.js';
-import { asTokenFetchError, type Engine } from './engine.js';
+import { asTokenFetchError, type Engine, type LoginAttemptContext } from './engine.js';
 import { MemoryTokenStore } from './memory-store.js';
 import { storeCall, obtainThroughStore } from './store-protocol.js';
 import type { Held } from './token-lifetime.js';
@@ -23,8 +23,12 @@ import type { LoginResult, TokenStore } from './token-store.js';
 
 /** Options of the token engine on its own. */
 export interface TokenManagerOptions {
-  /** Performs one login attempt. Throw a `TokenFetchError` to say whether it may be retried. */
-  login: (context: { signal: AbortSignal }) => Promise<LoginResult>;
+  /**
+   * Performs one login attempt. Throw a `TokenFetchError` to say whether it may be retried.
+   * `context.state` is the newest `LoginResult.state` seen (this instance's or, through the
+   * store, a sharer's).
+   */
+  login: (context: LoginAttemptContext) => Promise<LoginResult>;
   /**
    * The longest a token is trusted, from when its login was sent.
    * @default 900_000 (15 minutes)
@@ -53,6 +57,13 @@ export interface TokenManagerOptions {
    * @default 30_000
    */
   loginCooldownMs?: number;
+  /**
+   * The login's `state` must outlive its token (an OAuth rotating refresh token): it is also
+   * kept in the store under a key of its own for a day, and handed to the next login of any
+   * sharer even when no token is stored any more.
+   * @default false
+   */
+  durableState?: boolean;
   /** Where tokens are shared. @default a new `MemoryTokenStore` */
   store?: TokenStore;
   /**
@@ -117,6 +128,9 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     random,
     life: new AbortGroup(),
     current: undefined,
+    state: undefined,
+    durableState: options.durableState === true,
+    stateUnshared: false,
     rejectedGeneration: 0,
     closed: false,
   };

@@ -5,6 +5,12 @@ export interface LoginResult {
   expiresInMs?: number | undefined;
   /** Absolute expiry the upstream announced, epoch ms. */
   expiresAt?: number | undefined;
+  /**
+   * What the strategy keeps with the token, opaque to core and to the stores: the rotated
+   * refresh token of an OAuth strategy, sealed by it. Shared through the store with the
+   * token; the next login (of any sharer) gets the newest in `state`.
+   */
+  state?: string | undefined;
 }
 
 /** A token as a store holds it. */
@@ -16,6 +22,8 @@ export interface StoredToken {
   expiresAt: number;
   /** Store-wide, increasing: a newer login has a larger generation. */
   generation: number;
+  /** The strategy's `LoginResult.state`, when it gave one. */
+  state?: string;
 }
 
 /** The right to log in for one key, held by one instance at a time. */
@@ -29,12 +37,13 @@ export interface TokenLease {
 
 /**
  * A login failure shared by every sharer of a store until `until`, so that none of them
- * logs in meanwhile: a refusal (401 `E_INVALID_CREDENTIALS`, 404 `E_NO_ACTIVE_ORG`), or an
+ * logs in meanwhile: a refusal (401 `E_INVALID_CREDENTIALS`, 404 `E_NO_ACTIVE_ORG`, a dead
+ * refresh token `E_INVALID_GRANT`), or an
  * `E_LOGIN_FAILED` that is worth waiting out (an answer without a usable token, a
  * `Retry-After`). A store keeps the whole object; readers check its fields.
  */
 export interface SharedFailure {
-  code: 'E_INVALID_CREDENTIALS' | 'E_NO_ACTIVE_ORG' | 'E_LOGIN_FAILED';
+  code: 'E_INVALID_CREDENTIALS' | 'E_NO_ACTIVE_ORG' | 'E_INVALID_GRANT' | 'E_LOGIN_FAILED';
   /** Epoch ms when the cooldown ends. */
   until: number;
   /** The status of the login answer that failed, when there was one. */

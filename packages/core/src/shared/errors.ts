@@ -10,6 +10,7 @@ export type TokenFetchErrorCode =
   | 'E_INVALID_CREDENTIALS'
   | 'E_NO_ACTIVE_ORG'
   | 'E_LOGIN_NOT_FOUND'
+  | 'E_INVALID_GRANT'
   | 'E_LOGIN_FAILED'
   | 'E_CROSS_ORIGIN'
   | 'E_CONFIG'
@@ -91,6 +92,25 @@ export class LoginNotFoundError extends TokenFetchError {
       `login failed: POST ${url} is not there (404): is the base URL right (it usually ends in /api)?`,
     );
     this.url = url;
+  }
+}
+
+/**
+ * The grant the login presented is dead: an OAuth 2.0 token endpoint answered
+ * `invalid_grant` to a refresh token (revoked, expired, reused after rotation, or another
+ * client's). Not retried; shared through the store like a refused password, and the
+ * strategy that holds the refresh token tries it no more: the app gets a new one (the user
+ * logs in again) and makes a client with it.
+ */
+export class InvalidGrantError extends TokenFetchError {
+  override name = 'InvalidGrantError';
+  static override readonly code = 'E_INVALID_GRANT';
+  declare readonly code: 'E_INVALID_GRANT';
+  readonly status = 400;
+  constructor(
+    message = 'login refused: the grant is invalid (invalid_grant); a new one is needed',
+  ) {
+    super('E_INVALID_GRANT', message);
   }
 }
 
