@@ -42,9 +42,10 @@ const sharedCodes = Object.keys({
  *
  * Keys are `{prefix:key}:token`, `:lock`, `:gen` and `:fail`, one hash tag per set of
  * credentials (the key is a hash, so no email reaches Redis). Each operation is one Lua
- * script with a tight timeout: a slow or unreachable Redis makes the client log in on its
- * own and report `store_error`, never fail or hang a call. A client still making its first
- * connection is waited for, within the same timeout.
+ * script with a tight timeout: a slow or unreachable Redis is reported (`store_error`) and
+ * the client goes on without it (keeping a token still valid, or logging in on its own),
+ * never failing or hanging a call. A client still making its first connection is waited
+ * for, within the same timeout.
  *
  * @example
  * const store = new RedisTokenStore({ redis: new Redis(process.env.REDIS_URL) });
