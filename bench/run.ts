@@ -19,6 +19,7 @@ import { hotPath } from './scenarios/s8-hot-path.js';
 import { manyTenants } from './scenarios/s9-many-tenants.js';
 import { fleetScale } from './scenarios/s10-fleet-scale.js';
 import { tenantsOverRedis } from './scenarios/s11-tenants-redis.js';
+import { busyTenantsScenario } from './scenarios/s12-busy-tenants.js';
 
 const scenarios: Scenario[] = [
   proxyThroughput,
@@ -32,6 +33,7 @@ const scenarios: Scenario[] = [
   manyTenants,
   fleetScale,
   tenantsOverRedis,
+  busyTenantsScenario,
 ];
 
 const args = process.argv.slice(2).filter((arg) => arg !== '--');

@@ -181,7 +181,7 @@ export const tenantsOverRedis: Scenario = {
         rows,
         notes: [
           "Redis is a private redis-server (so that INFO commandstats and used_memory count this scenario alone); the store keeps one `:token` hash and one `:gen` counter per tenant once its lock is released. Tokens are the mock's (43 characters), stored as plain JSON (no encryptionKeys).",
-          "The first cycle logs every tenant in (one process logs in, the others read its token, or wait on its lock, polling every ~100 ms); in the second, a pool that kept every client sends Redis nothing, and one that evicted them reads each tenant's token from Redis again.",
+          "The first cycle logs every tenant in (one process logs in, the others read its token, or wait on its lock, polling every ~100 ms); in the second, a pool that kept every client sends Redis nothing, and one that evicted them rebuilds its clients, which take each tenant's token from what the process remembers of the tokens it has seen (core's bounded memory in front of a shared store), not from Redis.",
         ],
       },
     ];

@@ -7,9 +7,11 @@ import { scriptRunnerFor, type RedisClientLike, type ScriptRunner } from './redi
 export interface RedisTokenStoreOptions {
   /**
    * The Redis connection: an ioredis `Redis` or `Cluster`, or a node-redis client
-   * (`createClient`, `createCluster`). The store never configures or closes it, and never
-   * waits for it to connect; an ioredis client made with `lazyConnect` is connected by the
-   * store's first command (which fails at once, as while Redis is down). Give node-redis an
+   * (`createClient`, `createCluster`). The store never configures or closes it. Until the
+   * client has been ready once, a command that finds it connecting waits for that
+   * connection, within `commandTimeoutMs` (so a fleet that starts at once shares its first
+   * login); an ioredis client made with `lazyConnect` is connected by the store's first
+   * command. After that, a client that is not ready is not waited for. Give node-redis an
    * `'error'` listener, as node-redis requires.
    * @example new Redis(process.env.REDIS_URL)
    * @example await createClient({ url: process.env.REDIS_URL }).on('error', log).connect()
@@ -41,7 +43,8 @@ export interface RedisTokenStoreOptions {
   lockTtlMs?: number | undefined;
   /**
    * Each Redis command fails after this long, and the client logs in on its own instead
-   * (reporting `store_error`). A command is never queued while the connection is down.
+   * (reporting `store_error`). A command is never queued while the connection is down; it
+   * waits (within this time) only for the client's first connection.
    * @default 250
    */
   commandTimeoutMs?: number | undefined;
@@ -88,7 +91,17 @@ export function parseOptions(options: RedisTokenStoreOptions): ResolvedOptions {
     if (!known.has(name)) issues.push({ path: name, message: 'unknown option' });
   }
 
-  const runner = scriptRunnerFor(options.redis);
+  const timeoutIssues: ConfigIssue[] = [];
+  const commandTimeoutMs = integer(
+    options.commandTimeoutMs,
+    250,
+    1,
+    60_000,
+    'commandTimeoutMs',
+    timeoutIssues,
+  );
+  // The first connection is waited for within one command's time.
+  const runner = scriptRunnerFor(options.redis, commandTimeoutMs);
   if (runner === undefined) {
     issues.push({
       path: 'redis',
@@ -106,14 +119,7 @@ export function parseOptions(options: RedisTokenStoreOptions): ResolvedOptions {
   }
 
   const lockTtlMs = integer(options.lockTtlMs, 30_000, 100, 3_600_000, 'lockTtlMs', issues);
-  const commandTimeoutMs = integer(
-    options.commandTimeoutMs,
-    250,
-    1,
-    60_000,
-    'commandTimeoutMs',
-    issues,
-  );
+  issues.push(...timeoutIssues);
   const encryptionKeys = parseKeys(options.encryptionKeys, issues);
   const now = options.now ?? Date.now;
   if (typeof now !== 'function') issues.push({ path: 'now', message: 'must be a function' });

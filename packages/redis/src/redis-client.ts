@@ -26,6 +26,13 @@ export interface ScriptRunner {
   /** Runs `script`; throws at once when the connection is not ready (no offline queue). */
   eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
   /**
+   * `undefined` when a script can be sent now, or will never wait (the client is ready, or
+   * has been ready once, or is not connecting); else the client's first connection, which
+   * resolves once it is ready and rejects (not connected) when the attempt fails or takes
+   * longer than the wait the runner was made with.
+   */
+  firstConnection(): Promise<void> | undefined;
+  /**
    * A script sent through `eval` got no answer in time, or failed: a Cluster client may be
    * talking to a master that is frozen or gone while a replica has taken over. A connected
    * Cluster client is asked to read the slot map again (at most once a second); other
@@ -69,8 +76,11 @@ function clusterSend(redis: object): ScriptRunner['eval'] | undefined {
     send.call(redis, keys[0], false, ['EVAL', script, String(keys.length), ...keys, ...args]);
 }
 
-/** Wraps an ioredis or node-redis client, or returns `undefined` for anything else. */
-export function scriptRunnerFor(redis: unknown): ScriptRunner | undefined {
+/**
+ * Wraps an ioredis or node-redis client, or returns `undefined` for anything else.
+ * `connectWaitMs` bounds how long a script waits for the client's first connection.
+ */
+export function scriptRunnerFor(redis: unknown, connectWaitMs = 0): ScriptRunner | undefined {
   if (typeof redis !== 'object' || redis === null) return undefined;
   const client = redis as Record<string, unknown>;
   if (typeof client.eval !== 'function') return undefined;
@@ -89,6 +99,9 @@ export function scriptRunnerFor(redis: unknown): ScriptRunner | undefined {
       clusterSend(redis) ??
         ((script, keys, args) =>
           evaluate.call(redis, script, { keys: [...keys], arguments: [...args] })),
+      // Open and not ready: a connection attempt, or a wait between two (node-redis says
+      // which only by its `reconnecting` event, which ends a wait).
+      { redis, waitMs: connectWaitMs, connecting: (status) => status === 'connecting' },
     );
   }
 
@@ -105,27 +118,61 @@ export function scriptRunnerFor(redis: unknown): ScriptRunner | undefined {
         return status;
       },
       (script, keys, args) => evaluate.call(redis, script, keys.length, ...keys, ...args),
+      // `reconnecting`, `close` and `end` follow an attempt that failed: no wait there.
+      { redis, waitMs: connectWaitMs, connecting: (status) => connectingStatuses.has(status) },
     );
   }
 
   return undefined;
 }
 
+/** ioredis statuses of a connection attempt under way (`wait`: a lazy one, started). */
+const connectingStatuses = new Set(['wait', 'connecting', 'connect']);
+
+/** How a runner waits for a client's first connection. */
+interface FirstConnection {
+  /** The client, whose `ready` and `reconnecting`/`close`/`end` events end a wait early. */
+  redis: object;
+  /** At most this long; 0: no wait. */
+  waitMs: number;
+  /** Whether a not-ready status is an attempt under way (worth waiting for). */
+  connecting(status: string): boolean;
+}
+
 /**
  * A runner that sends only while `notReady()` says nothing (its answer: why not), and
  * that asks a Cluster client to `refresh` its slot map when a script stalls.
+ *
+ * Until the client has been seen ready once, a script that finds it connecting waits for
+ * that connection, up to `first.waitMs` (the store's command timeout): a fleet that starts
+ * at once makes its first calls while every client is still connecting, and would
+ * otherwise log in instance by instance. Once the client has been ready, nothing waits:
+ * a client reconnecting after an outage is a Redis that is down, and the instance goes on
+ * without it at once.
  */
 function guarded(
   refresh: (() => void) | undefined,
   notReady: () => string | undefined,
   send: ScriptRunner['eval'],
+  first: FirstConnection,
 ): ScriptRunner {
   let refreshedAt = Number.NEGATIVE_INFINITY;
+  let seenReady = false;
+  let waiting: Promise<void> | undefined;
   return {
     eval(script, keys, args) {
       const status = notReady();
       if (status !== undefined) return Promise.reject(notConnected(status));
+      seenReady = true;
       return send(script, keys, args);
+    },
+    firstConnection() {
+      if (seenReady || first.waitMs <= 0) return undefined;
+      const status = notReady();
+      if (status === undefined || !first.connecting(status)) return undefined;
+      // One wait, however many scripts are waiting.
+      waiting ??= waitForConnection(first, notReady).finally(() => (waiting = undefined));
+      return waiting;
     },
     stalled() {
       // A client that is not connected was sent nothing, and reconnects on its own.
@@ -219,6 +266,58 @@ function firstToAnswer(
     }
   });
 }
+
+interface Emitter {
+  on(event: string, listener: () => void): unknown;
+  removeListener(event: string, listener: () => void): unknown;
+}
+
+function isEmitter(value: object): value is Emitter {
+  const emitter = value as Partial<Record<keyof Emitter, unknown>>;
+  return typeof emitter.on === 'function' && typeof emitter.removeListener === 'function';
+}
+
+/** How often the status is read again while waiting (for a client that emits nothing). */
+const statusPollMs = 20;
+
+/**
+ * Resolves once `notReady()` says nothing; rejects (not connected, with the status) when the
+ * status stops being a connection under way, or after `first.waitMs`. Listens to the
+ * client's `ready`, `reconnecting`, `close` and `end` (never `error`, whose listeners change
+ * what the client does with an error), and reads the status between them.
+ */
+function waitForConnection(
+  first: FirstConnection,
+  notReady: () => string | undefined,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const emitter = isEmitter(first.redis) ? first.redis : undefined;
+    const check = (attemptEnded: boolean) => {
+      const status = notReady();
+      if (status === undefined) return finish();
+      if (attemptEnded || !first.connecting(status)) return finish(status);
+    };
+    const onReady = () => check(false);
+    const onEnded = () => check(true);
+    const poll = setInterval(() => check(false), statusPollMs);
+    const timer = setTimeout(() => finish(notReady() ?? 'ready'), first.waitMs);
+    unrefTimer(poll);
+    unrefTimer(timer);
+    emitter?.on('ready', onReady);
+    for (const event of endedEvents) emitter?.on(event, onEnded);
+    function finish(status?: string): void {
+      clearInterval(poll);
+      clearTimeout(timer);
+      emitter?.removeListener('ready', onReady);
+      for (const event of endedEvents) emitter?.removeListener(event, onEnded);
+      if (status === undefined || status === 'ready') resolve();
+      else reject(notConnected(status));
+    }
+  });
+}
+
+/** Events after which a connection attempt has failed. */
+const endedEvents = ['reconnecting', 'close', 'end'] as const;
 
 function connectLazily(redis: IoRedisLike): void {
   try {

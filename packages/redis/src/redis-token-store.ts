@@ -43,8 +43,10 @@ const sharedCodes = Object.keys({
  *
  * Keys are `{prefix:key}:token`, `:lock`, `:gen` and `:fail`, one hash tag per set of
  * credentials (the key is a hash, so no email reaches Redis). Each operation is one Lua
- * script with a tight timeout: a slow or unreachable Redis makes the client log in on its
- * own and report `store_error`, never fail or hang a call.
+ * script with a tight timeout: a slow or unreachable Redis is reported (`store_error`) and
+ * the client goes on without it (keeping a token still valid, or logging in on its own),
+ * never failing or hanging a call. A client still making its first connection is waited
+ * for, within the same timeout.
  *
  * @example
  * const store = new RedisTokenStore({ redis: new Redis(process.env.REDIS_URL) });
@@ -162,10 +164,28 @@ export class RedisTokenStore implements TokenStore {
   }
 
   /**
-   * One script, within the command timeout. The error names the operation and what went
-   * wrong, never a value sent (tokens travel in the arguments).
+   * One script, within the command timeout, once the client's first connection is there
+   * (waited for within another command timeout). The error names the operation and what
+   * went wrong, never a value sent (tokens travel in the arguments).
    */
   #run(
+    operation: Operation,
+    script: string,
+    keys: string[],
+    args: string[],
+    onLate?: (reply: unknown) => void,
+  ): Promise<unknown> {
+    const connecting = this.#redis.firstConnection();
+    if (connecting === undefined) return this.#timed(operation, script, keys, args, onLate);
+    return connecting.then(
+      () => this.#timed(operation, script, keys, args, onLate),
+      (error: unknown) => {
+        throw new Error(`redis ${operation} failed: ${describe(error, args)}`);
+      },
+    );
+  }
+
+  #timed(
     operation: Operation,
     script: string,
     keys: string[],

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { inspect } from 'node:util';
 import {
   ConfigError,
@@ -475,37 +475,89 @@ describe.runIf(redisGate('@tokenfetch/redis store tests', up, missingRedis))(
       });
     });
 
-    describe('never waits on a connection that is not ready', () => {
-      it('fails at once while an ioredis client is not connected, without queueing', async () => {
+    describe('waits only for a first connection, within the command timeout', () => {
+      it('fails at once when an ioredis client is refused, without queueing', async () => {
         const offline = new Redis('redis://127.0.0.1:1', {
           lazyConnect: true,
           retryStrategy: () => null,
         });
         offline.on('error', () => {});
-        const store = new RedisTokenStore({ redis: offline, prefix: uniquePrefix('off') });
+        const store = new RedisTokenStore({
+          redis: offline,
+          prefix: uniquePrefix('off'),
+          commandTimeoutMs: 5_000,
+        });
         const started = performance.now();
+        // The lazy client is connected by the first command, refused, and not waited for.
         await expect(store.get(key)).rejects.toThrow(
-          'redis get failed: redis is not connected (wait)',
+          /^redis get failed: redis is not connected \((close|end)\)$/,
         );
         await expect(store.acquire(key)).rejects.toThrow(
           /redis acquire failed: redis is not connected/,
         );
-        expect(performance.now() - started).toBeLessThan(100);
+        expect(performance.now() - started).toBeLessThan(1_000);
         offline.disconnect();
       });
 
-      it('connects a lazyConnect ioredis client at its first command, failing that command at once', async () => {
+      it('connects a lazyConnect ioredis client at its first command, and waits for it', async () => {
         const lazy = new Redis(redisUrl, { lazyConnect: true });
         lazy.on('error', () => {});
         const store = new RedisTokenStore({ redis: lazy, prefix: uniquePrefix('lazy') });
-        await expect(store.get(key)).rejects.toThrow(
-          'redis get failed: redis is not connected (wait)',
-        );
-        expect(lazy.status).not.toBe('wait');
-        if (lazy.status !== 'ready') await once(lazy, 'ready');
+        expect(lazy.status).toBe('wait');
         expect(await store.get(key)).toBeUndefined();
+        expect(lazy.status).toBe('ready');
         lazy.disconnect();
       });
+
+      it.each(['ioredis', 'node-redis'] as const)(
+        'a fresh %s client still connecting is waited for: the first command goes through',
+        async (library) => {
+          const { redis, close } = await connect(library, redisUrl, false);
+          try {
+            const store = new RedisTokenStore({ redis, prefix: uniquePrefix('fresh') });
+            const ready = () =>
+              'status' in redis ? redis.status === 'ready' : (redis.isReady ?? false);
+            expect(ready()).toBe(false);
+            const lease = await store.acquire(key);
+            expect(lease?.generation).toBeGreaterThan(0);
+            await store.release(lease!);
+          } finally {
+            close();
+          }
+        },
+      );
+
+      it.each(['ioredis', 'node-redis'] as const)(
+        'with %s, a connection that never becomes ready is waited for no longer than the command timeout',
+        async (library) => {
+          // A server that accepts and never answers: the client's handshake never ends.
+          const sockets = new Set<Socket>();
+          const silent = createServer((socket) => void sockets.add(socket));
+          await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+          const { port } = silent.address() as AddressInfo;
+          const { redis, close } = await connect(library, `redis://127.0.0.1:${port}`, false);
+          try {
+            const store = new RedisTokenStore({
+              redis,
+              prefix: uniquePrefix('silent'),
+              commandTimeoutMs: 300,
+            });
+            const started = performance.now();
+            const outcomes = await Promise.allSettled([store.get(key), store.acquire(key)]);
+            const elapsed = performance.now() - started;
+            expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+            expect(String((outcomes[0] as PromiseRejectedResult).reason)).toMatch(
+              /redis get failed: redis is not connected \(connect(ing)?\)/,
+            );
+            expect(elapsed).toBeGreaterThanOrEqual(290);
+            expect(elapsed).toBeLessThan(3_000);
+          } finally {
+            close();
+            for (const socket of sockets) socket.destroy();
+            silent.close();
+          }
+        },
+      );
 
       it.each(['node-redis', 'node-redis v4', 'node-redis v6'] as const)(
         'fails at once while a %s client is not connected, and leaves it unconnected',
@@ -695,6 +747,25 @@ describe('RedisTokenStore options', () => {
       'not connected (reconnecting)',
     );
     expect(refreshes).toBe(2);
+  });
+
+  it('waits for a client that is connecting until it has been ready once, and never after', async () => {
+    // A client that emits nothing: the store reads its status while it waits.
+    const fresh = { status: 'connecting', eval: () => Promise.resolve(null) };
+    const store = new RedisTokenStore({ redis: fresh, commandTimeoutMs: 5_000 });
+    const connected = setTimeout(() => (fresh.status = 'ready'), 50);
+    const started = performance.now();
+    expect(await store.get(key)).toBeUndefined();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(45);
+    clearTimeout(connected);
+
+    // Connecting again after it was ready: Redis went away; nothing waits for it.
+    fresh.status = 'connecting';
+    const again = performance.now();
+    await expect(store.get(key)).rejects.toThrow(
+      'redis get failed: redis is not connected (connecting)',
+    );
+    expect(performance.now() - again).toBeLessThan(45);
   });
 
   it('accepts a node-redis client shape and an ioredis one, nothing else', () => {

@@ -79,6 +79,16 @@ export class FleetWorker {
     return this.#send('setup', args);
   }
 
+  /**
+   * Makes a fresh Redis client without waiting for its connection and starts `count` calls
+   * in the same tick, as a service does when it starts.
+   */
+  coldStart(
+    args: WorkerSetup & { count: number },
+  ): Promise<CallsResult & { readyAtFirstStoreCall: boolean }> {
+    return this.#send('coldStart', args);
+  }
+
   calls(count: number): Promise<CallsResult> {
     return this.#send('calls', { count });
   }

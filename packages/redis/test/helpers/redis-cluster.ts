@@ -4,11 +4,11 @@
 // replica's master chosen, not left to redis-cli. Node built-ins only (see redis-process.ts).
 import {
   call,
-  freePort,
   info,
   startRedisProcess,
   temporaryDirectory,
   waitFor,
+  withFreePorts,
   type RedisProcess,
 } from './redis-process.js';
 
@@ -87,28 +87,29 @@ export async function startRedisCluster(
   const processes: RedisProcess[] = [];
   try {
     const count = masters * (1 + replicas);
-    const ports = await distinctPorts(count * 2);
+    const busPorts: number[] = [];
     for (let i = 0; i < count; i++) {
-      const port = ports[i * 2] ?? 0;
-      const busPort = ports[i * 2 + 1] ?? 0;
       processes.push(
-        await startRedisProcess({
-          port,
-          dir: dir.path,
-          args: [
-            '--cluster-enabled',
-            'yes',
-            '--cluster-config-file',
-            `nodes-${port}.conf`,
-            '--cluster-port',
-            String(busPort),
-            '--cluster-node-timeout',
-            String(nodeTimeoutMs),
-            // A replica may always take over, however long it was cut off.
-            '--cluster-replica-validity-factor',
-            '0',
-            ...(options.args ?? []),
-          ],
+        await withFreePorts(2, ([port = 0, busPort = 0]) => {
+          busPorts[i] = busPort;
+          return startRedisProcess({
+            port,
+            dir: dir.path,
+            args: [
+              '--cluster-enabled',
+              'yes',
+              '--cluster-config-file',
+              `nodes-${port}.conf`,
+              '--cluster-port',
+              String(busPort),
+              '--cluster-node-timeout',
+              String(nodeTimeoutMs),
+              // A replica may always take over, however long it was cut off.
+              '--cluster-replica-validity-factor',
+              '0',
+              ...(options.args ?? []),
+            ],
+          });
         }),
       );
     }
@@ -128,7 +129,7 @@ export async function startRedisCluster(
     }
     const first = nodes[0]!;
     for (const node of nodes.slice(1)) {
-      const busPort = ports[nodes.indexOf(node) * 2 + 1] ?? 0;
+      const busPort = busPorts[nodes.indexOf(node)] ?? 0;
       await call(first.port, ['CLUSTER', 'MEET', '127.0.0.1', String(node.port), String(busPort)]);
     }
     await waitFor(
@@ -305,11 +306,4 @@ async function waitForWhole(
 
 function withId(process: RedisProcess, id: string): ClusterNode {
   return Object.defineProperty(process, 'id', { value: id, enumerable: true }) as ClusterNode;
-}
-
-/** `count` free ports, all different. */
-async function distinctPorts(count: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < count) ports.add(await freePort());
-  return [...ports];
 }

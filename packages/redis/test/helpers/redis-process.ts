@@ -132,6 +132,37 @@ export async function waitFor(
   }
 }
 
+/** A server that exited before it answered: most often, one of its ports was taken. */
+export class ExitedWhileStartingError extends Error {
+  constructor(port: number) {
+    super(`redis-server on port ${port} exited while starting (its port taken?)`);
+  }
+}
+
+/**
+ * Runs `start` with `count` distinct free ports, picked now; again with other ports when
+ * the server exited while starting (a port picked free may be taken by another process,
+ * a connection's ephemeral port included, before the server binds it).
+ */
+export async function withFreePorts<T>(
+  count: number,
+  start: (ports: number[]) => Promise<T>,
+  attempts = 5,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const ports: number[] = [];
+    while (ports.length < count) {
+      const port = await freePort();
+      if (!ports.includes(port)) ports.push(port);
+    }
+    try {
+      return await start(ports);
+    } catch (error) {
+      if (!(error instanceof ExitedWhileStartingError) || attempt >= attempts) throw error;
+    }
+  }
+}
+
 /** A `redis-server` (or sentinel) process of ours. */
 export interface RedisProcess {
   readonly port: number;
@@ -212,16 +243,29 @@ export async function startRedisProcess(options: {
     running.add(spawned);
     spawned.once('exit', () => running.delete(spawned));
     spawned.once('error', () => {});
-    await waitFor(
-      `redis-server on port ${port}`,
-      async () => {
-        if (spawned.exitCode !== null) throw new Error('exited');
-        return (await command(port, ['PING'], 200)) === 'PONG';
-      },
-      5_000,
-      10,
-    );
-    if (spawned.exitCode !== null) throw new Error(`redis-server on port ${port} exited`);
+    // A server that exits while starting (most often: another process took its port, or
+    // its cluster bus port, between the pick and the bind) is told at once, not waited for.
+    let onExit = () => {};
+    const exited = new Promise<never>((_, reject) => {
+      onExit = () => reject(new ExitedWhileStartingError(port));
+      spawned.once('exit', onExit);
+    });
+    exited.catch(() => {});
+    try {
+      await Promise.race([
+        waitFor(
+          `redis-server on port ${port}`,
+          async () => (await command(port, ['PING'], 200)) === 'PONG',
+          // Many servers start at once on a loaded 2-core machine (the failover tests).
+          15_000,
+          10,
+        ),
+        exited,
+      ]);
+    } finally {
+      spawned.off('exit', onExit);
+    }
+    if (spawned.exitCode !== null) throw new ExitedWhileStartingError(port);
   }
 
   async function kill(): Promise<void> {

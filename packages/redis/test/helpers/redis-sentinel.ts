@@ -5,11 +5,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   call,
-  freePort,
   info,
   startRedisProcess,
   temporaryDirectory,
   waitFor,
+  withFreePorts,
   type RedisProcess,
 } from './redis-process.js';
 
@@ -65,15 +65,19 @@ export async function startRedisSentinel(
     dir.remove();
   };
   try {
-    const master = await startRedisProcess({ port: await freePort(), dir: dir.path });
+    const master = await withFreePorts(1, ([port = 0]) =>
+      startRedisProcess({ port, dir: dir.path }),
+    );
     servers.push(master);
     for (let i = 0; i < replicaCount; i++) {
       servers.push(
-        await startRedisProcess({
-          port: await freePort(),
-          dir: dir.path,
-          args: ['--replicaof', '127.0.0.1', String(master.port)],
-        }),
+        await withFreePorts(1, ([port = 0]) =>
+          startRedisProcess({
+            port,
+            dir: dir.path,
+            args: ['--replicaof', '127.0.0.1', String(master.port)],
+          }),
+        ),
       );
     }
     // Sentinels learn the replicas from the master's INFO, which they read every 10 s:
@@ -89,23 +93,25 @@ export async function startRedisSentinel(
     });
 
     for (let i = 0; i < sentinelCount; i++) {
-      const port = await freePort();
-      const config = join(dir.path, `sentinel-${port}.conf`);
-      writeFileSync(
-        config,
-        [
-          `port ${port}`,
-          'bind 127.0.0.1',
-          `dir ${dir.path}`,
-          `logfile ${join(dir.path, `sentinel-${port}.log`)}`,
-          `sentinel monitor ${name} 127.0.0.1 ${master.port} ${quorum}`,
-          `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
-          `sentinel failover-timeout ${name} ${failoverTimeoutMs}`,
-          `sentinel parallel-syncs ${name} 1`,
-          '',
-        ].join('\n'),
-      );
-      sentinels.push(await startRedisProcess({ port, dir: dir.path, sentinelConfig: config }));
+      const sentinel = await withFreePorts(1, ([port = 0]) => {
+        const config = join(dir.path, `sentinel-${port}.conf`);
+        writeFileSync(
+          config,
+          [
+            `port ${port}`,
+            'bind 127.0.0.1',
+            `dir ${dir.path}`,
+            `logfile ${join(dir.path, `sentinel-${port}.log`)}`,
+            `sentinel monitor ${name} 127.0.0.1 ${master.port} ${quorum}`,
+            `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
+            `sentinel failover-timeout ${name} ${failoverTimeoutMs}`,
+            `sentinel parallel-syncs ${name} 1`,
+            '',
+          ].join('\n'),
+        );
+        return startRedisProcess({ port, dir: dir.path, sentinelConfig: config });
+      });
+      sentinels.push(sentinel);
     }
     await waitFor(
       'every sentinel to know every replica and every other sentinel',

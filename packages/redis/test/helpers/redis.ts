@@ -172,10 +172,15 @@ async function claimAllSlots(url: string): Promise<void> {
   }
 }
 
-/** A TCP proxy in front of Redis that holds each answer back by `delayMs`. */
+/**
+ * A TCP proxy in front of Redis that holds each answer back by `delayMs`, and a
+ * connection's first answer by `firstAnswerDelayMs` more (a Redis far away, or behind a
+ * TLS handshake, takes that long to be ready).
+ */
 export interface SlowProxy {
   readonly url: string;
   delayMs: number;
+  firstAnswerDelayMs: number;
   /** `EVAL` commands sent through the proxy so far (the store sends nothing else). */
   readonly evals: number;
   close(): Promise<void>;
@@ -185,7 +190,7 @@ const evalCommand = /\$4\r\neval\r\n/gi;
 
 export async function startSlowProxy(targetPort: number): Promise<SlowProxy> {
   const sockets = new Set<Socket>();
-  const proxy: SlowProxy = { url: '', delayMs: 0, evals: 0, close };
+  const proxy: SlowProxy = { url: '', delayMs: 0, firstAnswerDelayMs: 0, evals: 0, close };
   const server: Server = createServer((client) => {
     const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
     sockets.add(client).add(upstream);
@@ -198,8 +203,10 @@ export async function startSlowProxy(targetPort: number): Promise<SlowProxy> {
     });
     // Answers keep their order: each waits for the one before it.
     let queue = Promise.resolve();
+    let first = true;
     upstream.on('data', (data) => {
-      const delay = proxy.delayMs;
+      const delay = proxy.delayMs + (first ? proxy.firstAnswerDelayMs : 0);
+      first = false;
       queue = queue.then(async () => {
         if (delay > 0) await sleep(delay, undefined, { ref: false });
         if (!client.destroyed) client.write(data);
