@@ -68,45 +68,6 @@ function countingAgent(options?: Agent.Options): Agent & { dispatched: number } 
   return track(new Counting(options));
 }
 
-describe('a per-call dispatcher', () => {
-  it('init.dispatcher carries the call, as with fetch', async () => {
-    const { origin } = await serve();
-    const agent = countingAgent();
-    const client = clientOf(origin);
-    const response = await client.fetch('/x', { dispatcher: agent } as RequestInit);
-    expect(await response.text()).toBe('hello');
-    expect(agent.dispatched).toBe(1);
-  });
-
-  it('a dispatcher with only dispatch() carries a call given in init', async () => {
-    const { origin } = await serve();
-    const agent = track(new Agent());
-    let dispatched = 0;
-    const dispatchOnly = {
-      dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
-        dispatched++;
-        return agent.dispatch(opts, handler);
-      },
-    };
-    const client = clientOf(origin);
-    const response = await client.fetch('/x', { dispatcher: dispatchOnly } as RequestInit);
-    expect(await response.text()).toBe('hello');
-    expect(dispatched).toBe(1);
-  });
-
-  it('the dispatcher option takes a dispatcher with only dispatch(), as fetch does', async () => {
-    const { origin } = await serve();
-    const agent = track(new Agent());
-    const dispatchOnly = {
-      dispatch: (opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) =>
-        agent.dispatch(opts, handler),
-    };
-    const make = () => clientOf(origin, { dispatcher: dispatchOnly as unknown as Dispatcher });
-    expect(make).not.toThrow();
-    expect(await (await make().fetch('/x')).text()).toBe('hello');
-  });
-});
-
 describe('request options fetch honours', () => {
   it('referrer is sent as Referer (same origin: the whole URL, no fragment)', async () => {
     const server = await serve();
@@ -258,16 +219,5 @@ describe('signals and timing', () => {
     } finally {
       observer.disconnect();
     }
-  });
-
-  it("the dispatcher's own headersTimeout applies when timeoutMs is not set", async () => {
-    const { origin } = await serve((_req, res) => {
-      setTimeout(() => res.end('late'), 1_500);
-      return true;
-    });
-    // undici checks its timeouts about twice a second: 300 ms fires within about 1 s.
-    const agent = track(new Agent({ headersTimeout: 300 }));
-    const client = clientOf(origin, { dispatcher: agent });
-    await expect(client.fetch('/slow')).rejects.toThrow();
   });
 });

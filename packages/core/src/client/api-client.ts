@@ -84,7 +84,7 @@ function createFamily(resolved: ResolvedOptions, drainable: boolean): Family {
     // and the login go through it).
     channel:
       resolved.fetch === undefined
-        ? createDefaultTransport(resolved.timeoutMs, resolved.dispatcher)
+        ? createDefaultTransport(resolved.timeoutMs, resolved.dispatcher, resolved.timeoutGiven)
         : createFetchTransport(resolved.fetch, resolved.timeoutMs),
     baseHeaders: fetchDefaultHeaders(
       headers,

@@ -1,6 +1,7 @@
 import type { AbortGroup, AbortLike } from '../shared/abort.js';
 import { ConfigError } from '../shared/errors.js';
 import { bufferRequestBody } from '../transport/request-body.js';
+import type { CallDispatcher } from '../transport/transport.js';
 
 /** What one call sends, prepared once and reused by redirects and the replay. */
 export interface Call {
@@ -11,7 +12,12 @@ export interface Call {
   signal: AbortLike | undefined;
   redirect: RequestRedirect;
   replayable: boolean;
+  /** fetch's `init.dispatcher` (undici's option): the call goes through it. */
+  dispatcher: CallDispatcher | undefined;
 }
+
+/** `RequestInit` with undici's own option, which fetch on Node takes. */
+export type FetchInit = RequestInit & { dispatcher?: CallDispatcher | null | undefined };
 
 /**
  * Method, headers, body and signal of a call, checked. With no `init`, one object is made
@@ -19,7 +25,7 @@ export interface Call {
  * that none of them is a credential the strategy sets (`headerNames`).
  */
 export function prepareCall(
-  init: RequestInit | undefined,
+  init: FetchInit | undefined,
   group: AbortGroup | undefined,
   baseHeaders: Record<string, string>,
   headerNames: readonly string[],
@@ -32,6 +38,7 @@ export function prepareCall(
       signal: group,
       redirect: 'follow',
       replayable: true,
+      dispatcher: undefined,
     };
   }
   let headers = baseHeaders;
@@ -64,8 +71,36 @@ export function prepareCall(
           : AbortSignal.any([caller, group.signal]),
     redirect: init.redirect ?? 'follow',
     replayable: isReplayable(init.body),
+    dispatcher: dispatcherOf(init.dispatcher),
   };
 }
+
+/** A call's dispatcher, checked as fetch would find out when using it. */
+function dispatcherOf(dispatcher: unknown): CallDispatcher | undefined {
+  if (dispatcher == null) return undefined;
+  if (typeof (dispatcher as Partial<CallDispatcher>).dispatch !== 'function') {
+    throw new TypeError('fetch failed: init.dispatcher must be an undici Dispatcher (dispatch())');
+  }
+  return dispatcher as CallDispatcher;
+}
+
+/**
+ * The dispatcher a `Request` was made with (`new Request(url, { dispatcher })`), where the
+ * runtime lets it be read: Node 20's undici keeps it under a symbol; Node 22 and later keep
+ * it private, so there only `init.dispatcher` can carry one.
+ */
+function requestDispatcher(request: Request): CallDispatcher | undefined {
+  if (dispatcherSymbol === null) return undefined;
+  dispatcherSymbol ??=
+    Object.getOwnPropertySymbols(request).find((symbol) => symbol.description === 'dispatcher') ??
+    null;
+  if (dispatcherSymbol === null) return undefined;
+  const dispatcher = (request as unknown as Record<symbol, unknown>)[dispatcherSymbol];
+  return typeof (dispatcher as Partial<CallDispatcher> | undefined)?.dispatch === 'function'
+    ? (dispatcher as CallDispatcher)
+    : undefined;
+}
+let dispatcherSymbol: symbol | null | undefined;
 
 /**
  * The headers every call starts from: the client's `headers`, and on the undici path the
@@ -136,10 +171,10 @@ export function isRequest(input: unknown): input is Request {
  */
 export async function fromRequest(
   input: Request,
-  init: RequestInit | undefined,
+  init: FetchInit | undefined,
   limit: number,
   timeoutMs: number,
-): Promise<{ url: string; init: RequestInit }> {
+): Promise<{ url: string; init: FetchInit }> {
   const request = init === undefined ? input : new Request(input, init);
   // The caller's own signal: a new Request's signal follows it only while that Request
   // lives (undici holds it weakly), and the new Request is dropped here.
@@ -159,6 +194,7 @@ export async function fromRequest(
       body,
       signal,
       redirect: request.redirect,
+      dispatcher: init?.dispatcher ?? requestDispatcher(input),
     },
   };
 }

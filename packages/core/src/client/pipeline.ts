@@ -208,6 +208,7 @@ export class CallPipeline {
           headers: sent,
           body,
           signal: call.signal,
+          dispatcher: call.dispatcher,
         });
       } else {
         // Counted from here until the transport says this answer is done with.
@@ -218,6 +219,7 @@ export class CallPipeline {
           body,
           signal: call.signal,
           watcher,
+          dispatcher: call.dispatcher,
         });
       }
       if (!redirectStatuses.has(response.status) || call.redirect === 'manual') {

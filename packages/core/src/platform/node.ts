@@ -25,8 +25,9 @@ export const defaultTransport: 'undici' | 'fetch' = 'undici';
 export function createDefaultTransport(
   timeoutMs: number,
   dispatcher: Dispatcher | undefined,
+  timeoutGiven = false,
 ): ClientTransport {
-  return withTestDoubles(createUndiciTransport({ timeoutMs, dispatcher }), timeoutMs);
+  return withTestDoubles(createUndiciTransport({ timeoutMs, timeoutGiven, dispatcher }), timeoutMs);
 }
 
 /** Why a `dispatcher` cannot be used here, or `undefined` when it can. */

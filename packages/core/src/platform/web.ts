@@ -19,6 +19,7 @@ export const defaultTransport: 'undici' | 'fetch' = 'fetch';
 export function createDefaultTransport(
   timeoutMs: number,
   _dispatcher: Dispatcher | undefined,
+  _timeoutGiven = false,
 ): ClientTransport {
   return createFetchTransport((input, init) => globalThis.fetch(input, init), timeoutMs);
 }

@@ -27,6 +27,14 @@ export interface Target {
   readonly path: string;
 }
 
+/**
+ * An undici dispatcher as fetch takes one (`init.dispatcher`): only `dispatch()` is
+ * needed. Typed structurally so that this file needs nothing of undici.
+ */
+export interface CallDispatcher {
+  dispatch(options: unknown, handler: unknown): unknown;
+}
+
 /** One request as tokenfetch sends it: credentials added, redirects not followed. */
 export interface OutgoingCall {
   readonly method: string;
@@ -39,6 +47,8 @@ export interface OutgoingCall {
   readonly timeoutMs?: number;
   /** Told once when this request's answer is done with (`watchAnswer`); only some calls have one. */
   readonly watcher?: AnswerWatcher;
+  /** The call's own dispatcher (fetch's `init.dispatcher`), instead of the client's. */
+  readonly dispatcher?: CallDispatcher | undefined;
 }
 
 /**
@@ -101,6 +111,8 @@ export function createFetchTransport(fetchImpl: typeof fetch, timeoutMs: number)
         signal: controller.signal,
         redirect: 'manual',
         ...(isStream(call.body) ? { duplex: 'half' } : {}),
+        // undici's own option: Node's fetch (and undici's) honour it, others ignore it.
+        ...(call.dispatcher === undefined ? {} : { dispatcher: call.dispatcher }),
       } as RequestInit);
     } catch (error) {
       settle(controller);

@@ -1,0 +1,174 @@
+/**
+ * What Node's `fetch` does and `client.fetch` does the same (docs/guarantees.md, guarantee
+ * 13): the gaps that undici's own fetch tests found (issue 21, item 9; bench/fetch-suite/),
+ * each stated over real HTTP against a `node:http` server.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Agent, type Dispatcher } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { ClientClosedError } from '../src/index.js';
+import { createApiClient, type ApiClient, type ApiClientOptions } from '../src/index.js';
+import { rejectionOf, track } from './helpers.js';
+
+interface Seen {
+  url: string;
+  headers: IncomingMessage['headers'];
+  rawHeaders: string[];
+}
+
+interface Server {
+  readonly origin: string;
+  readonly seen: Seen[];
+}
+
+/** A `node:http` server on 127.0.0.1, port 0, answering with `route` (default: 200 `hello`). */
+async function serve(
+  route: (req: IncomingMessage, res: ServerResponse) => boolean | void = () => false,
+): Promise<Server> {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    seen.push({ url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders });
+    if (route(req, res) === true) return;
+    res.end('hello');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  track({
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  });
+  return { origin: `http://127.0.0.1:${port}`, seen };
+}
+
+/** A client of `origin` with an API key, as a user makes one; closed after the test. */
+function clientOf(origin: string, options: Partial<ApiClientOptions> = {}): ApiClient {
+  return track(createApiClient({ baseUrl: origin, auth: { apiKey: 'gap-key' }, ...options }));
+}
+
+/** An Agent that counts the requests dispatched through it. */
+function countingAgent(options?: Agent.Options): Agent & { dispatched: number } {
+  class Counting extends Agent {
+    dispatched = 0;
+    override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
+      this.dispatched++;
+      return super.dispatch(opts, handler);
+    }
+  }
+  return track(new Counting(options));
+}
+
+/** A dispatcher with only `dispatch()`, as fetch takes one, over its own Agent. */
+function dispatchOnly(): { dispatch: Dispatcher['dispatch']; dispatched: number } {
+  const agent = track(new Agent());
+  const out = {
+    dispatched: 0,
+    dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
+      out.dispatched++;
+      return agent.dispatch(opts, handler);
+    },
+  };
+  return out;
+}
+
+describe('a per-call dispatcher', () => {
+  it('init.dispatcher carries the call, as with fetch', async () => {
+    const { origin } = await serve();
+    const agent = countingAgent();
+    const client = clientOf(origin);
+    const response = await client.fetch('/x', { dispatcher: agent } as RequestInit);
+    expect(await response.text()).toBe('hello');
+    expect(agent.dispatched).toBe(1);
+    // The next call without one goes through the client's own Agent again.
+    expect(await (await client.fetch('/x')).text()).toBe('hello');
+    expect(agent.dispatched).toBe(1);
+  });
+
+  it('a dispatcher with only dispatch() carries a call given in init', async () => {
+    const { origin } = await serve();
+    const dispatcher = dispatchOnly();
+    const client = clientOf(origin);
+    const response = await client.fetch('/x', { dispatcher } as RequestInit);
+    expect(await response.text()).toBe('hello');
+    expect(dispatcher.dispatched).toBe(1);
+  });
+
+  it('the dispatcher option takes a dispatcher with only dispatch(), as fetch does', async () => {
+    const { origin } = await serve();
+    const dispatcher = dispatchOnly();
+    const client = clientOf(origin, { dispatcher: dispatcher as unknown as Dispatcher });
+    expect(await (await client.fetch('/x')).text()).toBe('hello');
+    expect(dispatcher.dispatched).toBe(1);
+  });
+
+  it("init's dispatcher wins over the Request's; the Request's carries it where Node lets it be read", async () => {
+    const { origin } = await serve();
+    const [a, b] = [countingAgent(), countingAgent()];
+    const client = clientOf(origin);
+    const request = new Request(`${origin}/x`, { dispatcher: a } as RequestInit);
+    await (await client.fetch(request, { dispatcher: b } as RequestInit)).text();
+    expect([a.dispatched, b.dispatched]).toEqual([0, 1]);
+    await (await client.fetch(request)).text();
+    // Node 20's Request keeps it under a symbol; Node 22 and later keep it private.
+    const readable = Object.getOwnPropertySymbols(request).some(
+      (symbol) => symbol.description === 'dispatcher',
+    );
+    expect([a.dispatched, b.dispatched]).toEqual(readable ? [1, 1] : [0, 1]);
+  });
+
+  it('a per-call dispatcher without dispatch() is a TypeError before any I/O', async () => {
+    const server = await serve();
+    const client = clientOf(server.origin);
+    const error = await rejectionOf(client.fetch('/x', { dispatcher: {} } as RequestInit));
+    expect(error).toBeInstanceOf(TypeError);
+    expect(server.seen).toHaveLength(0);
+  });
+
+  it('close() ends a call in flight on a per-call dispatcher, which stays open', async () => {
+    const server = await serve((req) => req.url === '/hang');
+    const agent = countingAgent();
+    const client = createApiClient({ baseUrl: server.origin, auth: { apiKey: 'gap-key' } });
+    const call = rejectionOf(client.fetch('/hang', { dispatcher: agent } as RequestInit));
+    while (server.seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await client.close();
+    expect(await call).toBeInstanceOf(ClientClosedError);
+    expect(agent.closed).toBe(false);
+  });
+});
+
+describe('timeoutMs and a dispatcher of the caller', () => {
+  /** A server whose answer to `/slow` comes after 1.5 s. */
+  const slowServer = () =>
+    serve((req, res) => {
+      if (req.url !== '/slow') return false;
+      setTimeout(() => res.end('late'), 1_500);
+      return true;
+    });
+
+  // undici checks its timeouts about twice a second: 300 ms fires within about 1 s.
+  it("the dispatcher option's own headersTimeout applies when timeoutMs is not set", async () => {
+    const { origin } = await slowServer();
+    const client = clientOf(origin, { dispatcher: track(new Agent({ headersTimeout: 300 })) });
+    const error = await rejectionOf(client.fetch('/slow'));
+    expect((error as Error).name).toBe('TimeoutError');
+  });
+
+  it("a per-call dispatcher's own headersTimeout applies when timeoutMs is not set", async () => {
+    const { origin } = await slowServer();
+    const client = clientOf(origin);
+    const dispatcher = track(new Agent({ headersTimeout: 300 }));
+    const error = await rejectionOf(client.fetch('/slow', { dispatcher } as RequestInit));
+    expect((error as Error).name).toBe('TimeoutError');
+  });
+
+  it('a timeoutMs that is set bounds a per-call dispatcher too', async () => {
+    const { origin } = await slowServer();
+    const client = clientOf(origin, { timeoutMs: 200 });
+    const dispatcher = track(new Agent({ headersTimeout: 60_000 }));
+    const error = await rejectionOf(client.fetch('/slow', { dispatcher } as RequestInit));
+    expect((error as Error).name).toBe('TimeoutError');
+  });
+});
