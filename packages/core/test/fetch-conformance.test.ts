@@ -3,13 +3,14 @@
  * 13): the gaps that undici's own fetch tests found (issue 21, item 9; bench/fetch-suite/),
  * each stated over real HTTP against a `node:http` server.
  */
+import { getMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { ClientClosedError } from '../src/index.js';
 import { createApiClient, type ApiClient, type ApiClientOptions } from '../src/index.js';
-import { rejectionOf, track } from './helpers.js';
+import { pause, rejectionOf, track } from './helpers.js';
 
 interface Seen {
   url: string;
@@ -170,5 +171,83 @@ describe('timeoutMs and a dispatcher of the caller', () => {
     const dispatcher = track(new Agent({ headersTimeout: 60_000 }));
     const error = await rejectionOf(client.fetch('/slow', { dispatcher } as RequestInit));
     expect((error as Error).name).toBe('TimeoutError');
+  });
+});
+
+describe('arguments, the wire and redirects, as fetch takes them', () => {
+  it('a window other than null is a TypeError before any I/O', async () => {
+    const server = await serve();
+    const client = clientOf(server.origin);
+    const error = await rejectionOf(client.fetch('/x', { window: {} } as unknown as RequestInit));
+    expect(error).toBeInstanceOf(TypeError);
+    expect(server.seen).toHaveLength(0);
+  });
+  it('an empty query (a trailing ?) is kept', async () => {
+    const server = await serve();
+    const client = clientOf(server.origin);
+    await (await client.fetch('/x?')).text();
+    expect(server.seen[0]!.url).toBe('/x?');
+  });
+  it('a non-ASCII Location (UTF-8 bytes) is decoded as UTF-8, as fetch does', async () => {
+    const server = await serve((req, res) => {
+      if (req.url !== '/from') return false;
+      // The header's bytes are the UTF-8 of '/안녕', as servers send them.
+      res.writeHead(302, { location: `/${Buffer.from('안녕').toString('latin1')}` }).end();
+      return true;
+    });
+    const client = clientOf(server.origin);
+    const response = await client.fetch('/from');
+    expect(response.url).toBe(`${server.origin}/%EC%95%88%EB%85%95`);
+  });
+  it("redirect: 'error' rejects with fetch's TypeError and its cause", async () => {
+    const server = await serve((req, res) => {
+      if (req.url !== '/from') return false;
+      res.writeHead(302, { location: '/to' }).end();
+      return true;
+    });
+    const client = clientOf(server.origin);
+    const error = await rejectionOf(client.fetch('/from', { redirect: 'error' }));
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).cause).toBeInstanceOf(Error);
+    expect(((error as Error).cause as Error).message).toBe('unexpected redirect');
+  });
+  it('fetch() with no URL rejects with a TypeError', async () => {
+    const client = clientOf('http://127.0.0.1:9');
+    const error = await rejectionOf((client.fetch as () => Promise<Response>)());
+    expect(error).toBeInstanceOf(TypeError);
+  });
+  it("client.fetch has fetch's arity (1)", () => {
+    expect(clientOf('http://127.0.0.1:9').fetch.length).toBe(1);
+  });
+  it('an already aborted signal cancels a stream body with the AbortError', async () => {
+    const { origin } = await serve();
+    const client = clientOf(origin);
+    let cancelledWith: unknown;
+    const body = new ReadableStream({
+      cancel(reason) {
+        cancelledWith = reason;
+      },
+    });
+    const init = { method: 'POST', body, duplex: 'half', signal: AbortSignal.abort() };
+    const error = await rejectionOf(client.fetch('/x', init as RequestInit));
+    expect((error as Error).name).toBe('AbortError');
+    expect((cancelledWith as Error | undefined)?.name).toBe('AbortError');
+  });
+  it('15 calls sharing one signal raise no MaxListenersExceededWarning', async () => {
+    const { origin } = await serve();
+    const client = clientOf(origin);
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const controller = new AbortController();
+      // Unread answers, as in undici's test: each keeps its listener while its body is open.
+      for (let i = 0; i < 15; i++) await client.fetch('/x', { signal: controller.signal });
+      await pause(20);
+      expect(warnings.map((warning) => warning.name)).not.toContain('MaxListenersExceededWarning');
+      expect(getMaxListeners(controller.signal)).toBeGreaterThanOrEqual(15);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });

@@ -199,6 +199,8 @@ function buildClient(family: Family, strategy: AuthStrategy | undefined): ApiCli
     },
   };
   const describe = { baseUrl: scope.base.href, auth: auth.kind };
+  // fetch's arity: `fetch.length` is 1 (init is optional), as libraries that check it expect.
+  Object.defineProperty(client.fetch, 'length', { value: 1 });
   Object.defineProperties(client, {
     toJSON: { value: () => describe },
     [inspect]: { value: () => `ApiClient ${JSON.stringify(describe)}` },

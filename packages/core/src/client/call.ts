@@ -1,3 +1,4 @@
+import { raiseListenerLimit } from '#platform';
 import type { AbortGroup, AbortLike } from '../shared/abort.js';
 import { ConfigError } from '../shared/errors.js';
 import { bufferRequestBody } from '../transport/request-body.js';
@@ -54,11 +55,16 @@ export function prepareCall(
     }
     headers = { ...baseHeaders, ...headersRecord(given) };
   }
+  // fetch takes only null for `window` (there is no window to name on a server).
+  if ((init as { window?: unknown }).window != null) {
+    throw new TypeError("RequestInit: Expected 'window' to be null.");
+  }
   const method = normalizeMethod(init.method);
   if (init.body != null && (method === 'GET' || method === 'HEAD')) {
     throw new TypeError('Request with GET/HEAD method cannot have body.');
   }
   const caller = init.signal ?? undefined;
+  if (caller !== undefined) raiseListenerLimit(caller);
   return {
     method,
     headers,

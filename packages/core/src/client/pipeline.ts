@@ -122,6 +122,10 @@ export class CallPipeline {
     } catch (error) {
       return Promise.reject(error);
     }
+    // An already aborted call sends nothing; as fetch does, it cancels a stream body.
+    if (call.signal?.aborted && isReadableStream(call.body)) {
+      call.body.cancel(call.signal.reason).catch(() => {});
+    }
     return this.#attempt(target, call, this.#manager?.peekToken(), sentWith);
   }
 
@@ -227,10 +231,11 @@ export class CallPipeline {
       }
       if (call.redirect === 'error') {
         await discardResponse(response);
-        throw new TypeError(`fetch failed: redirect (${response.status}) with redirect: 'error'`);
+        // fetch's network error, its cause saying why.
+        throw new TypeError('fetch failed', { cause: new Error('unexpected redirect') });
       }
       const location = response.headers.get('location');
-      const next = location === null ? undefined : safeUrl(location, target.url);
+      const next = location === null ? undefined : safeUrl(utf8Location(location), target.url);
       const switchesToGet =
         response.status === 303 ||
         ((response.status === 301 || response.status === 302) && method === 'POST');
@@ -270,6 +275,22 @@ export class CallPipeline {
       ? added.then((credentials) => ({ ...headers, ...credentials }))
       : { ...headers, ...added };
   }
+}
+
+/**
+ * A `Location` as fetch reads it: a header's bytes arrive one character per byte (Latin-1),
+ * and a value that is not ASCII is decoded as the UTF-8 servers send (`/안녕`).
+ */
+function utf8Location(location: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7F]*$/.test(location) || /[^\x00-\xFF]/.test(location)) return location;
+  const bytes = new Uint8Array(location.length);
+  for (let i = 0; i < location.length; i++) bytes[i] = location.charCodeAt(i);
+  return new TextDecoder().decode(bytes);
+}
+
+function isReadableStream(body: unknown): body is ReadableStream {
+  return typeof ReadableStream === 'function' && body instanceof ReadableStream;
 }
 
 function safeUrl(location: string, base: URL): URL | undefined {

@@ -7,6 +7,7 @@
  * APIs, and what needs Node or undici is here.
  */
 import { createHash } from 'node:crypto';
+import { defaultMaxListeners, getMaxListeners, setMaxListeners } from 'node:events';
 import { Agent, type Dispatcher } from 'undici';
 import { proxyFromEnv as undiciProxyFromEnv } from '../transport/env-proxy.js';
 import type { ConfigIssue } from '../shared/errors.js';
@@ -69,3 +70,11 @@ export function keepAlive(_work: Promise<unknown>): void {}
  * with it, never settling: not here. A login's own timeout always ends it.
  */
 export const workBelongsToRequest: boolean = false;
+
+/**
+ * A caller's signal that many calls share: as fetch does, its listener limit is raised from
+ * Node's default of 10 (undici's listener per call in flight would warn past it).
+ */
+export function raiseListenerLimit(signal: AbortSignal): void {
+  if (getMaxListeners(signal) === defaultMaxListeners) setMaxListeners(1500, signal);
+}

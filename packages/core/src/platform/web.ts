@@ -67,3 +67,6 @@ export function keepAlive(_work: Promise<unknown>): void {}
  * with it, never settling: not on Bun, Deno or browsers (workerd.ts says otherwise).
  */
 export const workBelongsToRequest: boolean = false;
+
+/** Node's listener limit (`MaxListenersExceededWarning`) has no counterpart here. */
+export function raiseListenerLimit(_signal: AbortSignal): void {}

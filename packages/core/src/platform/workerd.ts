@@ -11,6 +11,7 @@ export {
   dispatcherUnsupported,
   markRedirected,
   proxyFromEnv,
+  raiseListenerLimit,
   sha256Hex,
   sharedDispatcher,
 } from './web.js';

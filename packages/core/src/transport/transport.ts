@@ -84,7 +84,9 @@ export function toTarget(url: URL): Target {
   // A response's URL has no fragment (an empty one, `#`, included), and none is sent.
   const fragment = url.href.indexOf('#');
   const href = fragment === -1 ? url.href : url.href.slice(0, fragment);
-  return { url, href, origin: url.origin, path: url.pathname + url.search };
+  // An empty query (a trailing `?`) is sent as given, as fetch sends it.
+  const search = url.search === '' && href.endsWith('?') ? '?' : url.search;
+  return { url, href, origin: url.origin, path: url.pathname + search };
 }
 
 /**
