@@ -9,11 +9,9 @@
  * delete this file and vitest.gaps.config.ts.
  */
 import { createHash } from 'node:crypto';
-import { getMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
-import { Agent, type Dispatcher } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { createApiClient, type ApiClient, type ApiClientOptions } from '../src/index.js';
 import { pause, rejectionOf, track } from './helpers.js';
@@ -56,48 +54,7 @@ function clientOf(origin: string, options: Partial<ApiClientOptions> = {}): ApiC
   return track(createApiClient({ baseUrl: origin, auth: { apiKey: 'gap-key' }, ...options }));
 }
 
-/** An Agent that counts the requests dispatched through it. */
-function countingAgent(options?: Agent.Options): Agent & { dispatched: number } {
-  class Counting extends Agent {
-    dispatched = 0;
-    override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
-      this.dispatched++;
-      return super.dispatch(opts, handler);
-    }
-  }
-  return track(new Counting(options));
-}
-
 describe('request options fetch honours', () => {
-  it('referrer is sent as Referer (same origin: the whole URL, no fragment)', async () => {
-    const server = await serve();
-    const client = clientOf(server.origin);
-    await (await client.fetch('/x', { referrer: `${server.origin}/page?x=1#frag` })).text();
-    expect(server.seen[0]!.headers.referer).toBe(`${server.origin}/page?x=1`);
-  });
-
-  it("referrerPolicy 'origin' sends only the referrer's origin", async () => {
-    const server = await serve();
-    const client = clientOf(server.origin);
-    const init: RequestInit = { referrer: `${server.origin}/page?x=1`, referrerPolicy: 'origin' };
-    await (await client.fetch('/x', init)).text();
-    expect(server.seen[0]!.headers.referer).toBe(`${server.origin}/`);
-  });
-
-  it("a redirect's Referrer-Policy applies to the next hop", async () => {
-    const server = await serve((req, res) => {
-      if (req.url !== '/from') return false;
-      res.writeHead(302, { location: '/to', 'referrer-policy': 'origin' }).end();
-      return true;
-    });
-    const client = clientOf(server.origin);
-    await (await client.fetch('/from', { referrer: `${server.origin}/page?x=1` })).text();
-    expect(server.seen.map((seen) => seen.headers.referer)).toEqual([
-      `${server.origin}/page?x=1`,
-      `${server.origin}/`,
-    ]);
-  });
-
   it('a wrong integrity rejects with a TypeError, a right one resolves', async () => {
     const { origin } = await serve();
     const client = clientOf(origin);

@@ -251,3 +251,73 @@ describe('arguments, the wire and redirects, as fetch takes them', () => {
     }
   });
 });
+
+describe('referrer and referrerPolicy, as fetch sends them', () => {
+  it('referrer is sent as Referer (same origin: the whole URL, no fragment)', async () => {
+    const server = await serve();
+    const client = clientOf(server.origin);
+    await (await client.fetch('/x', { referrer: `${server.origin}/page?x=1#frag` })).text();
+    expect(server.seen[0]!.headers.referer).toBe(`${server.origin}/page?x=1`);
+  });
+  it("referrerPolicy 'origin' sends only the referrer's origin", async () => {
+    const server = await serve();
+    const client = clientOf(server.origin);
+    const init: RequestInit = { referrer: `${server.origin}/page?x=1`, referrerPolicy: 'origin' };
+    await (await client.fetch('/x', init)).text();
+    expect(server.seen[0]!.headers.referer).toBe(`${server.origin}/`);
+  });
+  it("a redirect's Referrer-Policy applies to the next hop", async () => {
+    const server = await serve((req, res) => {
+      if (req.url !== '/from') return false;
+      res.writeHead(302, { location: '/to', 'referrer-policy': 'origin' }).end();
+      return true;
+    });
+    const client = clientOf(server.origin);
+    await (await client.fetch('/from', { referrer: `${server.origin}/page?x=1` })).text();
+    expect(server.seen.map((seen) => seen.headers.referer)).toEqual([
+      `${server.origin}/page?x=1`,
+      `${server.origin}/`,
+    ]);
+  });
+
+  it("a Request's referrer and policy are taken; '' and 'no-referrer' send none", async () => {
+    const server = await serve();
+    const client = clientOf(server.origin);
+    const referrer = `${server.origin}/page?x=1`;
+    const request = new Request(`${server.origin}/a`, { referrer, referrerPolicy: 'origin' });
+    await (await client.fetch(request)).text();
+    await (await client.fetch('/b', { referrer: '' })).text();
+    await (await client.fetch('/c', { referrer, referrerPolicy: 'no-referrer' })).text();
+    await (await client.fetch('/d')).text();
+    expect(server.seen.map((seen) => seen.headers.referer)).toEqual([
+      `${server.origin}/`,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it('a referrerPolicy that is not one is a TypeError before any I/O', async () => {
+    const server = await serve();
+    const client = clientOf(server.origin);
+    const init = { referrer: `${server.origin}/`, referrerPolicy: 'everywhere' };
+    const error = await rejectionOf(client.fetch('/x', init as unknown as RequestInit));
+    expect(error).toBeInstanceOf(TypeError);
+    expect(server.seen).toHaveLength(0);
+  });
+
+  it("with undici's global origin set, a call sends it as fetch's client referrer", async () => {
+    const server = await serve();
+    const client = clientOf(server.origin);
+    const key = Symbol.for('undici.globalOrigin.1');
+    const scope = globalThis as Record<symbol, unknown>;
+    scope[key] = new URL('https://app.example/page');
+    try {
+      await (await client.fetch('/x')).text();
+    } finally {
+      delete scope[key];
+    }
+    // strict-origin-when-cross-origin, https to http: a downgrade, but to loopback (trustworthy).
+    expect(server.seen[0]!.headers.referer).toBe('https://app.example/');
+  });
+});

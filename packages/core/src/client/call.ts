@@ -3,6 +3,7 @@ import type { AbortGroup, AbortLike } from '../shared/abort.js';
 import { ConfigError } from '../shared/errors.js';
 import { bufferRequestBody } from '../transport/request-body.js';
 import type { CallDispatcher } from '../transport/transport.js';
+import { callReferrer, clientReferrer } from './referrer.js';
 
 /** What one call sends, prepared once and reused by redirects and the replay. */
 export interface Call {
@@ -15,7 +16,12 @@ export interface Call {
   replayable: boolean;
   /** fetch's `init.dispatcher` (undici's option): the call goes through it. */
   dispatcher: CallDispatcher | undefined;
+  /** The referrer its requests' `Referer` comes from (referrer.ts); none: `undefined`. */
+  referrer: URL | undefined;
+  referrerPolicy: ReferrerPolicy;
 }
+
+const defaultReferrerPolicy: ReferrerPolicy = 'strict-origin-when-cross-origin';
 
 /** `RequestInit` with undici's own option, which fetch on Node takes. */
 export type FetchInit = RequestInit & { dispatcher?: CallDispatcher | null | undefined };
@@ -40,6 +46,8 @@ export function prepareCall(
       redirect: 'follow',
       replayable: true,
       dispatcher: undefined,
+      referrer: clientReferrer(),
+      referrerPolicy: defaultReferrerPolicy,
     };
   }
   let headers = baseHeaders;
@@ -63,6 +71,10 @@ export function prepareCall(
   if (init.body != null && (method === 'GET' || method === 'HEAD')) {
     throw new TypeError('Request with GET/HEAD method cannot have body.');
   }
+  const given =
+    init.referrer === undefined && init.referrerPolicy === undefined
+      ? undefined
+      : callReferrer(init.referrer, init.referrerPolicy);
   const caller = init.signal ?? undefined;
   if (caller !== undefined) raiseListenerLimit(caller);
   return {
@@ -78,6 +90,8 @@ export function prepareCall(
     redirect: init.redirect ?? 'follow',
     replayable: isReplayable(init.body),
     dispatcher: dispatcherOf(init.dispatcher),
+    referrer: given === undefined ? clientReferrer() : given.referrer,
+    referrerPolicy: given === undefined ? defaultReferrerPolicy : given.policy,
   };
 }
 
@@ -201,6 +215,8 @@ export async function fromRequest(
       signal,
       redirect: request.redirect,
       dispatcher: init?.dispatcher ?? requestDispatcher(input),
+      referrer: request.referrer,
+      referrerPolicy: request.referrerPolicy,
     },
   };
 }

@@ -9,6 +9,7 @@ import type { TokenFetchEvent } from '../shared/events.js';
 import { toTarget, type Target, type Transport } from '../transport/transport.js';
 import { fromRequest, headersRecord, isRequest, prepareCall, type Call } from './call.js';
 import { createDenials, type Denials } from './denials.js';
+import { determineReferrer, redirectPolicy } from './referrer.js';
 import type { Drain } from './drain.js';
 import type { TargetCache } from './targets.js';
 
@@ -201,8 +202,16 @@ export class CallPipeline {
     let method = call.method;
     let body = call.body;
     let headers = call.headers;
+    let referrer = call.referrer;
+    let referrerPolicy = call.referrerPolicy;
     for (let hops = 0; ; hops++) {
-      const credentials = this.#credentials(headers, token, method, target.href);
+      let outgoing = headers;
+      if (referrer !== undefined) {
+        // Each hop's Referer starts from the previous one's, under the current policy.
+        referrer = determineReferrer(referrer, referrerPolicy, target.url);
+        if (referrer !== undefined) outgoing = withReferer(headers, referrer.href);
+      }
+      const credentials = this.#credentials(outgoing, token, method, target.href);
       const sent = credentials instanceof Promise ? await credentials : credentials;
       const watcher = this.#drain;
       let response: Response;
@@ -247,6 +256,7 @@ export class CallPipeline {
       ) {
         return response;
       }
+      referrerPolicy = redirectPolicy(response.headers.get('referrer-policy')) ?? referrerPolicy;
       await discardResponse(response);
       if (switchesToGet) {
         if (method !== 'HEAD') method = 'GET';
@@ -287,6 +297,12 @@ function utf8Location(location: string): string {
   const bytes = new Uint8Array(location.length);
   for (let i = 0; i < location.length; i++) bytes[i] = location.charCodeAt(i);
   return new TextDecoder().decode(bytes);
+}
+
+/** `headers` with fetch's `Referer` (appended to a caller's own, as fetch appends it). */
+function withReferer(headers: Record<string, string>, href: string): Record<string, string> {
+  const given = headers.referer;
+  return { ...headers, referer: given === undefined ? href : `${given}, ${href}` };
 }
 
 function isReadableStream(body: unknown): body is ReadableStream {
