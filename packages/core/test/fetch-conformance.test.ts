@@ -321,3 +321,38 @@ describe('referrer and referrerPolicy, as fetch sends them', () => {
     expect(server.seen[0]!.headers.referer).toBe('https://app.example/');
   });
 });
+
+describe('header names on the wire', () => {
+  it('header names keep the case the caller gave', async () => {
+    const server = await serve();
+    const client = clientOf(server.origin);
+    await (await client.fetch('/x', { headers: { 'X-Custom-Header': 'v' } })).text();
+    expect(server.seen[0]!.rawHeaders).toContain('X-Custom-Header');
+  });
+
+  it('pairs keep their spelling too; the first spelling of a name wins; one header each', async () => {
+    const server = await serve();
+    const client = clientOf(server.origin);
+    const headers: [string, string][] = [
+      ['X-Trace-Id', 'a'],
+      ['x-trace-id', 'b'],
+      ['Accept', 'text/plain'],
+    ];
+    await (await client.fetch('/x', { headers })).text();
+    const raw = server.seen[0]!.rawHeaders;
+    const names = raw.filter((_, index) => index % 2 === 0);
+    expect(names).toContain('X-Trace-Id');
+    expect(names.filter((name) => name.toLowerCase() === 'x-trace-id')).toHaveLength(1);
+    // The client's default accept is replaced, not sent beside the caller's.
+    expect(names.filter((name) => name.toLowerCase() === 'accept')).toEqual(['Accept']);
+    expect(server.seen[0]!.headers.accept).toBe('text/plain');
+    expect(server.seen[0]!.headers['x-trace-id']).toBe('a, b');
+  });
+
+  it("a Headers object's names go lower-case (it keeps their spelling private)", async () => {
+    const server = await serve();
+    const client = clientOf(server.origin);
+    await (await client.fetch('/x', { headers: new Headers({ 'X-Custom-Header': 'v' }) })).text();
+    expect(server.seen[0]!.rawHeaders).toContain('x-custom-header');
+  });
+});

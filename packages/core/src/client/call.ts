@@ -16,6 +16,8 @@ export interface Call {
   replayable: boolean;
   /** fetch's `init.dispatcher` (undici's option): the call goes through it. */
   dispatcher: CallDispatcher | undefined;
+  /** Header names as the caller wrote them where not lower-case (fetch sends them so). */
+  spelling: Record<string, string> | undefined;
   /** The referrer its requests' `Referer` comes from (referrer.ts); none: `undefined`. */
   referrer: URL | undefined;
   referrerPolicy: ReferrerPolicy;
@@ -46,11 +48,13 @@ export function prepareCall(
       redirect: 'follow',
       replayable: true,
       dispatcher: undefined,
+      spelling: undefined,
       referrer: clientReferrer(),
       referrerPolicy: defaultReferrerPolicy,
     };
   }
   let headers = baseHeaders;
+  let spelling: Record<string, string> | undefined;
   if (init.headers !== undefined) {
     const given = new Headers(init.headers);
     for (const name of headerNames) {
@@ -62,6 +66,7 @@ export function prepareCall(
       }
     }
     headers = { ...baseHeaders, ...headersRecord(given) };
+    spelling = namesAsGiven(init.headers);
   }
   // fetch takes only null for `window` (there is no window to name on a server).
   if ((init as { window?: unknown }).window != null) {
@@ -90,9 +95,35 @@ export function prepareCall(
     redirect: init.redirect ?? 'follow',
     replayable: isReplayable(init.body),
     dispatcher: dispatcherOf(init.dispatcher),
+    spelling,
     referrer: given === undefined ? clientReferrer() : given.referrer,
     referrerPolicy: given === undefined ? defaultReferrerPolicy : given.policy,
   };
+}
+
+/**
+ * The names of headers given as an object or as pairs, where the caller did not write them
+ * in lower case; the first spelling of a name wins, as in fetch's header list. A `Headers`
+ * object's spelling cannot be read (it keeps it private): its names go lower-case.
+ */
+function namesAsGiven(headers: HeadersInit): Record<string, string> | undefined {
+  if (headers instanceof Headers) return undefined;
+  const pairs: Iterable<unknown> | undefined =
+    Symbol.iterator in headers
+      ? (headers as Iterable<unknown>)
+      : undefined;
+  const names = pairs === undefined ? Object.keys(headers) : undefined;
+  let out: Record<string, string> | undefined;
+  let seen: Set<string> | undefined;
+  const visit = (name: string) => {
+    const lower = name.toLowerCase();
+    if (seen?.has(lower)) return;
+    (seen ??= new Set()).add(lower);
+    if (lower !== name) (out ??= {})[lower] = name;
+  };
+  if (names !== undefined) for (const name of names) visit(name);
+  else for (const pair of pairs!) visit(String((pair as unknown[])[0]));
+  return out;
 }
 
 /** A call's dispatcher, checked as fetch would find out when using it. */

@@ -222,6 +222,7 @@ export class CallPipeline {
           body,
           signal: call.signal,
           dispatcher: call.dispatcher,
+          spelling: call.spelling,
         });
       } else {
         // Counted from here until the transport says this answer is done with.
@@ -233,6 +234,7 @@ export class CallPipeline {
           signal: call.signal,
           watcher,
           dispatcher: call.dispatcher,
+          spelling: call.spelling,
         });
       }
       if (!redirectStatuses.has(response.status) || call.redirect === 'manual') {

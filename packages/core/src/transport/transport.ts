@@ -49,6 +49,19 @@ export interface OutgoingCall {
   readonly watcher?: AnswerWatcher;
   /** The call's own dispatcher (fetch's `init.dispatcher`), instead of the client's. */
   readonly dispatcher?: CallDispatcher | undefined;
+  /** Header names as the caller wrote them, by lower-case name, where they differ. */
+  readonly spelling?: Readonly<Record<string, string>> | undefined;
+}
+
+/** `headers` with the names the caller wrote (`Content-Type`), as fetch sends them. */
+export function namedAsGiven(
+  headers: Record<string, string>,
+  names: Readonly<Record<string, string>> | undefined,
+): Record<string, string> {
+  if (names === undefined) return headers;
+  const out: Record<string, string> = {};
+  for (const name in headers) out[names[name] ?? name] = headers[name]!;
+  return out;
 }
 
 /**
@@ -108,7 +121,7 @@ export function createFetchTransport(fetchImpl: typeof fetch, timeoutMs: number)
     try {
       response = await fetchImpl(target.href, {
         method: call.method,
-        headers: call.headers,
+        headers: namedAsGiven(call.headers, call.spelling),
         body: call.body ?? null,
         signal: controller.signal,
         redirect: 'manual',

@@ -14,6 +14,7 @@ import { toSendable, type SendableBody } from './request-body.js';
 import { releaseWhenCollected, watchBody } from './unread-body.js';
 import {
   answerOnce,
+  namedAsGiven,
   type CallDispatcher,
   type ClientTransport,
   type OutgoingCall,
@@ -92,7 +93,7 @@ export function createUndiciTransport(options: {
       origin: target.origin,
       path: target.path,
       method: call.method as Dispatcher.HttpMethod,
-      headers: withBodyHeaders(call.headers, body),
+      headers: namedAsGiven(withBodyHeaders(call.headers, body), call.spelling),
       body: body.body as Exclude<Dispatcher.DispatchOptions['body'], undefined>,
       signal: via === own ? (signal ?? null) : signalOf(signal),
     };
