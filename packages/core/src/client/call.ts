@@ -109,9 +109,7 @@ export function prepareCall(
 function namesAsGiven(headers: HeadersInit): Record<string, string> | undefined {
   if (headers instanceof Headers) return undefined;
   const pairs: Iterable<unknown> | undefined =
-    Symbol.iterator in headers
-      ? (headers as Iterable<unknown>)
-      : undefined;
+    Symbol.iterator in headers ? (headers as Iterable<unknown>) : undefined;
   const names = pairs === undefined ? Object.keys(headers) : undefined;
   let out: Record<string, string> | undefined;
   let seen: Set<string> | undefined;
