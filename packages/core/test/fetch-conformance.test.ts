@@ -3,6 +3,7 @@
  * 13): the gaps that undici's own fetch tests found (issue 21, item 9; bench/fetch-suite/),
  * each stated over real HTTP against a `node:http` server.
  */
+import { createHash } from 'node:crypto';
 import { getMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -354,5 +355,52 @@ describe('header names on the wire', () => {
     const client = clientOf(server.origin);
     await (await client.fetch('/x', { headers: new Headers({ 'X-Custom-Header': 'v' }) })).text();
     expect(server.seen[0]!.rawHeaders).toContain('x-custom-header');
+  });
+});
+
+describe('integrity, as fetch checks it', () => {
+  it('a wrong integrity rejects with a TypeError, a right one resolves', async () => {
+    const { origin } = await serve();
+    const client = clientOf(origin);
+    const right = `sha256-${createHash('sha256').update('hello').digest('base64')}`;
+    expect(await (await client.fetch('/x', { integrity: right })).text()).toBe('hello');
+    const error = await rejectionOf(client.fetch('/x', { integrity: 'sha256-AAAA' }));
+    expect(error).toBeInstanceOf(TypeError);
+  });
+
+  const hash = (algorithm: string, encoding: 'base64' | 'base64url' = 'base64') =>
+    `${algorithm}-${createHash(algorithm).update('hello').digest(encoding)}`;
+
+  it('the strongest algorithm given decides; base64url and unknown tokens as fetch takes them', async () => {
+    const { origin } = await serve();
+    const client = clientOf(origin);
+    // A right sha256 beside a wrong sha512: sha512 decides.
+    const mixed = `${hash('sha256')} sha512-AAAA`;
+    expect(await rejectionOf(client.fetch('/x', { integrity: mixed }))).toBeInstanceOf(TypeError);
+    const url = await client.fetch('/x', { integrity: hash('sha384', 'base64url') });
+    expect(await url.text()).toBe('hello');
+    // No valid token at all: nothing to check.
+    expect(await (await client.fetch('/x', { integrity: 'md5-xyz' })).text()).toBe('hello');
+  });
+
+  it("a checked answer still says what fetch's would: url, status, headers", async () => {
+    const { origin } = await serve();
+    const client = clientOf(origin);
+    const response = await client.fetch('/x?q=1', { integrity: hash('sha512') });
+    expect(response).toBeInstanceOf(Response);
+    expect([response.url, response.status, response.headers.get('content-length')]).toEqual([
+      `${origin}/x?q=1`,
+      200,
+      '5',
+    ]);
+    expect(await response.clone().text()).toBe('hello');
+    expect(await response.text()).toBe('hello');
+  });
+
+  it("a wrong integrity's TypeError says why, as fetch's cause does", async () => {
+    const { origin } = await serve();
+    const client = clientOf(origin);
+    const error = await rejectionOf(client.fetch('/x', { integrity: 'sha256-AAAA' }));
+    expect(((error as Error).cause as Error).message).toBe('integrity mismatch');
   });
 });

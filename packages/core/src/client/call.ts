@@ -18,6 +18,8 @@ export interface Call {
   dispatcher: CallDispatcher | undefined;
   /** Header names as the caller wrote them where not lower-case (fetch sends them so). */
   spelling: Record<string, string> | undefined;
+  /** fetch's `integrity` (integrity.ts): '' for none. */
+  integrity: string;
   /** The referrer its requests' `Referer` comes from (referrer.ts); none: `undefined`. */
   referrer: URL | undefined;
   referrerPolicy: ReferrerPolicy;
@@ -49,6 +51,7 @@ export function prepareCall(
       replayable: true,
       dispatcher: undefined,
       spelling: undefined,
+      integrity: '',
       referrer: clientReferrer(),
       referrerPolicy: defaultReferrerPolicy,
     };
@@ -96,6 +99,7 @@ export function prepareCall(
     replayable: isReplayable(init.body),
     dispatcher: dispatcherOf(init.dispatcher),
     spelling,
+    integrity: init.integrity ?? '',
     referrer: given === undefined ? clientReferrer() : given.referrer,
     referrerPolicy: given === undefined ? defaultReferrerPolicy : given.policy,
   };
@@ -246,6 +250,7 @@ export async function fromRequest(
       dispatcher: init?.dispatcher ?? requestDispatcher(input),
       referrer: request.referrer,
       referrerPolicy: request.referrerPolicy,
+      integrity: request.integrity,
     },
   };
 }

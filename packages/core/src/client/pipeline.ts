@@ -9,6 +9,7 @@ import type { TokenFetchEvent } from '../shared/events.js';
 import { toTarget, type Target, type Transport } from '../transport/transport.js';
 import { fromRequest, headersRecord, isRequest, prepareCall, type Call } from './call.js';
 import { createDenials, type Denials } from './denials.js';
+import { checkIntegrity } from './integrity.js';
 import { determineReferrer, redirectPolicy } from './referrer.js';
 import type { Drain } from './drain.js';
 import type { TargetCache } from './targets.js';
@@ -127,7 +128,8 @@ export class CallPipeline {
     if (call.signal?.aborted && isReadableStream(call.body)) {
       call.body.cancel(call.signal.reason).catch(() => {});
     }
-    return this.#attempt(target, call, this.#manager?.peekToken(), sentWith);
+    const answer = this.#attempt(target, call, this.#manager?.peekToken(), sentWith);
+    return call.integrity === '' ? answer : answer.then((r) => checkIntegrity(r, call.integrity));
   }
 
   /** Resolves once no call is in flight (answers may still be read). */

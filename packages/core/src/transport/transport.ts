@@ -267,6 +267,18 @@ function dress(followed: Response, response: Response): Response {
   return followed;
 }
 
+const nullBodyStatuses = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * `response` with its body replaced by `bytes` already read from it (fetch's `integrity`
+ * reads the whole answer first): a global `Response` that says what `response` said.
+ */
+export function withBody(response: Response, bytes: ArrayBuffer): Response {
+  const body = nullBodyStatuses.has(response.status) ? null : bytes;
+  const init = { status: response.status, statusText: response.statusText };
+  return dress(new Response(body, init), response);
+}
+
 /**
  * A `fetch`'s answer reached through redirects (they are followed here, not by `fetch`),
  * marked so, in it and in its clones.
