@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { createApiClient, type ApiClient, type ApiClientOptions } from '../src/index.js';
-import { pause, rejectionOf, track } from './helpers.js';
+import { pause, track } from './helpers.js';
 
 interface Seen {
   url: string;
