@@ -1,12 +1,14 @@
 /**
  * What Node's `fetch` does and `client.fetch` does the same (docs/guarantees.md, guarantee
- * 13): the gaps that undici's own fetch tests found (issue 21, item 9; bench/fetch-suite/),
+ * 13) where undici's own fetch tests found it did not (issue 21, item 9; bench/fetch-suite/),
  * each stated over real HTTP against a `node:http` server.
  */
 import { createHash } from 'node:crypto';
 import { getMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { gzipSync } from 'node:zlib';
 import { Agent, type Dispatcher } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { ClientClosedError } from '../src/index.js';
@@ -402,5 +404,116 @@ describe('integrity, as fetch checks it', () => {
     const client = clientOf(origin);
     const error = await rejectionOf(client.fetch('/x', { integrity: 'sha256-AAAA' }));
     expect(((error as Error).cause as Error).message).toBe('integrity mismatch');
+  });
+});
+
+describe('resource timing, as fetch reports it', () => {
+  it('each call makes a resource-timing entry for its URL', async () => {
+    const { origin } = await serve();
+    const client = clientOf(origin);
+    const entries: PerformanceEntry[] = [];
+    const observer = new PerformanceObserver((list) => entries.push(...list.getEntries()));
+    observer.observe({ entryTypes: ['resource'] });
+    try {
+      await (await client.fetch('/timed')).text();
+      await pause(50);
+      expect(entries.map((entry) => entry.name)).toContain(`${origin}/timed`);
+    } finally {
+      observer.disconnect();
+    }
+  });
+
+  /** What a `PerformanceResourceTiming` says (Node 20's types lack some of it). */
+  type ResourceEntry = Record<
+    | 'startTime'
+    | 'fetchStart'
+    | 'domainLookupStart'
+    | 'connectEnd'
+    | 'requestStart'
+    | 'responseStart'
+    | 'responseEnd'
+    | 'redirectStart'
+    | 'redirectEnd'
+    | 'encodedBodySize'
+    | 'decodedBodySize',
+    number
+  > & { name: string; initiatorType: string };
+
+  /** The resource entries made while `run` runs (and shortly after). */
+  async function entriesOf(run: () => Promise<void>): Promise<ResourceEntry[]> {
+    const entries: ResourceEntry[] = [];
+    const observer = new PerformanceObserver((list) =>
+      entries.push(...(list.getEntries() as unknown as ResourceEntry[])),
+    );
+    observer.observe({ entryTypes: ['resource'] });
+    try {
+      await run();
+      await pause(50);
+    } finally {
+      observer.disconnect();
+    }
+    return entries;
+  }
+
+  it('one entry per call, made when its body is read, with its sizes and times in order', async () => {
+    const { origin } = await serve();
+    const client = clientOf(origin);
+    let before = 0;
+    const entries = await entriesOf(async () => {
+      const response = await client.fetch('/a');
+      await pause(20);
+      before = performance.getEntriesByName(`${origin}/a`, 'resource').length;
+      await response.text();
+    });
+    expect(before).toBe(0);
+    expect(entries).toHaveLength(1);
+    const [entry] = entries;
+    expect(entry!.initiatorType).toBe('fetch');
+    expect([entry!.encodedBodySize, entry!.decodedBodySize]).toEqual([5, 5]);
+    const order = [
+      entry!.startTime,
+      entry!.fetchStart,
+      entry!.domainLookupStart,
+      entry!.connectEnd,
+      entry!.requestStart,
+      entry!.responseStart,
+      entry!.responseEnd,
+    ];
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    expect(entry!.startTime).toBeGreaterThan(0);
+    expect([entry!.redirectStart, entry!.redirectEnd]).toEqual([0, 0]);
+  });
+
+  it('a redirected call makes one entry, named by its first URL, with its redirect times', async () => {
+    const { origin } = await serve((req, res) => {
+      if (req.url !== '/from') return false;
+      res.writeHead(307, { location: '/to' }).end();
+      return true;
+    });
+    const client = clientOf(origin);
+    const entries = await entriesOf(async () => {
+      await (await client.fetch('/from')).text();
+    });
+    expect(entries.map((entry) => entry.name)).toEqual([`${origin}/from`]);
+    const [entry] = entries;
+    expect(entry!.redirectStart).toBe(entry!.startTime);
+    expect(entry!.redirectEnd).toBeGreaterThan(entry!.redirectStart);
+    expect(entry!.fetchStart).toBe(entry!.redirectEnd);
+  });
+
+  it('a compressed body: its encoded and decoded sizes', async () => {
+    const zipped = gzipSync(Buffer.from('hello '.repeat(200)));
+    const { origin } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-encoding': 'gzip' }).end(zipped);
+      return true;
+    });
+    const client = clientOf(origin);
+    const entries = await entriesOf(async () => {
+      expect(await (await client.fetch('/z')).text()).toBe('hello '.repeat(200));
+    });
+    expect([entries[0]!.encodedBodySize, entries[0]!.decodedBodySize]).toEqual([
+      zipped.length,
+      1200,
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import { discardResponse, markRedirected } from '#platform';
+import { discardResponse, markRedirected, timeAnswer } from '#platform';
 import { bearerAuthorization, type AuthStrategy, type CallCredentials } from '../auth/strategy.js';
 import type { TokenManager } from '../engine/token-manager.js';
 import { isInside, type UrlScope } from '../guards/resolve-url.js';
@@ -206,6 +206,11 @@ export class CallPipeline {
     let headers = call.headers;
     let referrer = call.referrer;
     let referrerPolicy = call.referrerPolicy;
+    // fetch's resource-timing entry: the first URL, from here to the end of the last body.
+    const name = target.href;
+    const startTime = performance.now();
+    let redirectStart = 0;
+    let redirectEnd = 0;
     for (let hops = 0; ; hops++) {
       let outgoing = headers;
       if (referrer !== undefined) {
@@ -240,7 +245,9 @@ export class CallPipeline {
         });
       }
       if (!redirectStatuses.has(response.status) || call.redirect === 'manual') {
-        return hops === 0 ? response : markRedirected(response);
+        const answer = hops === 0 ? response : markRedirected(response);
+        timeAnswer(answer, name, startTime, redirectStart, redirectEnd);
+        return answer;
       }
       if (call.redirect === 'error') {
         await discardResponse(response);
@@ -258,10 +265,13 @@ export class CallPipeline {
         !isInside(this.#scope, next) ||
         (!switchesToGet && !call.replayable)
       ) {
+        timeAnswer(response, name, startTime, redirectStart, redirectEnd);
         return response;
       }
       referrerPolicy = redirectPolicy(response.headers.get('referrer-policy')) ?? referrerPolicy;
       await discardResponse(response);
+      if (redirectStart === 0) redirectStart = startTime;
+      redirectEnd = performance.now();
       if (switchesToGet) {
         if (method !== 'HEAD') method = 'GET';
         body = undefined;

@@ -78,3 +78,14 @@ export const workBelongsToRequest: boolean = false;
 export function raiseListenerLimit(signal: AbortSignal): void {
   if (getMaxListeners(signal) === defaultMaxListeners) setMaxListeners(1500, signal);
 }
+
+/** fetch's resource-timing entry for a call, made when its answer's body has been read. */
+export function timeAnswer(
+  response: Response,
+  name: string,
+  startTime: number,
+  redirectStart: number,
+  redirectEnd: number,
+): void {
+  UpstreamResponse.time(response, name, startTime, redirectStart, redirectEnd);
+}

@@ -70,3 +70,12 @@ export const workBelongsToRequest: boolean = false;
 
 /** Node's listener limit (`MaxListenersExceededWarning`) has no counterpart here. */
 export function raiseListenerLimit(_signal: AbortSignal): void {}
+
+/** Here the runtime's own `fetch` makes the resource-timing entries, where it makes any. */
+export function timeAnswer(
+  _response: Response,
+  _name: string,
+  _startTime: number,
+  _redirectStart: number,
+  _redirectEnd: number,
+): void {}

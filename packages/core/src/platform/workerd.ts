@@ -14,6 +14,7 @@ export {
   raiseListenerLimit,
   sha256Hex,
   sharedDispatcher,
+  timeAnswer,
 } from './web.js';
 
 // Loaded once, at start-up. Under the `workerd` condition outside workerd (a bundler's

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { Agent, Dispatcher } from 'undici';
 import {
@@ -102,6 +103,7 @@ export function createUndiciTransport(options: {
       options.bodyTimeout = limit;
     }
     let data: Dispatcher.ResponseData;
+    const requestStart = performance.now();
     try {
       data = await (typeof (via as Partial<Dispatcher>).request === 'function'
         ? (via as Dispatcher).request(options)
@@ -112,7 +114,7 @@ export function createUndiciTransport(options: {
     } finally {
       if (upload !== undefined) settle(upload);
     }
-    return toResponse(data, call.method, target.href, signal, done);
+    return toResponse(data, call.method, target.href, signal, done, requestStart);
   }
 
   /** The signal undici gets on a caller's dispatcher: the call's own, joined by the client's life. */
@@ -174,7 +176,9 @@ function toResponse(
   url: string,
   signal: AbortLike | undefined,
   done: (() => void) | undefined,
+  requestStart: number,
 ): Response {
+  const responseStart = performance.now();
   const { statusCode, headers } = data;
   // An error before anyone reads (a reset, an abort) must not be an unhandled 'error'.
   data.body.on('error', ignore);
@@ -201,7 +205,7 @@ function toResponse(
     { status: statusCode, statusText: reasonPhrase(data.statusText) },
     headers,
     url,
-    { signal },
+    { signal, requestStart, responseStart, raw: data.body },
   );
   if (body !== null) releaseWhenCollected(response, body, headers['content-length']);
   if (done !== undefined) watchBody(body ?? data.body, done);
