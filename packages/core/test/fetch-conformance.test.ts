@@ -178,6 +178,17 @@ describe('timeoutMs and a dispatcher of the caller', () => {
 });
 
 describe('arguments, the wire and redirects, as fetch takes them', () => {
+  it('a 407 answer is a TypeError, as fetch makes it (it asks no one for proxy credentials)', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(407).end();
+      return true;
+    });
+    const client = clientOf(server.origin);
+    const error = await rejectionOf(client.fetch('/x', { window: null } as RequestInit));
+    expect(error).toBeInstanceOf(TypeError);
+    expect(((error as Error).cause as Error).message).toBe('proxy authentication required');
+  });
+
   it('a window other than null is a TypeError before any I/O', async () => {
     const server = await serve();
     const client = clientOf(server.origin);

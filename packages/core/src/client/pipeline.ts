@@ -244,6 +244,13 @@ export class CallPipeline {
           spelling: call.spelling,
         });
       }
+      if (response.status === 407) {
+        // fetch asks no one for a proxy's credentials: a network error, as with fetch.
+        await discardResponse(response);
+        throw new TypeError('fetch failed', {
+          cause: new Error('proxy authentication required'),
+        });
+      }
       if (!redirectStatuses.has(response.status) || call.redirect === 'manual') {
         const answer = hops === 0 ? response : markRedirected(response);
         timeAnswer(answer, name, startTime, redirectStart, redirectEnd);

@@ -97,11 +97,10 @@ export function createUndiciTransport(options: {
       headers: namedAsGiven(withBodyHeaders(call.headers, body), call.spelling),
       body: body.body as Exclude<Dispatcher.DispatchOptions['body'], undefined>,
       signal: via === own ? (signal ?? null) : signalOf(signal),
+      // null: the dispatcher's own timeouts apply.
+      headersTimeout: limit ?? null,
+      bodyTimeout: limit ?? null,
     };
-    if (limit !== undefined) {
-      options.headersTimeout = limit;
-      options.bodyTimeout = limit;
-    }
     let data: Dispatcher.ResponseData;
     const requestStart = performance.now();
     try {
