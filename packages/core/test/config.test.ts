@@ -277,6 +277,7 @@ describe('bad configuration fails fast (guarantee 10)', () => {
       fetch: globalThis.fetch,
       onEvent: () => {},
       now: Date.now,
+      resourceTiming: true,
     } satisfies Partial<ApiClientOptions>;
     accepts(given);
     // What the client is built from: every value as given, none replaced by a default.

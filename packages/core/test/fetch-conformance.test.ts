@@ -418,10 +418,10 @@ describe('integrity, as fetch checks it', () => {
   });
 });
 
-describe('resource timing, as fetch reports it', () => {
+describe('resource timing, as fetch reports it (resourceTiming: true)', () => {
   it('each call makes a resource-timing entry for its URL', async () => {
     const { origin } = await serve();
-    const client = clientOf(origin);
+    const client = clientOf(origin, { resourceTiming: true });
     const entries: PerformanceEntry[] = [];
     const observer = new PerformanceObserver((list) => entries.push(...list.getEntries()));
     observer.observe({ entryTypes: ['resource'] });
@@ -466,9 +466,18 @@ describe('resource timing, as fetch reports it', () => {
     return entries;
   }
 
-  it('one entry per call, made when its body is read, with its sizes and times in order', async () => {
+  it('none by default: each costs CPU and garbage on every call', async () => {
     const { origin } = await serve();
     const client = clientOf(origin);
+    const entries = await entriesOf(async () => {
+      await (await client.fetch('/untimed')).text();
+    });
+    expect(entries).toEqual([]);
+  });
+
+  it('one entry per call, made when its body is read, with its sizes and times in order', async () => {
+    const { origin } = await serve();
+    const client = clientOf(origin, { resourceTiming: true });
     let before = 0;
     const entries = await entriesOf(async () => {
       const response = await client.fetch('/a');
@@ -501,7 +510,7 @@ describe('resource timing, as fetch reports it', () => {
       res.writeHead(307, { location: '/to' }).end();
       return true;
     });
-    const client = clientOf(origin);
+    const client = clientOf(origin, { resourceTiming: true });
     const entries = await entriesOf(async () => {
       await (await client.fetch('/from')).text();
     });
@@ -518,7 +527,7 @@ describe('resource timing, as fetch reports it', () => {
       res.writeHead(200, { 'content-encoding': 'gzip' }).end(zipped);
       return true;
     });
-    const client = clientOf(origin);
+    const client = clientOf(origin, { resourceTiming: true });
     const entries = await entriesOf(async () => {
       expect(await (await client.fetch('/z')).text()).toBe('hello '.repeat(200));
     });

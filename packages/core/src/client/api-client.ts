@@ -135,6 +135,7 @@ function buildClient(family: Family, strategy: AuthStrategy | undefined): ApiCli
     manager,
     reauthStatuses: resolved.reauthStatuses,
     timeoutMs: resolved.timeoutMs,
+    resourceTiming: resolved.resourceTiming,
     emit,
     drain,
   });

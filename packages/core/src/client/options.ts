@@ -123,6 +123,14 @@ export interface ApiClientOptions {
    */
   fetch?: typeof globalThis.fetch;
   /**
+   * Make fetch's resource-timing entry (`PerformanceResourceTiming`, `initiatorType`
+   * `'fetch'`) for each call, as Node's fetch does, on undici's path. Off by default: each
+   * entry costs CPU and garbage on every call (bench/RESULTS.md: 11–27 % of a call's client
+   * CPU), and nothing reads them unless a `PerformanceObserver` asks.
+   * @default false
+   */
+  resourceTiming?: boolean;
+  /**
    * Receives `login`, `login_retry`, `login_failed`, `refresh_ahead`, `reauth` and
    * `store_error` events, for logs and metrics: one listener, or several, each called in
    * turn. tokenfetch prints nothing by itself.
@@ -211,6 +219,7 @@ export const apiClientOptionsSchema = z.strictObject({
     })
     .optional(),
   now: fn<() => number>().optional(),
+  resourceTiming: z.boolean({ error: messageFor('a boolean') }).default(false),
 });
 
 /** Options after validation: defaults applied, auth as a strategy. */

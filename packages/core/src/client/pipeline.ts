@@ -26,6 +26,8 @@ export interface PipelineParts {
   manager: TokenManager | undefined;
   reauthStatuses: readonly number[];
   timeoutMs: number;
+  /** Whether each call makes fetch's resource-timing entry (`resourceTiming`). */
+  resourceTiming: boolean;
   emit: (event: TokenFetchEvent) => void;
   /**
    * A client that may be closed once drained (a pool's, or one made by `as()`) counts its
@@ -35,6 +37,8 @@ export interface PipelineParts {
 }
 
 const redirectStatuses = new Set([301, 302, 303, 307, 308]);
+/** The timeline's clock, looked up once (Node's global `performance` is a getter). */
+const clock = performance;
 const maxRedirects = 5;
 
 /**
@@ -55,6 +59,7 @@ export class CallPipeline {
   readonly #manager: TokenManager | undefined;
   readonly #reauth: ReadonlySet<number>;
   readonly #timeoutMs: number;
+  readonly #resourceTiming: boolean;
   readonly #emit: (event: TokenFetchEvent) => void;
   readonly #denials: Denials = createDenials();
   /** A token strategy's credentials for a token; the API key's headers otherwise. */
@@ -79,6 +84,7 @@ export class CallPipeline {
     this.#manager = parts.manager;
     this.#reauth = new Set(parts.reauthStatuses);
     this.#timeoutMs = parts.timeoutMs;
+    this.#resourceTiming = parts.resourceTiming;
     this.#emit = parts.emit;
     this.#drain = parts.drain;
     if (strategy.kind === 'session') {
@@ -206,9 +212,11 @@ export class CallPipeline {
     let headers = call.headers;
     let referrer = call.referrer;
     let referrerPolicy = call.referrerPolicy;
-    // fetch's resource-timing entry: the first URL, from here to the end of the last body.
+    // fetch's resource-timing entry, when asked for: the first URL, from here to the end of
+    // the last body.
+    const timed = this.#resourceTiming;
     const name = target.href;
-    const startTime = performance.now();
+    const startTime = timed ? clock.now() : 0;
     let redirectStart = 0;
     let redirectEnd = 0;
     for (let hops = 0; ; hops++) {
@@ -253,7 +261,7 @@ export class CallPipeline {
       }
       if (!redirectStatuses.has(response.status) || call.redirect === 'manual') {
         const answer = hops === 0 ? response : markRedirected(response);
-        timeAnswer(answer, name, startTime, redirectStart, redirectEnd);
+        if (timed) timeAnswer(answer, name, startTime, redirectStart, redirectEnd);
         return answer;
       }
       if (call.redirect === 'error') {
@@ -272,13 +280,15 @@ export class CallPipeline {
         !isInside(this.#scope, next) ||
         (!switchesToGet && !call.replayable)
       ) {
-        timeAnswer(response, name, startTime, redirectStart, redirectEnd);
+        if (timed) timeAnswer(response, name, startTime, redirectStart, redirectEnd);
         return response;
       }
       referrerPolicy = redirectPolicy(response.headers.get('referrer-policy')) ?? referrerPolicy;
       await discardResponse(response);
-      if (redirectStart === 0) redirectStart = startTime;
-      redirectEnd = performance.now();
+      if (timed) {
+        if (redirectStart === 0) redirectStart = startTime;
+        redirectEnd = clock.now();
+      }
       if (switchesToGet) {
         if (method !== 'HEAD') method = 'GET';
         body = undefined;
