@@ -238,6 +238,7 @@ export class CallPipeline {
           signal: call.signal,
           dispatcher: call.dispatcher,
           spelling: call.spelling,
+          timed,
         });
       } else {
         // Counted from here until the transport says this answer is done with.
@@ -250,6 +251,7 @@ export class CallPipeline {
           watcher,
           dispatcher: call.dispatcher,
           spelling: call.spelling,
+          timed,
         });
       }
       if (response.status === 407) {

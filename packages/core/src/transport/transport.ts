@@ -49,6 +49,8 @@ export interface OutgoingCall {
   readonly watcher?: AnswerWatcher;
   /** The call's own dispatcher (fetch's `init.dispatcher`), instead of the client's. */
   readonly dispatcher?: CallDispatcher | undefined;
+  /** Whether the answer records when it was sent and received (resource timing). */
+  readonly timed?: boolean;
   /** Header names as the caller wrote them, by lower-case name, where they differ. */
   readonly spelling?: Readonly<Record<string, string>> | undefined;
 }

@@ -102,7 +102,7 @@ export function createUndiciTransport(options: {
       bodyTimeout: limit ?? null,
     };
     let data: Dispatcher.ResponseData;
-    const requestStart = performance.now();
+    const requestStart = call.timed === true ? performance.now() : 0;
     try {
       data = await (typeof (via as Partial<Dispatcher>).request === 'function'
         ? (via as Dispatcher).request(options)
@@ -177,7 +177,7 @@ function toResponse(
   done: (() => void) | undefined,
   requestStart: number,
 ): Response {
-  const responseStart = performance.now();
+  const responseStart = requestStart === 0 ? 0 : performance.now();
   const { statusCode, headers } = data;
   // An error before anyone reads (a reset, an abort) must not be an unhandled 'error'.
   data.body.on('error', ignore);
