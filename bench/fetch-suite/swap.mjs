@@ -17,7 +17,7 @@
 //   tokenfetch-dispatcher
 //               the same, except that a call's `init.dispatcher` becomes the client's
 //               `dispatcher` option (one client per origin and dispatcher): what a user
-//               who wants that dispatcher has to do today.
+//               who wanted that dispatcher had to do before client.fetch took it in init.
 // In every mode `Request`, `Response`, `Headers` and `FormData` of undici's exports are
 // Node's globals, the classes a user's code has: the subject is `fetch`, and Node's fetch
 // does not take undici 7's `Request` as a `Request`.

@@ -305,11 +305,13 @@ describe('bad configuration fails fast (guarantee 10)', () => {
       fetch: globalThis.fetch,
       onEvent: () => {},
       now: Date.now,
+      resourceTiming: true,
     } satisfies Partial<ApiClientOptions>;
     accepts(given);
     // What the client is built from: every value as given, none replaced by a default.
     const { auth, ...resolved } = parseOptions({ ...base, ...given });
-    expect(resolved).toEqual({ baseUrl: base.baseUrl, ...given });
+    // timeoutGiven: timeoutMs was set, so it bounds calls on the caller's dispatcher too.
+    expect(resolved).toEqual({ baseUrl: base.baseUrl, ...given, timeoutGiven: true });
     expect(auth).toMatchObject({
       kind: 'session',
       identity: `${demoAuth.email}|${demoAuth.orgId}`,

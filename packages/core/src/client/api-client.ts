@@ -91,7 +91,7 @@ function createFamily(resolved: ResolvedOptions, drainable: boolean): Family {
     // and the login go through it).
     channel:
       resolved.fetch === undefined
-        ? createDefaultTransport(resolved.timeoutMs, resolved.dispatcher)
+        ? createDefaultTransport(resolved.timeoutMs, resolved.dispatcher, resolved.timeoutGiven)
         : createFetchTransport(resolved.fetch, resolved.timeoutMs),
     baseHeaders: fetchDefaultHeaders(
       headers,
@@ -143,6 +143,7 @@ function buildClient(family: Family, strategy: AuthStrategy | undefined): ApiCli
     manager,
     reauthStatuses: resolved.reauthStatuses,
     timeoutMs: resolved.timeoutMs,
+    resourceTiming: resolved.resourceTiming,
     emit,
     drain,
   });
@@ -209,6 +210,8 @@ function buildClient(family: Family, strategy: AuthStrategy | undefined): ApiCli
     },
   };
   const describe = { baseUrl: scope.base.href, auth: auth.kind };
+  // fetch's arity: `fetch.length` is 1 (init is optional), as libraries that check it expect.
+  Object.defineProperty(client.fetch, 'length', { value: 1 });
   Object.defineProperties(client, {
     toJSON: { value: () => describe },
     [inspect]: { value: () => `ApiClient ${JSON.stringify(describe)}` },

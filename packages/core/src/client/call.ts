@@ -1,6 +1,9 @@
+import { raiseListenerLimit } from '#platform';
 import type { AbortGroup, AbortLike } from '../shared/abort.js';
 import { ConfigError } from '../shared/errors.js';
 import { bufferRequestBody } from '../transport/request-body.js';
+import type { CallDispatcher } from '../transport/transport.js';
+import { callReferrer, clientReferrer } from './referrer.js';
 
 /** What one call sends, prepared once and reused by redirects and the replay. */
 export interface Call {
@@ -13,7 +16,21 @@ export interface Call {
   group: AbortGroup | undefined;
   redirect: RequestRedirect;
   replayable: boolean;
+  /** fetch's `init.dispatcher` (undici's option): the call goes through it. */
+  dispatcher: CallDispatcher | undefined;
+  /** Header names as the caller wrote them where not lower-case (fetch sends them so). */
+  spelling: Record<string, string> | undefined;
+  /** fetch's `integrity` (integrity.ts): '' for none. */
+  integrity: string;
+  /** The referrer its requests' `Referer` comes from (referrer.ts); none: `undefined`. */
+  referrer: URL | undefined;
+  referrerPolicy: ReferrerPolicy;
 }
+
+const defaultReferrerPolicy: ReferrerPolicy = 'strict-origin-when-cross-origin';
+
+/** `RequestInit` with undici's own option, which fetch on Node takes. */
+export type FetchInit = RequestInit & { dispatcher?: CallDispatcher | null | undefined };
 
 /**
  * Method, headers, body and signal of a call, checked. With no `init`, one object is made
@@ -21,7 +38,7 @@ export interface Call {
  * that none of them is a credential the strategy sets (`headerNames`).
  */
 export function prepareCall(
-  init: RequestInit | undefined,
+  init: FetchInit | undefined,
   group: AbortGroup | undefined,
   baseHeaders: Record<string, string>,
   headerNames: readonly string[],
@@ -35,9 +52,15 @@ export function prepareCall(
       group,
       redirect: 'follow',
       replayable: true,
+      dispatcher: undefined,
+      spelling: undefined,
+      integrity: '',
+      referrer: clientReferrer(),
+      referrerPolicy: defaultReferrerPolicy,
     };
   }
   let headers = baseHeaders;
+  let spelling: Record<string, string> | undefined;
   if (init.headers !== undefined) {
     const given = new Headers(init.headers);
     for (const name of headerNames) {
@@ -49,12 +72,22 @@ export function prepareCall(
       }
     }
     headers = { ...baseHeaders, ...headersRecord(given) };
+    spelling = namesAsGiven(init.headers);
+  }
+  // fetch takes only null for `window` (there is no window to name on a server).
+  if ((init as { window?: unknown }).window != null) {
+    throw new TypeError("RequestInit: Expected 'window' to be null.");
   }
   const method = normalizeMethod(init.method);
   if (init.body != null && (method === 'GET' || method === 'HEAD')) {
     throw new TypeError('Request with GET/HEAD method cannot have body.');
   }
+  const given =
+    init.referrer === undefined && init.referrerPolicy === undefined
+      ? undefined
+      : callReferrer(init.referrer, init.referrerPolicy);
   const caller = init.signal ?? undefined;
+  if (caller !== undefined) raiseListenerLimit(caller);
   return {
     method,
     headers,
@@ -68,8 +101,63 @@ export function prepareCall(
     group,
     redirect: init.redirect ?? 'follow',
     replayable: isReplayable(init.body),
+    dispatcher: dispatcherOf(init.dispatcher),
+    spelling,
+    integrity: init.integrity ?? '',
+    referrer: given === undefined ? clientReferrer() : given.referrer,
+    referrerPolicy: given === undefined ? defaultReferrerPolicy : given.policy,
   };
 }
+
+/**
+ * The names of headers given as an object or as pairs, where the caller did not write them
+ * in lower case; the first spelling of a name wins, as in fetch's header list. A `Headers`
+ * object's spelling cannot be read (it keeps it private): its names go lower-case.
+ */
+function namesAsGiven(headers: HeadersInit): Record<string, string> | undefined {
+  if (headers instanceof Headers) return undefined;
+  const pairs: Iterable<unknown> | undefined =
+    Symbol.iterator in headers ? (headers as Iterable<unknown>) : undefined;
+  const names = pairs === undefined ? Object.keys(headers) : undefined;
+  let out: Record<string, string> | undefined;
+  let seen: Set<string> | undefined;
+  const visit = (name: string) => {
+    const lower = name.toLowerCase();
+    if (seen?.has(lower)) return;
+    (seen ??= new Set()).add(lower);
+    if (lower !== name) (out ??= {})[lower] = name;
+  };
+  if (names !== undefined) for (const name of names) visit(name);
+  else for (const pair of pairs!) visit(String((pair as unknown[])[0]));
+  return out;
+}
+
+/** A call's dispatcher, checked as fetch would find out when using it. */
+function dispatcherOf(dispatcher: unknown): CallDispatcher | undefined {
+  if (dispatcher == null) return undefined;
+  if (typeof (dispatcher as Partial<CallDispatcher>).dispatch !== 'function') {
+    throw new TypeError('fetch failed: init.dispatcher must be an undici Dispatcher (dispatch())');
+  }
+  return dispatcher as CallDispatcher;
+}
+
+/**
+ * The dispatcher a `Request` was made with (`new Request(url, { dispatcher })`), where the
+ * runtime lets it be read: Node 20's undici keeps it under a symbol; Node 22 and later keep
+ * it private, so there only `init.dispatcher` can carry one.
+ */
+function requestDispatcher(request: Request): CallDispatcher | undefined {
+  if (dispatcherSymbol === null) return undefined;
+  dispatcherSymbol ??=
+    Object.getOwnPropertySymbols(request).find((symbol) => symbol.description === 'dispatcher') ??
+    null;
+  if (dispatcherSymbol === null) return undefined;
+  const dispatcher = (request as unknown as Record<symbol, unknown>)[dispatcherSymbol];
+  return typeof (dispatcher as Partial<CallDispatcher> | undefined)?.dispatch === 'function'
+    ? (dispatcher as CallDispatcher)
+    : undefined;
+}
+let dispatcherSymbol: symbol | null | undefined;
 
 /**
  * The headers every call starts from: the client's `headers`, and on the undici path the
@@ -140,10 +228,10 @@ export function isRequest(input: unknown): input is Request {
  */
 export async function fromRequest(
   input: Request,
-  init: RequestInit | undefined,
+  init: FetchInit | undefined,
   limit: number,
   timeoutMs: number,
-): Promise<{ url: string; init: RequestInit }> {
+): Promise<{ url: string; init: FetchInit }> {
   const request = init === undefined ? input : new Request(input, init);
   // The caller's own signal: a new Request's signal follows it only while that Request
   // lives (undici holds it weakly), and the new Request is dropped here.
@@ -163,6 +251,10 @@ export async function fromRequest(
       body,
       signal,
       redirect: request.redirect,
+      dispatcher: init?.dispatcher ?? requestDispatcher(input),
+      referrer: request.referrer,
+      referrerPolicy: request.referrerPolicy,
+      integrity: request.integrity,
     },
   };
 }

@@ -108,7 +108,10 @@ export function createClientPool(options: ClientPoolOptions): ClientPool {
   const common: Partial<ApiClientOptions> = {
     ...shared,
     store,
-    ...(agent === undefined ? {} : { dispatcher: agent }),
+    // The pool's own Agent bounds each request by timeoutMs, as a client's own Agent does.
+    ...(agent === undefined
+      ? {}
+      : { dispatcher: agent, timeoutMs: shared.timeoutMs ?? defaults.timeoutMs }),
   };
   // Least recently used first: a use moves the tenant to the end.
   const entries = new Map<string, Entry>();

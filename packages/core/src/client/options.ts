@@ -43,7 +43,9 @@ export interface ApiClientOptions {
    * `bodyTimeout`, kept on a coarse clock: the abort comes up to about 1 s late; under 5 s,
    * and for a stream upload, the wait for the headers has a timer of its own). A wait for
    * a login is bounded by it too; the login's own requests by `loginTimeoutMs`. With the
-   * `fetch` option, only the wait for the headers is timed.
+   * `fetch` option, only the wait for the headers is timed. On your own `dispatcher` (this
+   * option, or a call's `init.dispatcher`) it applies only when you set it: otherwise that
+   * dispatcher's own `headersTimeout` and `bodyTimeout` apply, as they would with fetch.
    * @default 30_000
    */
   timeoutMs?: number;
@@ -104,7 +106,8 @@ export interface ApiClientOptions {
   headers?: HeadersInit;
   /**
    * The undici dispatcher calls go through: your own `Agent` (connection limits, TLS
-   * client certificates), a `ProxyAgent` or an `EnvHttpProxyAgent`. It stays yours:
+   * client certificates), a `ProxyAgent` or an `EnvHttpProxyAgent`: anything with
+   * `dispatch()`, as fetch takes. A call's own `init.dispatcher` carries that call. It stays yours:
    * `close()` does not close it. `loadOptionsFromEnv()` sets an `EnvHttpProxyAgent` when
    * `HTTPS_PROXY` or `HTTP_PROXY` is set. Node only: on Bun, Deno and Workers calls go
    * through the runtime's `fetch`, and a `dispatcher` is a `ConfigError` (pass `fetch`).
@@ -119,6 +122,14 @@ export interface ApiClientOptions {
    * @default undici's dispatcher API, which costs less per call than `globalThis.fetch`
    */
   fetch?: typeof globalThis.fetch;
+  /**
+   * Make fetch's resource-timing entry (`PerformanceResourceTiming`, `initiatorType`
+   * `'fetch'`) for each call, as Node's fetch does, on undici's path. Off by default: each
+   * entry costs CPU and garbage on every call (bench/RESULTS.md: 11–27 % of a call's client
+   * CPU), and nothing reads them unless a `PerformanceObserver` asks.
+   * @default false
+   */
+  resourceTiming?: boolean;
   /**
    * Receives `login`, `login_retry`, `login_failed`, `refresh_ahead`, `reauth` and
    * `store_error` events, for logs and metrics: one listener, or several, each called in
@@ -197,8 +208,7 @@ export const apiClientOptionsSchema = z.strictObject({
       (value) =>
         typeof value === 'object' &&
         value !== null &&
-        typeof (value as { dispatch?: unknown }).dispatch === 'function' &&
-        typeof (value as { request?: unknown }).request === 'function',
+        typeof (value as { dispatch?: unknown }).dispatch === 'function',
       { error: 'must be an undici Dispatcher (Agent, ProxyAgent, EnvHttpProxyAgent, …)' },
     )
     .optional(),
@@ -209,11 +219,14 @@ export const apiClientOptionsSchema = z.strictObject({
     })
     .optional(),
   now: fn<() => number>().optional(),
+  resourceTiming: z.boolean({ error: messageFor('a boolean') }).default(false),
 });
 
 /** Options after validation: defaults applied, auth as a strategy. */
 export type ResolvedOptions = Omit<z.output<typeof apiClientOptionsSchema>, 'auth'> & {
   auth: AuthStrategy;
+  /** Whether the caller set `timeoutMs`: only then does it bound calls on their own dispatcher. */
+  timeoutGiven: boolean;
 };
 
 const credentialsSchema = z.strictObject({
@@ -287,7 +300,7 @@ export function parseOptions(input: unknown): ResolvedOptions {
   }
   if (raw.fetch === undefined) issues.push(...loopbackThroughProxy(raw, auth));
   if (!result.success || auth === undefined || issues.length > 0) throw new ConfigError(issues);
-  return { ...result.data, auth };
+  return { ...result.data, auth, timeoutGiven: raw.timeoutMs !== undefined };
 }
 
 /**

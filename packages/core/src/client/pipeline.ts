@@ -1,4 +1,4 @@
-import { discardResponse, markRedirected } from '#platform';
+import { discardResponse, markRedirected, timeAnswer } from '#platform';
 import { bearerAuthorization, type AuthStrategy, type CallCredentials } from '../auth/strategy.js';
 import type { TokenManager } from '../engine/token-manager.js';
 import { isInside, type UrlScope } from '../guards/resolve-url.js';
@@ -9,6 +9,8 @@ import type { TokenFetchEvent } from '../shared/events.js';
 import { toTarget, type Target, type Transport } from '../transport/transport.js';
 import { fromRequest, headersRecord, isRequest, prepareCall, type Call } from './call.js';
 import { createDenials, type Denials } from './denials.js';
+import { checkIntegrity } from './integrity.js';
+import { determineReferrer, redirectPolicy } from './referrer.js';
 import type { Drain } from './drain.js';
 import type { TargetCache } from './targets.js';
 
@@ -24,6 +26,8 @@ export interface PipelineParts {
   manager: TokenManager | undefined;
   reauthStatuses: readonly number[];
   timeoutMs: number;
+  /** Whether each call makes fetch's resource-timing entry (`resourceTiming`). */
+  resourceTiming: boolean;
   emit: (event: TokenFetchEvent) => void;
   /**
    * A client that may be closed once drained (a pool's, or one made by `as()`) counts its
@@ -33,6 +37,8 @@ export interface PipelineParts {
 }
 
 const redirectStatuses = new Set([301, 302, 303, 307, 308]);
+/** The timeline's clock, looked up once (Node's global `performance` is a getter). */
+const clock = performance;
 const maxRedirects = 5;
 
 /**
@@ -53,6 +59,7 @@ export class CallPipeline {
   readonly #manager: TokenManager | undefined;
   readonly #reauth: ReadonlySet<number>;
   readonly #timeoutMs: number;
+  readonly #resourceTiming: boolean;
   readonly #emit: (event: TokenFetchEvent) => void;
   readonly #denials: Denials = createDenials();
   /** A token strategy's credentials for a token; the API key's headers otherwise. */
@@ -77,6 +84,7 @@ export class CallPipeline {
     this.#manager = parts.manager;
     this.#reauth = new Set(parts.reauthStatuses);
     this.#timeoutMs = parts.timeoutMs;
+    this.#resourceTiming = parts.resourceTiming;
     this.#emit = parts.emit;
     this.#drain = parts.drain;
     if (strategy.kind === 'session') {
@@ -122,7 +130,12 @@ export class CallPipeline {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#attempt(target, call, this.#manager?.peekToken(), sentWith);
+    // An already aborted call sends nothing; as fetch does, it cancels a stream body.
+    if (call.signal?.aborted && isReadableStream(call.body)) {
+      call.body.cancel(call.signal.reason).catch(() => {});
+    }
+    const answer = this.#attempt(target, call, this.#manager?.peekToken(), sentWith);
+    return call.integrity === '' ? answer : answer.then((r) => checkIntegrity(r, call.integrity));
   }
 
   /** Resolves once no call is in flight (answers may still be read). */
@@ -201,8 +214,23 @@ export class CallPipeline {
     let method = call.method;
     let body = call.body;
     let headers = call.headers;
+    let referrer = call.referrer;
+    let referrerPolicy = call.referrerPolicy;
+    // fetch's resource-timing entry, when asked for: the first URL, from here to the end of
+    // the last body.
+    const timed = this.#resourceTiming;
+    const name = target.href;
+    const startTime = timed ? clock.now() : 0;
+    let redirectStart = 0;
+    let redirectEnd = 0;
     for (let hops = 0; ; hops++) {
-      const credentials = this.#credentials(headers, token, method, target.href);
+      let outgoing = headers;
+      if (referrer !== undefined) {
+        // Each hop's Referer starts from the previous one's, under the current policy.
+        referrer = determineReferrer(referrer, referrerPolicy, target.url);
+        if (referrer !== undefined) outgoing = withReferer(headers, referrer.href);
+      }
+      const credentials = this.#credentials(outgoing, token, method, target.href);
       const sent = credentials instanceof Promise ? await credentials : credentials;
       const watcher = this.#drain;
       let response: Response;
@@ -212,6 +240,9 @@ export class CallPipeline {
           headers: sent,
           body,
           signal: call.signal,
+          dispatcher: call.dispatcher,
+          spelling: call.spelling,
+          timed,
         });
       } else {
         // Counted from here until the transport says this answer is done with.
@@ -222,17 +253,30 @@ export class CallPipeline {
           body,
           signal: call.signal,
           watcher,
+          dispatcher: call.dispatcher,
+          spelling: call.spelling,
+          timed,
+        });
+      }
+      if (response.status === 407) {
+        // fetch asks no one for a proxy's credentials: a network error, as with fetch.
+        await discardResponse(response);
+        throw new TypeError('fetch failed', {
+          cause: new Error('proxy authentication required'),
         });
       }
       if (!redirectStatuses.has(response.status) || call.redirect === 'manual') {
-        return hops === 0 ? response : markRedirected(response);
+        const answer = hops === 0 ? response : markRedirected(response);
+        if (timed) timeAnswer(answer, name, startTime, redirectStart, redirectEnd);
+        return answer;
       }
       if (call.redirect === 'error') {
         await discardResponse(response);
-        throw new TypeError(`fetch failed: redirect (${response.status}) with redirect: 'error'`);
+        // fetch's network error, its cause saying why.
+        throw new TypeError('fetch failed', { cause: new Error('unexpected redirect') });
       }
       const location = response.headers.get('location');
-      const next = location === null ? undefined : safeUrl(location, target.url);
+      const next = location === null ? undefined : safeUrl(utf8Location(location), target.url);
       const switchesToGet =
         response.status === 303 ||
         ((response.status === 301 || response.status === 302) && method === 'POST');
@@ -242,9 +286,15 @@ export class CallPipeline {
         !isInside(this.#scope, next) ||
         (!switchesToGet && !call.replayable)
       ) {
+        if (timed) timeAnswer(response, name, startTime, redirectStart, redirectEnd);
         return response;
       }
+      referrerPolicy = redirectPolicy(response.headers.get('referrer-policy')) ?? referrerPolicy;
       await discardResponse(response);
+      if (timed) {
+        if (redirectStart === 0) redirectStart = startTime;
+        redirectEnd = clock.now();
+      }
       if (switchesToGet) {
         if (method !== 'HEAD') method = 'GET';
         body = undefined;
@@ -272,6 +322,28 @@ export class CallPipeline {
       ? added.then((credentials) => ({ ...headers, ...credentials }))
       : { ...headers, ...added };
   }
+}
+
+/**
+ * A `Location` as fetch reads it: a header's bytes arrive one character per byte (Latin-1),
+ * and a value that is not ASCII is decoded as the UTF-8 servers send (`/안녕`).
+ */
+function utf8Location(location: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7F]*$/.test(location) || /[^\x00-\xFF]/.test(location)) return location;
+  const bytes = new Uint8Array(location.length);
+  for (let i = 0; i < location.length; i++) bytes[i] = location.charCodeAt(i);
+  return new TextDecoder().decode(bytes);
+}
+
+/** `headers` with fetch's `Referer` (appended to a caller's own, as fetch appends it). */
+function withReferer(headers: Record<string, string>, href: string): Record<string, string> {
+  const given = headers.referer;
+  return { ...headers, referer: given === undefined ? href : `${given}, ${href}` };
+}
+
+function isReadableStream(body: unknown): body is ReadableStream {
+  return typeof ReadableStream === 'function' && body instanceof ReadableStream;
 }
 
 function safeUrl(location: string, base: URL): URL | undefined {

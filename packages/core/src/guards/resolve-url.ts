@@ -45,7 +45,8 @@ const hasScheme = /^[a-zA-Z][a-zA-Z\d+.-]*:/;
 export function resolveUrl(scope: UrlScope, input: string | URL): URL {
   if (input instanceof URL) return checkAbsolute(scope, new URL(input.href));
   if (typeof input !== 'string') {
-    throw new CrossOriginError('refused: the URL must be a string or a URL object');
+    // fetch() with no URL, or with something that is not one: fetch's TypeError.
+    throw new TypeError(`fetch needs a URL: a string, a URL or a Request (got ${typeof input})`);
   }
   if (controlCharacters.test(input) || input.trim() !== input) {
     throw new CrossOriginError('refused: the URL contains whitespace or control characters');

@@ -7,6 +7,7 @@
  * APIs, and what needs Node or undici is here.
  */
 import { createHash } from 'node:crypto';
+import { defaultMaxListeners, getMaxListeners, setMaxListeners } from 'node:events';
 import { Agent, type Dispatcher } from 'undici';
 import { proxyFromEnv as undiciProxyFromEnv } from '../transport/env-proxy.js';
 import type { ConfigIssue } from '../shared/errors.js';
@@ -25,8 +26,9 @@ export const defaultTransport: 'undici' | 'fetch' = 'undici';
 export function createDefaultTransport(
   timeoutMs: number,
   dispatcher: Dispatcher | undefined,
+  timeoutGiven = false,
 ): ClientTransport {
-  return withTestDoubles(createUndiciTransport({ timeoutMs, dispatcher }), timeoutMs);
+  return withTestDoubles(createUndiciTransport({ timeoutMs, timeoutGiven, dispatcher }), timeoutMs);
 }
 
 /** Why a `dispatcher` cannot be used here, or `undefined` when it can. */
@@ -82,3 +84,22 @@ export const workBelongsToRequest: boolean = false;
  * here nothing started by a call dies with it.
  */
 export const backgroundWorkSurvives: boolean = true;
+
+/**
+ * A caller's signal that many calls share: as fetch does, its listener limit is raised from
+ * Node's default of 10 (undici's listener per call in flight would warn past it).
+ */
+export function raiseListenerLimit(signal: AbortSignal): void {
+  if (getMaxListeners(signal) === defaultMaxListeners) setMaxListeners(1500, signal);
+}
+
+/** fetch's resource-timing entry for a call, made when its answer's body has been read. */
+export function timeAnswer(
+  response: Response,
+  name: string,
+  startTime: number,
+  redirectStart: number,
+  redirectEnd: number,
+): void {
+  UpstreamResponse.time(response, name, startTime, redirectStart, redirectEnd);
+}

@@ -19,6 +19,7 @@ export const defaultTransport: 'undici' | 'fetch' = 'fetch';
 export function createDefaultTransport(
   timeoutMs: number,
   _dispatcher: Dispatcher | undefined,
+  _timeoutGiven = false,
 ): ClientTransport {
   return createFetchTransport((input, init) => globalThis.fetch(input, init), timeoutMs);
 }
@@ -116,3 +117,15 @@ export const workBelongsToRequest: boolean = false;
  * on Bun, Deno and browsers nothing started by a call dies with it.
  */
 export const backgroundWorkSurvives: boolean = true;
+
+/** Node's listener limit (`MaxListenersExceededWarning`) has no counterpart here. */
+export function raiseListenerLimit(_signal: AbortSignal): void {}
+
+/** Here the runtime's own `fetch` makes the resource-timing entries, where it makes any. */
+export function timeAnswer(
+  _response: Response,
+  _name: string,
+  _startTime: number,
+  _redirectStart: number,
+  _redirectEnd: number,
+): void {}

@@ -11,8 +11,10 @@ export {
   dispatcherUnsupported,
   markRedirected,
   proxyFromEnv,
+  raiseListenerLimit,
   sha256Hex,
   sharedDispatcher,
+  timeAnswer,
 } from './web.js';
 
 /** Workers have no proxy variables: their `fetch` goes where it is sent. */

@@ -33,6 +33,8 @@ export function decodeBody(body: Readable, contentEncoding: string): Readable {
     }
   }
   if (decoders.length === 0) return body;
+  // The decoded size, for the call's resource-timing entry (`decodedBodySize`).
+  decoders.push(new CountingStream());
   return pipeline([body, ...decoders], () => {}) as unknown as Readable;
 }
 
@@ -54,6 +56,16 @@ const brotliFlush = {
  * servers do; the first byte tells which (a zlib header's low nibble is 8). fetch reads
  * both.
  */
+/** Passes bytes on and counts them: `decodedBytes`. */
+class CountingStream extends Transform {
+  decodedBytes = 0;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.decodedBytes += chunk.length;
+    callback(null, chunk);
+  }
+}
+
 class InflateStream extends Transform {
   #inflate: zlib.Inflate | zlib.InflateRaw | undefined;
 

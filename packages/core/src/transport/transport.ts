@@ -27,6 +27,14 @@ export interface Target {
   readonly path: string;
 }
 
+/**
+ * An undici dispatcher as fetch takes one (`init.dispatcher`): only `dispatch()` is
+ * needed. Typed structurally so that this file needs nothing of undici.
+ */
+export interface CallDispatcher {
+  dispatch(options: unknown, handler: unknown): unknown;
+}
+
 /** One request as tokenfetch sends it: credentials added, redirects not followed. */
 export interface OutgoingCall {
   readonly method: string;
@@ -39,6 +47,23 @@ export interface OutgoingCall {
   readonly timeoutMs?: number;
   /** Told once when this request's answer is done with (`watchAnswer`); only some calls have one. */
   readonly watcher?: AnswerWatcher;
+  /** The call's own dispatcher (fetch's `init.dispatcher`), instead of the client's. */
+  readonly dispatcher?: CallDispatcher | undefined;
+  /** Whether the answer records when it was sent and received (resource timing). */
+  readonly timed?: boolean;
+  /** Header names as the caller wrote them, by lower-case name, where they differ. */
+  readonly spelling?: Readonly<Record<string, string>> | undefined;
+}
+
+/** `headers` with the names the caller wrote (`Content-Type`), as fetch sends them. */
+export function namedAsGiven(
+  headers: Record<string, string>,
+  names: Readonly<Record<string, string>> | undefined,
+): Record<string, string> {
+  if (names === undefined) return headers;
+  const out: Record<string, string> = {};
+  for (const name in headers) out[names[name] ?? name] = headers[name]!;
+  return out;
 }
 
 /**
@@ -74,7 +99,9 @@ export function toTarget(url: URL): Target {
   // A response's URL has no fragment (an empty one, `#`, included), and none is sent.
   const fragment = url.href.indexOf('#');
   const href = fragment === -1 ? url.href : url.href.slice(0, fragment);
-  return { url, href, origin: url.origin, path: url.pathname + url.search };
+  // An empty query (a trailing `?`) is sent as given, as fetch sends it.
+  const search = url.search === '' && href.endsWith('?') ? '?' : url.search;
+  return { url, href, origin: url.origin, path: url.pathname + search };
 }
 
 /**
@@ -96,11 +123,13 @@ export function createFetchTransport(fetchImpl: typeof fetch, timeoutMs: number)
     try {
       response = await fetchImpl(target.href, {
         method: call.method,
-        headers: call.headers,
+        headers: namedAsGiven(call.headers, call.spelling),
         body: call.body ?? null,
         signal: controller.signal,
         redirect: 'manual',
         ...(isStream(call.body) ? { duplex: 'half' } : {}),
+        // undici's own option: Node's fetch (and undici's) honour it, others ignore it.
+        ...(call.dispatcher === undefined ? {} : { dispatcher: call.dispatcher }),
       } as RequestInit);
     } catch (error) {
       settle(controller);
@@ -238,6 +267,18 @@ function dress(followed: Response, response: Response): Response {
     configurable: true,
   });
   return followed;
+}
+
+const nullBodyStatuses = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * `response` with its body replaced by `bytes` already read from it (fetch's `integrity`
+ * reads the whole answer first): a global `Response` that says what `response` said.
+ */
+export function withBody(response: Response, bytes: ArrayBuffer): Response {
+  const body = nullBodyStatuses.has(response.status) ? null : bytes;
+  const init = { status: response.status, statusText: response.statusText };
+  return dress(new Response(body, init), response);
 }
 
 /**

@@ -1,5 +1,6 @@
+import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, Dispatcher } from 'undici';
 import {
   AbortGroup,
   LinkedSignal,
@@ -12,7 +13,14 @@ import { decodeBody } from './content-decoding.js';
 import { TokenFetchError } from '../shared/errors.js';
 import { toSendable, type SendableBody } from './request-body.js';
 import { releaseWhenCollected, watchBody } from './unread-body.js';
-import { answerOnce, type ClientTransport, type OutgoingCall, type Target } from './transport.js';
+import {
+  answerOnce,
+  namedAsGiven,
+  type CallDispatcher,
+  type ClientTransport,
+  type OutgoingCall,
+  type Target,
+} from './transport.js';
 import { UpstreamResponse } from './upstream-response.js';
 
 /**
@@ -24,19 +32,29 @@ import { UpstreamResponse } from './upstream-response.js';
  *
  * `dispatcher`: the caller's own (an `Agent`, `ProxyAgent`, `EnvHttpProxyAgent`, mTLS…),
  * left open on close; otherwise an `Agent` of this client, which `close()` destroys: that
- * fails every call in flight at no cost per call. The caller's dispatcher cannot be
- * destroyed, so then each call follows the client's life instead: a call without a signal
- * gets that life as its signal (undici adds and removes one listener), one with a signal a
- * `LinkedSignal` of both.
+ * fails every call in flight at no cost per call. A call may bring a dispatcher of its own
+ * (fetch's `init.dispatcher`), which then carries it. A dispatcher needs only `dispatch()`,
+ * as with fetch. The caller's dispatchers cannot be destroyed, so each of their calls
+ * follows the client's life instead: a call without a signal gets that life as its signal
+ * (undici adds and removes one listener), one with a signal a `LinkedSignal` of both.
+ *
+ * `timeoutMs` bounds every request on the client's own Agent; on a caller's dispatcher only
+ * when `timeoutGiven` (the caller set `timeoutMs`): otherwise that dispatcher's own
+ * `headersTimeout` and `bodyTimeout` apply, as they would with fetch.
  */
 export function createUndiciTransport(options: {
   timeoutMs: number;
-  dispatcher?: Dispatcher | undefined;
+  timeoutGiven?: boolean | undefined;
+  dispatcher?: CallDispatcher | undefined;
 }): ClientTransport {
   const { timeoutMs } = options;
   const own = options.dispatcher === undefined ? new Agent() : undefined;
   const dispatcher = options.dispatcher ?? own!;
-  const life = own === undefined ? new AbortGroup() : undefined;
+  /** Ends the calls on a dispatcher that is not the client's own Agent. */
+  const life = new AbortGroup();
+  /** The bound of a request on a caller's dispatcher: `timeoutMs` if the caller set it. */
+  const callerLimit = options.timeoutGiven === true ? timeoutMs : undefined;
+  const defaultLimit = own === undefined ? callerLimit : timeoutMs;
   let closedWith: Error | undefined;
 
   /** Not `async`: a call nobody watches goes straight to `request`, with no tick added. */
@@ -60,39 +78,46 @@ export function createUndiciTransport(options: {
     if (closedWith !== undefined) throw closedWith;
     const prepared = toSendable(call.body);
     const body = prepared instanceof Promise ? await prepared : prepared;
-    const limit = call.timeoutMs ?? timeoutMs;
+    const via = call.dispatcher ?? dispatcher;
+    const limit = call.timeoutMs ?? (call.dispatcher === undefined ? defaultLimit : callerLimit);
     // undici times the wait for the headers from the end of the upload, and checks its
     // timeouts about twice a second: a stream body that stalls, and a timeout too short for
     // undici's clock, need a timer of their own (only these calls pay for it).
     const upload =
-      limit < ownTimerBelowMs ||
-      (body.body !== null && typeof body.body === 'object' && !(body.body instanceof Uint8Array))
+      limit !== undefined &&
+      (limit < ownTimerBelowMs ||
+        (body.body !== null && typeof body.body === 'object' && !(body.body instanceof Uint8Array)))
         ? startCall(limit, call.signal)
         : undefined;
     const signal = upload?.signal ?? call.signal;
+    const options: Dispatcher.RequestOptions = {
+      origin: target.origin,
+      path: target.path,
+      method: call.method as Dispatcher.HttpMethod,
+      headers: namedAsGiven(withBodyHeaders(call.headers, body), call.spelling),
+      body: body.body as Exclude<Dispatcher.DispatchOptions['body'], undefined>,
+      signal: via === own ? (signal ?? null) : signalOf(signal),
+      // null: the dispatcher's own timeouts apply.
+      headersTimeout: limit ?? null,
+      bodyTimeout: limit ?? null,
+    };
     let data: Dispatcher.ResponseData;
+    const requestStart = call.timed === true ? performance.now() : 0;
     try {
-      data = await dispatcher.request({
-        origin: target.origin,
-        path: target.path,
-        method: call.method as Dispatcher.HttpMethod,
-        headers: withBodyHeaders(call.headers, body),
-        body: body.body as Exclude<Dispatcher.DispatchOptions['body'], undefined>,
-        signal: signalOf(signal),
-        headersTimeout: limit,
-        bodyTimeout: limit,
-      });
+      data = await (typeof (via as Partial<Dispatcher>).request === 'function'
+        ? (via as Dispatcher).request(options)
+        : // A dispatcher with only dispatch(), as fetch takes: undici's request() over it.
+          (requestOver.call(via, options) as Promise<Dispatcher.ResponseData>));
     } catch (error) {
       throw closedWith ?? asFetchError(error, signal);
     } finally {
       if (upload !== undefined) settle(upload);
     }
-    return toResponse(data, call.method, target.href, signal, done);
+    return toResponse(data, call.method, target.href, signal, done, requestStart);
   }
 
-  /** The signal undici gets: the call's own, joined by the client's life where needed. */
-  function signalOf(signal: AbortLike | undefined): AbortLike | null {
-    if (life === undefined) return signal ?? null;
+  /** The signal undici gets on a caller's dispatcher: the call's own, joined by the client's life. */
+  function signalOf(signal: AbortLike | undefined): AbortLike {
     return signal === undefined ? life : new LinkedSignal([signal, life]);
   }
 
@@ -100,11 +125,16 @@ export function createUndiciTransport(options: {
     send,
     close(reason) {
       closedWith = reason;
-      life?.abort(reason);
+      life.abort(reason);
       return own?.destroy(reason) ?? Promise.resolve();
     },
   };
 }
+
+/** undici's `Dispatcher.prototype.request`, which needs only `this.dispatch()`. */
+const requestOver = (
+  Dispatcher.prototype as unknown as { request: (options: unknown) => Promise<unknown> }
+).request;
 
 /** Below this, undici's half-second timer ticks would make a timeout late by 10 % or more. */
 const ownTimerBelowMs = 5_000;
@@ -145,7 +175,9 @@ function toResponse(
   url: string,
   signal: AbortLike | undefined,
   done: (() => void) | undefined,
+  requestStart: number,
 ): Response {
+  const responseStart = requestStart === 0 ? 0 : performance.now();
   const { statusCode, headers } = data;
   // An error before anyone reads (a reset, an abort) must not be an unhandled 'error'.
   data.body.on('error', ignore);
@@ -172,7 +204,7 @@ function toResponse(
     { status: statusCode, statusText: reasonPhrase(data.statusText) },
     headers,
     url,
-    { signal },
+    { signal, requestStart, responseStart, raw: data.body },
   );
   if (body !== null) releaseWhenCollected(response, body, headers['content-length']);
   if (done !== undefined) watchBody(body ?? data.body, done);

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { AbortLike } from '../shared/abort.js';
 import { timeoutError } from '../shared/abort.js';
@@ -40,15 +41,31 @@ export class UpstreamResponse extends Response {
   /** Read through one of the methods (a read of the web stream disturbs that stream). */
   #used = false;
   readonly #signal: AbortLike | undefined;
+  /** When the request was sent and its headers came (`performance.now()`), for resource timing. */
+  readonly #requestStart: number;
+  readonly #responseStart: number;
+  /** undici's own body, whose bytes read are the encoded size. */
+  readonly #raw: Readable | undefined;
+  /** The resource-timing mark waiting for the end of the body (`time()`). */
+  #onEnd: (() => void) | undefined;
 
   constructor(
     source: BodySource,
     init: { status: number; statusText: string },
     headers: IncomingHttpHeaders | Headers,
     url: string,
-    options: { redirected?: boolean; signal?: AbortLike | undefined } = {},
+    options: {
+      redirected?: boolean;
+      signal?: AbortLike | undefined;
+      requestStart?: number;
+      responseStart?: number;
+      raw?: Readable;
+    } = {},
   ) {
     super(null, init);
+    this.#requestStart = options.requestStart ?? 0;
+    this.#responseStart = options.responseStart ?? 0;
+    this.#raw = options.raw;
     this.#url = url;
     this.#redirected = options.redirected ?? false;
     this.#signal = options.signal;
@@ -158,6 +175,8 @@ export class UpstreamResponse extends Response {
   static discard(response: Response): Promise<void> {
     if (response instanceof UpstreamResponse && response.#readable !== null) {
       const readable = response.#readable;
+      // Not the caller's answer: no resource-timing entry for it.
+      if (response.#onEnd !== undefined) readable.off('end', response.#onEnd);
       response.#readable = null;
       response.#used = true;
       let drained = 0;
@@ -168,6 +187,40 @@ export class UpstreamResponse extends Response {
       return Promise.resolve();
     }
     return response.body?.cancel() ?? Promise.resolve();
+  }
+
+  /**
+   * fetch's resource-timing entry for the call that `response` ends (`name`, its first URL;
+   * times from `performance.now()`, a redirect's 0 when there was none): made when its body
+   * has been read to the end (at once for an answer without one), as fetch makes it.
+   */
+  static time(
+    response: Response,
+    name: string,
+    startTime: number,
+    redirectStart: number,
+    redirectEnd: number,
+  ): void {
+    if (!(response instanceof UpstreamResponse)) return;
+    const readable = response.#readable;
+    const raw = response.#raw;
+    // The mark waits on the body stream, which undici holds while it is open: it holds
+    // nothing of the Response, which may be collected unread (unread-body.ts).
+    const times = [
+      startTime,
+      redirectStart,
+      redirectEnd,
+      response.#requestStart,
+      response.#responseStart,
+    ] as const;
+    const status = response.status;
+    const mark = () => markTiming(name, status, times, sizes(raw, readable));
+    if (readable === null) {
+      if (!response.#hasBody) mark();
+      return;
+    }
+    response.#onEnd = mark;
+    readable.on('end', mark);
   }
 
   async #bytes(): Promise<Uint8Array> {
@@ -251,6 +304,66 @@ export class UpstreamResponse extends Response {
       { highWaterMark: 0 },
     ) as WebBody;
   }
+}
+
+/** undici's count of a body's bytes as received (before decoding), found on the first body. */
+let bytesRead: symbol | null | undefined;
+
+/** A body's size as received (encoded) and as read (decoded: content-decoding.ts counts it). */
+function sizes(raw: Readable | undefined, body: Readable | null): [number, number] {
+  if (raw === undefined) return [0, 0];
+  bytesRead ??=
+    Object.getOwnPropertySymbols(raw).find((symbol) => symbol.description === 'kBytesRead') ?? null;
+  const read =
+    bytesRead === null ? undefined : (raw as unknown as Record<symbol, unknown>)[bytesRead];
+  const encoded = typeof read === 'number' ? read : 0;
+  const decoded = (body as { decodedBytes?: unknown } | null)?.decodedBytes;
+  return [encoded, typeof decoded === 'number' ? decoded : encoded];
+}
+
+/**
+ * fetch's `PerformanceResourceTiming` for one call (`performance.markResourceTiming`, as
+ * Node's fetch calls it). Connection times are not known on undici's request API: they
+ * read as a connection reused (equal to `fetchStart`), as the spec gives them then.
+ */
+function markTiming(
+  name: string,
+  status: number,
+  [startTime, redirectStart, redirectEnd, requestStart, responseStart]: readonly number[],
+  [encodedBodySize, decodedBodySize]: [number, number],
+): void {
+  const fetchStart = redirectEnd === 0 ? startTime : redirectEnd;
+  const timingInfo = {
+    startTime,
+    redirectStartTime: redirectStart,
+    redirectEndTime: redirectEnd,
+    postRedirectStartTime: fetchStart,
+    finalServiceWorkerStartTime: 0,
+    finalNetworkRequestStartTime: requestStart,
+    finalNetworkResponseStartTime: responseStart,
+    endTime: performance.now(),
+    encodedBodySize,
+    decodedBodySize,
+    finalConnectionTimingInfo: {
+      domainLookupStartTime: fetchStart,
+      domainLookupEndTime: fetchStart,
+      connectionStartTime: fetchStart,
+      connectionEndTime: fetchStart,
+      secureConnectionStartTime: name.startsWith('https:') ? fetchStart : 0,
+      ALPNNegotiatedProtocol: undefined,
+    },
+  };
+  // Node 20 takes five arguments; Node 22 and later three more (body sizes, status, delivery type).
+  (performance.markResourceTiming as (...args: unknown[]) => unknown)(
+    timingInfo,
+    name,
+    'fetch',
+    globalThis,
+    '',
+    { encodedBodySize, decodedBodySize },
+    status,
+    '',
+  );
 }
 
 /** The most of a discarded answer's body read to keep its connection: undici's buffer. */
