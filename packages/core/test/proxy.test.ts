@@ -11,6 +11,7 @@ import { DEMO_USER, type MockUpstream } from '@tokenfetch/mock-upstream';
 import { EnvHttpProxyAgent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApiClient, loadOptionsFromEnv, type ApiClientOptions } from '../src/index.js';
+import { parseOptions } from '../src/client/options.js';
 import { bearerOf, demoAuth, startMock, track } from './helpers.js';
 
 const run = promisify(execFile);
@@ -232,6 +233,15 @@ describe('proxies from the environment', () => {
       expect(proxy.seen().length).toBe(0);
     },
   );
+
+  it("timeoutMs bounds the environment's proxy as the client's own Agent (a caller's dispatcher keeps its own timeouts)", () => {
+    const env = { ...session, API_BASE_URL: 'https://api.example.com/api' };
+    const proxied = optionsFrom({ ...env, HTTPS_PROXY: 'http://proxy.example:3128' });
+    expect(proxied.timeoutMs).toBeUndefined();
+    expect(parseOptions(proxied).timeoutGiven).toBe(true);
+    const own = track(new EnvHttpProxyAgent({ httpsProxy: 'http://proxy.example:3128' }));
+    expect(parseOptions({ ...optionsFrom(env), dispatcher: own }).timeoutGiven).toBe(false);
+  });
 
   it('NO_PROXY sends its hosts past the proxy', async () => {
     const mock = await startMock();

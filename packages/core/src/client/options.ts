@@ -5,7 +5,7 @@ import { isOrgId, orgIdProblem, sessionTokenAuth } from '../auth/session.js';
 import { isAuthStrategy, type AuthStrategy } from '../auth/strategy.js';
 import { isInsecure, isLoopback } from '../guards/secure-url.js';
 import { dispatcherUnsupported, proxyVariableFor } from '#platform';
-import { defaults } from '../shared/defaults.js';
+import { defaults, timeoutMsApplies } from '../shared/defaults.js';
 import { ConfigError, CrossOriginError, type ConfigIssue } from '../shared/errors.js';
 import type { TokenFetchListener } from '../shared/events.js';
 import { createUrlScope, isInside, resolveUrl } from '../guards/resolve-url.js';
@@ -300,7 +300,12 @@ export function parseOptions(input: unknown): ResolvedOptions {
   }
   if (raw.fetch === undefined) issues.push(...loopbackThroughProxy(raw, auth));
   if (!result.success || auth === undefined || issues.length > 0) throw new ConfigError(issues);
-  return { ...result.data, auth, timeoutGiven: raw.timeoutMs !== undefined };
+  const timeoutGiven =
+    raw.timeoutMs !== undefined ||
+    (typeof raw.dispatcher === 'object' &&
+      raw.dispatcher !== null &&
+      timeoutMsApplies in raw.dispatcher);
+  return { ...result.data, auth, timeoutGiven };
 }
 
 /**

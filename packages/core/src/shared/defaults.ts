@@ -26,3 +26,10 @@ export const defaults = Object.freeze({
   /** How long a store's login lock lives if its holder dies. */
   lockTtlMs: 30_000,
 } as const);
+
+/**
+ * Marks a dispatcher tokenfetch made itself (the proxy of `loadOptionsFromEnv`): `timeoutMs`
+ * bounds its calls as it bounds the client's own Agent's, where a caller's own dispatcher
+ * keeps its own timeouts unless `timeoutMs` is given.
+ */
+export const timeoutMsApplies: unique symbol = Symbol.for('tokenfetch.timeoutMsApplies');

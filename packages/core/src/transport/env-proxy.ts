@@ -1,5 +1,6 @@
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import { isLoopback } from '../guards/secure-url.js';
+import { timeoutMsApplies } from '../shared/defaults.js';
 import type { ConfigIssue } from '../shared/errors.js';
 
 /** Proxy variables as curl and undici read them: the lower-case form first. */
@@ -67,6 +68,8 @@ function isProxyUrl(value: string): boolean {
  */
 class EnvProxyAgent extends EnvHttpProxyAgent {
   readonly #direct = new Agent();
+  /** tokenfetch's own: the client's `timeoutMs` bounds its calls. */
+  readonly [timeoutMsApplies] = true;
 
   override dispatch(
     options: Dispatcher.DispatchOptions,
