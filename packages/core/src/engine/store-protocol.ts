@@ -1,4 +1,4 @@
-import { sleep } from '../shared/abort.js';
+import { sleep, unrefTimer } from '../shared/abort.js';
 import { ClientClosedError } from '../shared/errors.js';
 import type { StoreErrorEvent } from '../shared/events.js';
 import { scrubSecrets } from '../guards/redact.js';
@@ -253,7 +253,7 @@ export async function storeCall<T>(
         engine.life.addEventListener('abort', onClose);
         timer = setTimeout(resolve, engine.loginTimeoutMs, noAnswer);
         // Not what keeps a process alive: the call that awaits the store does that.
-        (timer as { unref?: () => void }).unref?.();
+        unrefTimer(timer);
       }),
     ]);
     if (outcome !== noAnswer) return outcome;
