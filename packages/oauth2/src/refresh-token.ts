@@ -143,7 +143,7 @@ export function refreshToken(options: RefreshTokenOptions): SessionAuthStrategy 
           read: (answer) => oauth.processRefreshTokenResponse(server, client, answer),
           dpop: setup.dpop,
           grant: 'refresh_token',
-          secrets: () => [...bound, ...seen],
+          secrets: () => [...bound, ...seen, ...setup.sent],
           now: context.now,
         });
       } catch (error) {
