@@ -100,7 +100,12 @@ export function oauthStrategy(
     },
     authorize:
       dpop === undefined ? bearer() : (token, method, url) => dpop.authorize(token, method, url),
-    ...(dpop === undefined ? {} : { challenge: (response: Response) => dpop.challenge(response) }),
+    ...(dpop === undefined
+      ? {}
+      : {
+          challenge: (response: Response) => dpop.challenge(response),
+          observe: (response: Response) => dpop.observe(response),
+        }),
     derive(options) {
       if (!grant.derivable) {
         throw new ConfigError(
