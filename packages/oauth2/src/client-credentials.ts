@@ -56,7 +56,7 @@ export function clientCredentials(options: ClientCredentialsOptions): SessionAut
         read: (answer) => oauth.processClientCredentialsResponse(server, client, answer),
         dpop: setup.dpop,
         grant: 'client_credentials',
-        secrets: () => secrets,
+        secrets: () => [...secrets, ...setup.sent],
         now: context.now,
       });
       return loginResult(response, setup.dpop);

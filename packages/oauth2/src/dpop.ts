@@ -16,6 +16,8 @@ export interface Dpop {
    * `'reauth'` for anything else.
    */
   challenge(response: Response): 'reauth' | 'retry';
+  /** Learns a new `DPoP-Nonce` from any answer (RFC 9449 §8.2: a success may carry the next). */
+  observe(response: Response): void;
 }
 
 /** A DPoP key pair: the one given, or one made (ES256) at the first use. */
@@ -24,6 +26,8 @@ export function createDpop(keyPair: CryptoKeyPair | undefined): Dpop {
   // A nonce learnt from a call's challenge, handed to the handle before the next proof.
   let learning: Promise<unknown> | undefined;
   let lastUrl: string | undefined;
+  /** The last nonce handed to the handle: an answer repeating it teaches nothing. */
+  let lastNonce: string | undefined;
   const handleOf = () =>
     (handle ??= (
       keyPair === undefined
@@ -55,25 +59,36 @@ export function createDpop(keyPair: CryptoKeyPair | undefined): Dpop {
       if (response.status !== 401 || nonce === null || !isNonceChallenge(response)) {
         return 'reauth';
       }
-      const url = response.url !== '' ? response.url : lastUrl;
-      if (url === undefined) return 'reauth';
-      // The handle keeps nonces from the answers it sees: show it one with this nonce.
-      const answer = new Response(null, { status: 204, headers: { 'dpop-nonce': nonce } });
-      learning = handleOf()
-        .then((dpop) =>
-          oauth.protectedResourceRequest('-', 'GET', new URL(url), undefined, undefined, {
-            DPoP: dpop,
-            [oauth.allowInsecureRequests]: true,
-            [oauth.customFetch]: () => Promise.resolve(answer),
-          }),
-        )
-        .catch(() => undefined)
-        .finally(() => {
-          learning = undefined;
-        });
-      return 'retry';
+      return learn(response, nonce) ? 'retry' : 'reauth';
+    },
+    observe(response) {
+      const nonce = response.headers.get('dpop-nonce');
+      if (nonce !== null && nonce !== lastNonce) learn(response, nonce);
     },
   };
+
+  /** Hands `nonce`, from an answer of `response`'s origin, to the handle for the next proofs. */
+  function learn(response: Response, nonce: string): boolean {
+    const url = response.url !== '' ? response.url : lastUrl;
+    if (url === undefined) return false;
+    lastNonce = nonce;
+    // The handle keeps nonces from the answers it sees: show it one with this nonce.
+    const answer = new Response(null, { status: 204, headers: { 'dpop-nonce': nonce } });
+    const learnt: Promise<unknown> = handleOf()
+      .then((dpop) =>
+        oauth.protectedResourceRequest('-', 'GET', new URL(url), undefined, undefined, {
+          DPoP: dpop,
+          [oauth.allowInsecureRequests]: true,
+          [oauth.customFetch]: () => Promise.resolve(answer),
+        }),
+      )
+      .catch(() => undefined)
+      .finally(() => {
+        if (learning === learnt) learning = undefined; // not a later one still under way
+      });
+    learning = learnt;
+    return true;
+  }
 }
 
 /** The answer of a captured request: nothing to learn from it. */

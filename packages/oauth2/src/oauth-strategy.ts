@@ -47,6 +47,11 @@ export interface TokenRequestSetup {
   parameters: TokenParameters;
   options: oauth.TokenEndpointRequestOptions;
   dpop: boolean;
+  /**
+   * The credentials `clientAuth` put on this login's requests, as sent (the `Basic` value
+   * of a form-encoded secret, the `client_assertion`): scrubbed like the secrets.
+   */
+  sent: readonly string[];
 }
 
 const inspect = Symbol.for('nodejs.util.inspect.custom');
@@ -76,12 +81,14 @@ export function oauthStrategy(
       const metadata = server.metadata();
       const handle = dpop === undefined ? undefined : await dpop.handle();
       const endpoint = new URL(metadata.token_endpoint!);
+      const sent: string[] = [];
       return grant.login(context, {
         server: metadata,
         client: family.client,
-        clientAuth: await family.clientAuth(),
+        clientAuth: recording(await family.clientAuth(), sent),
         parameters,
         dpop: handle !== undefined,
+        sent,
         options: {
           [oauth.customFetch]: context.fetch,
           [oauth.allowInsecureRequests]: endpoint.protocol === 'http:',
@@ -93,7 +100,12 @@ export function oauthStrategy(
     },
     authorize:
       dpop === undefined ? bearer() : (token, method, url) => dpop.authorize(token, method, url),
-    ...(dpop === undefined ? {} : { challenge: (response: Response) => dpop.challenge(response) }),
+    ...(dpop === undefined
+      ? {}
+      : {
+          challenge: (response: Response) => dpop.challenge(response),
+          observe: (response: Response) => dpop.observe(response),
+        }),
     derive(options) {
       if (!grant.derivable) {
         throw new ConfigError(
@@ -120,6 +132,28 @@ export function oauthStrategy(
     [inspect]: { value: () => `OAuthStrategy ${JSON.stringify(describe)}` },
   });
   return strategy;
+}
+
+/**
+ * `auth`, noting in `sent` each credential it puts on a request in the form it is sent: a
+ * secret with characters that are form-encoded is not itself in the `Basic` value, and an
+ * assertion is made per request; a server quoting them back must not reach any error.
+ */
+function recording(auth: oauth.ClientAuth, sent: string[]): oauth.ClientAuth {
+  return async (as, client, body, headers) => {
+    await auth(as, client, body, headers); // private_key_jwt signs asynchronously
+    const basic = /^basic\s+(\S+)$/i.exec(headers.get('authorization') ?? '')?.[1];
+    if (basic !== undefined) sent.push(basic);
+    for (const name of ['client_secret', 'client_assertion']) {
+      const value = body.get(name);
+      if (value !== null && value !== '') {
+        sent.push(value, new URLSearchParams({ [name]: value }).toString().slice(name.length + 1));
+        // An assertion's signature alone is what makes it usable: quoted alone, it goes too.
+        const signature = name === 'client_assertion' ? value.split('.')[2] : undefined;
+        if (signature !== undefined && signature !== '') sent.push(signature);
+      }
+    }
+  };
 }
 
 /** `Authorization: Bearer`, the same object for the same token. */

@@ -66,9 +66,13 @@ export function asParameters(options: object, base: TokenParameters): TokenParam
     });
   }
   const given = options as { scope?: unknown; resource?: unknown };
-  const scope = 'scope' in given ? scopeList(given.scope, 'as.scope', issues) : base.scope;
+  // `{ resource: undefined }` (an optional value passed on) is not given: the client's own
+  // stays, rather than a token asked for without any.
+  const scope = given.scope !== undefined ? scopeList(given.scope, 'as.scope', issues) : base.scope;
   const resource =
-    'resource' in given ? resourceList(given.resource, 'as.resource', issues) : base.resource;
+    given.resource !== undefined
+      ? resourceList(given.resource, 'as.resource', issues)
+      : base.resource;
   if (issues.length > 0) throw new ConfigError(issues, 'invalid client.as() options');
   return { scope, resource };
 }

@@ -87,6 +87,27 @@ export function refreshToken(options: RefreshTokenOptions): SessionAuthStrategy 
       message: 'must be an absolute https URL (plain http only to a loopback host)',
     });
   }
+  // The revocation goes through the token endpoint's confined fetch: elsewhere it would be
+  // refused, and with a token URL but no revocation URL there is nowhere to send it — either
+  // way a logout that revokes nothing, and says nothing, at close.
+  if (given.revokeOnClose === true && typeof checked.tokenUrl === 'string') {
+    if (revocationUrl === undefined) {
+      issues.push({
+        path: 'auth.revocationUrl',
+        message: 'required with revokeOnClose and a tokenUrl (discovery finds it from an issuer)',
+      });
+    } else if (
+      typeof revocationUrl === 'string' &&
+      URL.canParse(revocationUrl) &&
+      URL.canParse(checked.tokenUrl) &&
+      new URL(revocationUrl).origin !== new URL(checked.tokenUrl).origin
+    ) {
+      issues.push({
+        path: 'auth.revocationUrl',
+        message: 'must be on the token endpoint’s origin (the only one the secret goes to)',
+      });
+    }
+  }
   throwIssues(issues, 'invalid refreshToken() options');
   const first = options.refreshToken;
   const { family, keySecrets } = createFamily(checked, revocationUrl as string | undefined);
@@ -143,7 +164,7 @@ export function refreshToken(options: RefreshTokenOptions): SessionAuthStrategy 
           read: (answer) => oauth.processRefreshTokenResponse(server, client, answer),
           dpop: setup.dpop,
           grant: 'refresh_token',
-          secrets: () => [...bound, ...seen],
+          secrets: () => [...bound, ...seen, ...setup.sent],
           now: context.now,
         });
       } catch (error) {

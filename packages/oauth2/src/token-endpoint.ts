@@ -135,7 +135,12 @@ function describe(
 ): string {
   const safeCode = /^[\x20-\x7E]{1,64}$/.test(code ?? '') ? code! : 'an OAuth error';
   if (description === undefined || description === '') return safeCode;
-  const text = scrubSecrets(description.slice(0, 400), request.secrets())
+  // Scrubbed before it is cut, and far enough past the cut that no secret reaching into the
+  // kept part is cut in two (no encoded form of a secret is longer than 16 characters per
+  // character of it, as in core's excerpts): a secret cut in two is not found.
+  const secrets = request.secrets();
+  const longest = secrets.reduce((max, secret) => Math.max(max, secret.length), 0);
+  const text = scrubSecrets(description.slice(0, 120 + 16 * longest), secrets)
     .replace(/[^\x20-\x7E]/g, '?')
     .slice(0, 120);
   return `${safeCode}: ${text}`;

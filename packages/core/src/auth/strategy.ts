@@ -107,6 +107,12 @@ export interface SessionAuthStrategy {
    */
   challenge?(response: Response, token: string): 'reauth' | 'retry';
   /**
+   * Shown each answer to a call that carried this strategy's credentials, before the caller
+   * gets it (its headers only: the body is the caller's), e.g. a `DPoP-Nonce` that a
+   * resource server sends on a success for the next proof (RFC 9449 §8.2). Must not throw.
+   */
+  observe?(response: Response): void;
+  /**
    * The strategy for `client.as(options)`: the same secret acting as another identity.
    * Throws `ConfigError` (fields, never values) for options it does not take.
    */

@@ -349,7 +349,7 @@ function loopbackThroughProxy(
 function checkStrategy(auth: AuthStrategy, allowInsecureHttp: boolean): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const hooks = auth as unknown as Record<string, unknown>;
-  for (const name of ['authorize', 'challenge', 'derive', 'secrets', 'close']) {
+  for (const name of ['authorize', 'challenge', 'observe', 'derive', 'secrets', 'close']) {
     if (hooks[name] !== undefined && typeof hooks[name] !== 'function') {
       issues.push({ path: `auth.${name}`, message: 'must be a function' });
     }

@@ -67,6 +67,7 @@ export class CallPipeline {
     | ((token: string, method: string, url: string) => CallCredentials | Promise<CallCredentials>)
     | undefined;
   readonly #challenge: ((response: Response, token: string) => 'reauth' | 'retry') | undefined;
+  readonly #observe: ((response: Response) => void) | undefined;
   readonly #apiKeyHeaders: Record<string, string> | undefined;
   /** Calls between their start and their answer (or failure), for `idle()`. */
   #inFlight = 0;
@@ -90,12 +91,14 @@ export class CallPipeline {
     if (strategy.kind === 'session') {
       this.#authorize = strategy.authorize?.bind(strategy) ?? bearerAuthorization();
       this.#challenge = strategy.challenge?.bind(strategy);
+      this.#observe = strategy.observe?.bind(strategy);
       this.#apiKeyHeaders = undefined;
     } else {
       const headers = new Headers();
       strategy.apply(headers);
       this.#authorize = undefined;
       this.#challenge = undefined;
+      this.#observe = undefined;
       this.#apiKeyHeaders = headersRecord(headers);
     }
   }
@@ -209,8 +212,26 @@ export class CallPipeline {
     }
   }
 
+  /**
+   * `#sendOnce`, its answer shown to the strategy's `observe` when it carried a token (no
+   * tick added for a strategy without one).
+   */
+  #send(target: Target, call: Call, token: string | undefined): Promise<Response> {
+    const sent = this.#sendOnce(target, call, token);
+    const observe = this.#observe;
+    if (token === undefined || observe === undefined) return sent;
+    return sent.then((response) => {
+      try {
+        observe(response);
+      } catch {
+        // A strategy's mistake there is not the call's.
+      }
+      return response;
+    });
+  }
+
   /** Sends once, following redirects that stay inside the base URL; returns the last answer. */
-  async #send(target: Target, call: Call, token: string | undefined): Promise<Response> {
+  async #sendOnce(target: Target, call: Call, token: string | undefined): Promise<Response> {
     let method = call.method;
     let body = call.body;
     let headers = call.headers;

@@ -100,7 +100,11 @@ export function createUndiciTransport(options: {
       // null: the dispatcher's own timeouts apply.
       headersTimeout: limit ?? null,
       bodyTimeout: limit ?? null,
-    };
+      // As fetch asks: a dispatcher that follows redirects itself (undici's redirect
+      // interceptor) must not, or a credential would follow a 3xx to another origin;
+      // tokenfetch follows redirects itself, by its own rules.
+      maxRedirections: 0,
+    } as Dispatcher.RequestOptions;
     let data: Dispatcher.ResponseData;
     const requestStart = call.timed === true ? performance.now() : 0;
     try {
