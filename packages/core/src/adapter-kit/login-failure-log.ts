@@ -28,6 +28,7 @@ export const loginFailureCodes: ReadonlySet<string> = new Set([
   'E_INVALID_CREDENTIALS',
   'E_NO_ACTIVE_ORG',
   'E_LOGIN_NOT_FOUND',
+  'E_INVALID_GRANT',
   'E_LOGIN_FAILED',
 ]);
 
@@ -148,7 +149,11 @@ export function createLoginFailureLog<Req>(
 ): (error: unknown, req: Req) => void {
   const written = new Map<string, number>();
   return (error, req) => {
-    if (!isLoginFailure(error)) return;
+    // Called with what a wait for a token threw: a ConfigError there is a login's (a token
+    // endpoint that refused the scope), not the app's options, which fail at creation.
+    if (!isLoginFailure(error) && !(isTokenFetchError(error) && error.code === 'E_CONFIG')) {
+      return;
+    }
     const line = describeLoginFailure(error, 'where');
     const status = (error as { status?: unknown }).status;
     const key = `${error.code}|${String(status)}|${describeLoginCause(error.cause)?.where ?? ''}`;
