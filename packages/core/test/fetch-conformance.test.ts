@@ -396,6 +396,18 @@ describe('integrity, as fetch checks it', () => {
     expect(await (await client.fetch('/x', { integrity: 'md5-xyz' })).text()).toBe('hello');
   });
 
+  it('of several hashes of the strongest algorithm, any one that matches will do', async () => {
+    const { origin } = await serve();
+    const client = clientOf(origin);
+    const right = hash('sha256');
+    // The same length as the right one, one character off: a mismatch, then the right one.
+    const wrong = `${right.slice(0, -2)}${right.at(-2) === 'A' ? 'B' : 'A'}${right.at(-1)}`;
+    const response = await client.fetch('/x', { integrity: `${wrong} ${right}` });
+    expect(await response.text()).toBe('hello');
+    const error = await rejectionOf(client.fetch('/x', { integrity: `${wrong} ${wrong}` }));
+    expect(error).toBeInstanceOf(TypeError);
+  });
+
   it("a checked answer still says what fetch's would: url, status, headers", async () => {
     const { origin } = await serve();
     const client = clientOf(origin);
