@@ -23,7 +23,7 @@ function countingStore(): { store: TokenStore; reads: () => number } {
 async function write(store: TokenStore, key: string, token: string, expiresAt: number) {
   const lease = await store.acquire(key);
   expect(lease).toBeDefined();
-  expect(await store.commit(lease!, { token, expiresAt })).toBe(true);
+  expect(await store.commit(lease!, { token, expiresAt, issuedAt: 0 })).toBe(true);
   return lease!.generation;
 }
 
