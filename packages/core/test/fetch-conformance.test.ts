@@ -259,7 +259,10 @@ describe('arguments, the wire and redirects, as fetch takes them', () => {
       for (let i = 0; i < 15; i++) await client.fetch('/x', { signal: controller.signal });
       await pause(20);
       expect(warnings.map((warning) => warning.name)).not.toContain('MaxListenersExceededWarning');
-      expect(getMaxListeners(controller.signal)).toBeGreaterThanOrEqual(15);
+      // Node 20 gives a signal the default limit of 10 (raised here); from Node 22 an
+      // AbortSignal has none (0), and nothing needs raising.
+      const limit = getMaxListeners(controller.signal);
+      expect(limit === 0 || limit >= 15, `limit ${limit}`).toBe(true);
     } finally {
       process.off('warning', onWarning);
     }
