@@ -123,6 +123,18 @@ export async function sentinelClient(
     failoverDetector: true,
   });
   redis.on('error', () => {});
+  // As the README does: ioredis 5.11 can end a Sentinel client for good when the sentinels'
+  // switch lands while it is reconnecting; it is started again, unless it is being closed.
+  let closing = false;
+  redis.on('end', () => {
+    if (!closing) redis.connect().catch(() => {});
+  });
   await new Promise((resolve) => redis.once('ready', resolve));
-  return { redis, close: () => redis.disconnect() };
+  return {
+    redis,
+    close: () => {
+      closing = true;
+      redis.disconnect();
+    },
+  };
 }
